@@ -1,0 +1,93 @@
+"""`check(name, fn)`: instant, specific feedback on a graded function.
+
+In a lesson, a test cell reads::
+
+    check("sigmoid", sigmoid)                  # the public cases, shown to students
+    ### BEGIN HIDDEN TESTS
+    check("sigmoid", sigmoid, hidden=True)     # randomized cases, present only when grading
+    ### END HIDDEN TESTS
+
+A pass prints one line. A failure raises `CheckFailed` with a message that names the
+case, the first wrong element and, when it recognises it, the likely cause; the cell
+fails, so nbgrader scores it zero.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from autograder import registry
+from autograder.judge import judge, run_case
+
+SEED_ENV = "NNCOURSE_HIDDEN_SEED"
+SEED_FILE_ENV = "NNCOURSE_SEED_FILE"
+
+
+class CheckFailed(AssertionError):
+    """A graded function gave a wrong answer; the message says what and where."""
+
+
+def hidden_seed() -> int:
+    """The secret seed of hidden cases.
+
+    It exists only at grading time, as the environment variable NNCOURSE_HIDDEN_SEED or
+    in the file named by NNCOURSE_SEED_FILE. Without either (an instructor running a
+    solution notebook), every run draws fresh cases.
+    """
+    if os.environ.get(SEED_ENV):
+        return int(os.environ[SEED_ENV])
+    if os.environ.get(SEED_FILE_ENV):
+        return int(Path(os.environ[SEED_FILE_ENV]).read_text().strip())
+    return int(np.random.SeedSequence().entropy % 2**63)
+
+
+def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None):
+    """The public cases, or the hidden ones drawn from `seed` (default: `hidden_seed()`)."""
+    if not hidden:
+        return exercise.public()
+    seed = hidden_seed() if seed is None else seed
+    # One stream per exercise, so its cases do not depend on which others ran first.
+    rng = np.random.default_rng([seed, zlib.crc32(exercise.name.encode())])
+    return exercise.hidden(rng)
+
+
+def check(name: str, fn, hidden: bool = False) -> None:
+    """Run the public (or hidden) cases of exercise `name` on `fn`; raise CheckFailed if any fail."""
+    __tracebackhide__ = True
+    exercise = registry.get(name)
+    if not callable(fn):
+        raise CheckFailed(f"check({name!r}, ...) needs your function itself, "
+                          f"got {type(fn).__name__}")
+    if getattr(fn, "__module__", "").split(".")[0] == "nnlib":
+        raise CheckFailed(f"✗ {name}: this is nnlib's function, not yours; "
+                          "define your own and check that one")
+    cases = cases_for(exercise, hidden)
+    report = judge(exercise, cases, [run_case(fn, c) for c in cases], hidden)
+    message = report.message(cases)
+    if not report.passed:
+        raise CheckFailed(message)
+    print(message)
+
+
+def _show_check_failure(shell, etype, value, tb, tb_offset=None):
+    """Show a failed check as its message alone, without a traceback through the checker."""
+    stb = [f"\x1b[31m{value}\x1b[0m"]
+    shell._showtraceback(etype, value, stb)
+    return stb
+
+
+def _install_ipython_handler() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckFailed,), _show_check_failure)
+
+
+_install_ipython_handler()

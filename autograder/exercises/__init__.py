@@ -1,0 +1,1 @@
+"""Exercise definitions, one module per lesson; each module calls `register`."""

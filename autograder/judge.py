@@ -1,0 +1,302 @@
+"""Run a student's function on cases and judge its outputs against nnlib's.
+
+The two halves are separate on purpose. `run_case` calls the student's code and turns
+whatever comes back into plain data (numbers, arrays, lists, dicts). `judge` compares
+that data with the reference and writes the message a teaching assistant would write.
+In a notebook both halves run in the student's kernel; when grading officially only
+`run_case` does, and the data crosses to the grader, which runs `judge` itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder.registry import Case, Exercise
+
+
+class Unserializable(str):
+    """Stands in for an object that is not data (a class instance, a function, ...)."""
+
+
+def to_data(obj: Any, depth: int = 0) -> Any:
+    """Turn a return value into nested lists/tuples/dicts of numbers, strings and arrays."""
+    if depth > 20:
+        return Unserializable("nested too deeply")
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, np.generic)):
+        return obj
+    if isinstance(obj, np.ndarray):
+        return obj.copy() if obj.dtype != object else to_data(obj.tolist(), depth + 1)
+    if isinstance(obj, (list, tuple)):
+        items = [to_data(x, depth + 1) for x in obj]
+        return items if isinstance(obj, list) else tuple(items)
+    if isinstance(obj, dict):
+        return {str(k): to_data(v, depth + 1) for k, v in obj.items()}
+    return Unserializable(type(obj).__name__)
+
+
+@dataclass
+class Outcome:
+    """What one call of the student's function produced, as data."""
+
+    value: Any = None
+    error: str | None = None
+    error_message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_case(fn, case: Case) -> Outcome:
+    """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings."""
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        try:
+            value = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
+            return Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
+    seen = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
+    return Outcome(value=to_data(value), warnings=seen)
+
+
+@dataclass
+class Verdict:
+    """The judgement on one case: `category` names the kind of failure ('' when passed)."""
+
+    passed: bool
+    category: str = ""
+    message: str = ""
+    cause: str = ""
+
+
+def _kind(x) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, Unserializable):
+        return f"a {x} object"
+    if isinstance(x, np.ndarray):
+        return f"an array of shape {x.shape}"
+    return f"a {type(x).__name__}"
+
+
+def _fmt(x) -> str:
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        return f"{arr.item():.6g}" if arr.dtype.kind in "fc" else repr(arr.item())
+    return np.array2string(arr, precision=6, threshold=8, edgeitems=3, separator=", ")
+
+
+def _as_numeric(x):
+    if isinstance(x, (str, Unserializable)) or x is None:
+        return None
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError):
+        return None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return None
+    return arr
+
+
+def _input_at(case: Case, shape, index) -> str:
+    """The element of the first argument at `index`, when the function is elementwise."""
+    if not case.args:
+        return ""
+    first = np.asarray(case.args[0]) if not isinstance(case.args[0], dict) else None
+    if first is None or first.shape != shape or first.dtype == object:
+        return ""
+    return f" for input {_fmt(first[index])}"
+
+
+def compare(expected, actual, tol: dict, case: Case, where: str = "your result") -> Verdict:
+    """Compare two data trees; the verdict names the first difference."""
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
+            return Verdict(False, "type", f"{where} is {_kind(actual)}; expected a "
+                           f"{type(expected).__name__} of {len(expected)} items")
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            v = compare(e, a, tol, case, f"{where}[{i}]")
+            if not v.passed:
+                return v
+        return Verdict(True)
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict) or set(actual) != set(expected):
+            return Verdict(False, "type", f"{where} should be a dict with keys {sorted(expected)}")
+        for k in expected:
+            v = compare(expected[k], actual[k], tol, case, f"{where}[{k!r}]")
+            if not v.passed:
+                return v
+        return Verdict(True)
+    if actual is None:
+        return Verdict(False, "type", f"{where} is None: did you forget `return`?")
+    exp = np.asarray(expected)
+    act = _as_numeric(actual)
+    if act is None:
+        return Verdict(False, "type", f"{where} is {_kind(actual)}; expected "
+                       + ("a number" if exp.ndim == 0 else f"an array of shape {exp.shape}"))
+    if exp.ndim == 0 and act.size == 1:
+        act = act.reshape(())
+    if act.shape != exp.shape:
+        return Verdict(False, "shape", _shape_message(where, exp, act, tol))
+    return _compare_values(where, exp, act.astype(exp.dtype if exp.dtype.kind == "f" else float),
+                           tol, case)
+
+
+def _close(exp, act, tol) -> np.ndarray:
+    return np.isclose(act, exp, rtol=tol["rtol"], atol=tol["atol"], equal_nan=True)
+
+
+def _shape_message(where, exp, act, tol) -> str:
+    msg = f"{where} has shape {act.shape} but should have shape {exp.shape}"
+    if act.ndim == 2 and act.shape[::-1] == exp.shape:
+        hint = "it looks transposed"
+        if _close(exp, act.T, tol).all():
+            hint = "it is the right answer transposed"
+        return f"{msg}: {hint}"
+    if act.size == exp.size and np.squeeze(act).shape == np.squeeze(exp).shape:
+        return f"{msg}: an extra or missing axis of length 1 (check keepdims or reshape)"
+    if act.ndim == exp.ndim + 1 or act.size > exp.size:
+        return f"{msg}: broadcasting made it larger (is an axis missing in a sum or a bias?)"
+    return msg
+
+
+def _compare_values(where, exp, act, tol, case) -> Verdict:
+    ok = _close(exp, act, tol)
+    if ok.all():
+        return Verdict(True)
+    bad = ~np.isfinite(act) & np.isfinite(exp)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0]) if act.ndim else ()
+        return Verdict(False, "non-finite",
+                       f"{where}{list(idx) if idx else ''} is {act[idx]} where {exp[idx]:.6g} is "
+                       f"expected{_input_at(case, exp.shape, idx)}: an overflow; use a form "
+                       f"that stays finite for large inputs")
+    idx = tuple(int(i) for i in np.argwhere(~ok)[0]) if act.ndim else ()
+    e, a = exp[idx], act[idx]
+    error = (f"relative error {abs(a - e) / abs(e):.1e}" if e != 0
+             else f"absolute error {abs(a - e):.1e}")
+    n_bad = int((~ok).sum())
+    count = f"; {n_bad} of {ok.size} elements differ" if ok.size > 1 else ""
+    msg = (f"{where}{list(idx) if idx else ''} is {a:.6g} but should be {e:.6g}"
+           f"{_input_at(case, exp.shape, idx)}: {error}{count}")
+    return Verdict(False, "value", msg, _generic_cause(exp, act, tol))
+
+
+def _generic_cause(exp, act, tol) -> str:
+    if _close(-exp, act, tol).all():
+        return "the sign is flipped"
+    if act.ndim == 2 and act.shape[0] == act.shape[1] and _close(exp, act.T, tol).all():
+        return "it looks transposed"
+    nz = np.abs(exp) > 1e-12
+    if nz.any():
+        ratio = act[nz] / exp[nz]
+        if np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1.0):
+            return f"every element is off by the same factor {ratio[0]:.6g}"
+    return ""
+
+
+def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
+    """Judge one outcome against the reference on the same case."""
+    if outcome.error == "NotImplementedError":
+        return Verdict(False, "not-implemented", "not implemented yet: replace "
+                       "`raise NotImplementedError()` with your code")
+    if outcome.error == "ReferenceUnavailable":
+        return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
+                       "of computing the answer; that scores zero")
+    if outcome.error:
+        return Verdict(False, "exception", f"raised {outcome.error}: {outcome.error_message}")
+    expected = _project(ex, ex.reference_fn, case)
+    try:
+        actual = ex.project(outcome.value, case) if ex.project else outcome.value
+    except Exception as exc:  # noqa: BLE001 - a malformed student result is a verdict
+        return Verdict(False, "type", f"the result could not be read: {type(exc).__name__}: {exc}")
+    verdict = compare(expected, actual, ex.tol, case)
+    if not verdict.passed:
+        for description, wrong in ex.mistakes.items():
+            if compare(_project(ex, wrong, case), actual, ex.tol, case).passed:
+                verdict.cause = description
+                break
+        return verdict
+    if ex.strict_warnings and outcome.warnings:
+        return Verdict(False, "warning", f"the values are right but NumPy warned "
+                       f"'{outcome.warnings[0]}'; make it stable for large inputs")
+    return verdict
+
+
+def _project(ex: Exercise, fn, case: Case):
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = to_data(fn(*args, **kwargs))
+    return ex.project(out, case) if ex.project else out
+
+
+@dataclass
+class Report:
+    """The judgement on all cases of one check."""
+
+    name: str
+    hidden: bool
+    verdicts: list[Verdict]
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def failures(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+    def message(self, cases: list[Case]) -> str:
+        n, failed = len(self.verdicts), self.failures
+        kind = "hidden" if self.hidden else "public"
+        if not failed:
+            return f"✓ {self.name}: all {n} {kind} cases pass."
+        if all(v.category == "not-implemented" for v in failed):
+            return f"✗ {self.name}: {failed[0].message}."
+        if self.hidden:
+            hints = sorted({_hint(v) for v in failed})
+            return (f"✗ {self.name}: {len(failed)} of {n} hidden cases failed "
+                    f"(hint: {'; '.join(hints)}).")
+        first = next(i for i, v in enumerate(self.verdicts) if not v.passed)
+        v, case = self.verdicts[first], cases[first]
+        lines = [f"✗ {self.name}: {len(failed)} of {n} public cases failed."]
+        call = f"{self.name}({_args_text(case)})"
+        lines.append(f"  case {first + 1}{' (' + case.note + ')' if case.note else ''}: {call}")
+        lines.append(f"  {v.message}")
+        if v.cause:
+            lines.append(f"  likely cause: {v.cause}")
+        return "\n".join(lines)
+
+
+HINTS = {
+    "not-implemented": "not implemented yet",
+    "exception": "your function raised an exception",
+    "type": "wrong type of result",
+    "shape": "wrong shape",
+    "non-finite": "overflow or NaN at large inputs",
+    "value": "wrong values",
+    "warning": "NumPy warnings at large inputs",
+    "reference": "calls nnlib's reference",
+}
+
+
+def _hint(v: Verdict) -> str:
+    return HINTS.get(v.category, v.category) + (f", likely {v.cause}" if v.cause else "")
+
+
+def _args_text(case: Case) -> str:
+    parts = [_fmt(a) if isinstance(a, (np.ndarray, list)) else repr(a) for a in case.args]
+    parts += [f"{k}={_fmt(v) if isinstance(v, (np.ndarray, list)) else repr(v)}"
+              for k, v in case.kwargs.items()]
+    text = ", ".join(p.replace("\n", "") for p in parts)
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def judge(ex: Exercise, cases: list[Case], outcomes: list[Outcome], hidden: bool) -> Report:
+    """Judge every case of one check."""
+    return Report(ex.name, hidden, [judge_case(ex, c, o) for c, o in zip(cases, outcomes,
+                                                                          strict=True)])

@@ -1,0 +1,137 @@
+"""`nncourse release`: build `lectures/` from `solutions/` with nbgrader, reproducibly.
+
+nbgrader's generate_assignment replaces solution regions with stubs, removes hidden
+tests and locks test cells. Around it this module adds three things: it lints the
+source first (a solution or hidden-test region outside an nbgrader cell would be
+released as is), it strips what varies between runs and machines (execution timestamps,
+the interpreter's version), and it refuses to write a release in which any line of a
+solution or a hidden test survived.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import (
+    CourseError,
+    nbgrader,
+    read_notebook,
+    release_notebook,
+    source_notebook,
+)
+
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def _nbgrader_meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def lint_source(nb, path: Path) -> None:
+    """Every solution region sits in a solution cell, every hidden test in a graded cell."""
+    ids = set()
+    for i, cell in enumerate(nb.cells, start=1):
+        meta = _nbgrader_meta(cell)
+        where = f"{path}, cell {i}"
+        if "BEGIN SOLUTION" in cell.source and not meta.get("solution"):
+            raise CourseError(f"{where} has a '### BEGIN SOLUTION' region but is not an nbgrader "
+                              "solution cell; mark it 'Autograded answer' in the Create "
+                              "Assignment toolbar")
+        if "BEGIN HIDDEN TESTS" in cell.source and not meta.get("grade"):
+            raise CourseError(f"{where} has hidden tests but is not an nbgrader test cell; mark "
+                              "it 'Autograder tests' with its points")
+        if meta.get("grade_id"):
+            if meta["grade_id"] in ids:
+                raise CourseError(f"{where}: grade_id {meta['grade_id']!r} is used twice")
+            ids.add(meta["grade_id"])
+
+
+def _secret_lines(nb) -> set[str]:
+    """Lines that appear only inside solution or hidden-test regions of the source."""
+    secret, public = set(), set()
+    for cell in nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if any(m in text for m in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS")):
+                inside = True
+            elif any(m in text for m in ("END SOLUTION", "END HIDDEN TESTS")):
+                inside = False
+            elif text and not text.startswith("#"):
+                (secret if inside else public).add(text)
+    return secret - public
+
+
+def leaks(source, release) -> list[str]:
+    """What of the solutions and hidden tests would reach students through `release`."""
+    found = []
+    secret = _secret_lines(source)
+    for i, cell in enumerate(release.cells, start=1):
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if any(m in text for m in MARKERS):
+                found.append(f"cell {i}: marker {text!r}")
+            elif text in secret:
+                found.append(f"cell {i}: solution or hidden-test line {text!r}")
+    return found
+
+
+def normalize(nb) -> None:
+    """Drop what differs between runs and machines, so a release is byte-identical."""
+    nb.metadata = nbformat.from_dict({"kernelspec": KERNELSPEC,
+                                      "language_info": {"name": "python"}})
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+
+
+def build(root: Path, lesson: str, out: Path) -> Path:
+    """Generate `lesson`'s release under `out/<lesson>/`; return that folder."""
+    src_path = source_notebook(root, lesson)
+    source = read_notebook(src_path)
+    lint_source(source, src_path)
+    nbgrader(root, "generate_assignment", lesson, "--force",
+             f"--CourseDirectory.release_directory={out}", "--log-level=WARN")
+    folder = out / lesson
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = read_notebook(path)
+        normalize(nb)
+        problems = leaks(source, nb)
+        if problems:
+            raise CourseError(f"refusing to release {lesson}: {path.name} would contain\n  "
+                              + "\n  ".join(problems[:20]))
+        nbformat.write(nb, path)
+    return folder
+
+
+def _differences(new: Path, old: Path) -> list[str]:
+    if not old.is_dir():
+        return [f"{old} is missing"]
+    cmp = filecmp.dircmp(new, old)
+    out = [f"{old / n} is missing" for n in cmp.left_only]
+    out += [f"{old / n} should not be there" for n in cmp.right_only]
+    _, mismatch, errors = filecmp.cmpfiles(new, old, cmp.common_files, shallow=False)
+    return out + [f"{old / n} differs" for n in mismatch + errors]
+
+
+def release(root: Path, lessons: list[str], check_only: bool = False) -> list[str]:
+    """Regenerate `lectures/` for `lessons` (or, with check_only, list what would change)."""
+    changes = []
+    with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
+        for lesson in lessons:
+            built = build(root, lesson, Path(tmp))
+            target = release_notebook(root, lesson).parent
+            diff = _differences(built, target)
+            changes += diff
+            if diff and not check_only:
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(built, target)
+    return changes

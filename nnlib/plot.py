@@ -1,0 +1,164 @@
+"""Figures of the course: activations, decision boundaries, error surfaces, learning curves.
+
+Each function takes an optional matplotlib `ax` (a new figure is made when it is None)
+and returns the axes it drew on. `import nnlib` does not import this module, so
+matplotlib loads only when a figure is drawn.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from nnlib._checks import as_array
+from nnlib.activations import ACTIVATIONS
+from nnlib.surface import error_surface
+
+
+def _axes(ax):
+    return plt.subplots()[1] if ax is None else ax
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render `fig` to PNG bytes (used by widgets and live plots, whatever the backend)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def plot_activation(names="sigmoid", z=None, derivative: bool = True, ax=None):
+    """Plot f(z) (solid) and, if `derivative`, f'(z) (dashed) for each activation name.
+
+    names: one name of `nnlib.activations.ACTIVATIONS` or a list; z: the inputs
+    (default 401 points in [−5, 5]).
+    """
+    names = [names] if isinstance(names, str) else list(names)
+    unknown = [n for n in names if n not in ACTIVATIONS]
+    if unknown:
+        raise ValueError(f"unknown activations {unknown}; known: {', '.join(ACTIVATIONS)}")
+    z = np.linspace(-5.0, 5.0, 401) if z is None else as_array(z, "z", 1)
+    ax = _axes(ax)
+    for name in names:
+        f, f_prime = ACTIVATIONS[name]
+        (line,) = ax.plot(z, f(z), label=name)
+        if derivative:
+            ax.plot(z, f_prime(z), "--", color=line.get_color(), label=f"{name}'")
+    ax.axhline(0.0, color="0.8", lw=0.8, zorder=0)
+    ax.axvline(0.0, color="0.8", lw=0.8, zorder=0)
+    ax.set_xlabel("z")
+    ax.legend()
+    return ax
+
+
+def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200, padding: float = 0.5):
+    """Colour the plane by the class `predict` assigns, and scatter the points on top.
+
+    predict: f(points (k, 2)) -> labels (k,), or scores (k, K) (argmax taken) or a
+    probability column (k, 1) (thresholded at 0.5). X (m, 2), y labels (m,).
+    """
+    X, y = as_array(X, "X", 2), as_array(y, "y", 1)
+    if X.shape[1] != 2 or len(X) != len(y):
+        raise ValueError(f"X must be (m, 2) with y (m,), got X {X.shape} and y {y.shape}")
+    lo, hi = X.min(axis=0) - padding, X.max(axis=0) + padding
+    g0, g1 = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
+    out = np.asarray(predict(np.c_[g0.ravel(), g1.ravel()]), dtype=np.float64)
+    if out.ndim == 2:
+        out = out.argmax(axis=1) if out.shape[1] > 1 else (out[:, 0] >= 0.5)
+    labels = out.reshape(g0.shape)
+    n_classes = int(max(labels.max(), y.max())) + 1
+    ax = _axes(ax)
+    levels = np.arange(n_classes + 1) - 0.5
+    ax.contourf(g0, g1, labels, levels=levels, cmap="coolwarm", alpha=0.3)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=n_classes - 1,
+               edgecolors="k", s=20)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def plot_error_surface(
+    X, Y, trajectories=None, ax=None, low: float = -6.0, high: float = 6.0, num: int = 121
+):
+    """Contours of the sigmoid neuron's error L(w, b) on (X, Y), with optimizer paths.
+
+    trajectories: {label: array (k, ≥2)} whose first two columns are w and b (the rows
+    `nnlib.surface.gradient_descent` returns); each path is drawn with its start (o) and
+    end (x).
+    """
+    W, B, E = error_surface(X, Y, low, high, num)
+    ax = _axes(ax)
+    cs = ax.contourf(W, B, E, levels=30, cmap="viridis")
+    ax.figure.colorbar(cs, ax=ax, label="L(w, b)")
+    for label, path in (trajectories or {}).items():
+        path = as_array(path, f"trajectories[{label!r}]", 2)
+        (line,) = ax.plot(path[:, 0], path[:, 1], ".-", ms=3, lw=1.2, label=label)
+        ax.plot(path[0, 0], path[0, 1], "o", color=line.get_color())
+        ax.plot(path[-1, 0], path[-1, 1], "x", color=line.get_color(), ms=8)
+    if trajectories:
+        ax.legend(loc="upper right")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    return ax
+
+
+def plot_learning_curves(history, metric: str = "loss", ax=None, title: str | None = None):
+    """Training and (if recorded) validation `metric` per epoch from a `fit` history."""
+    if metric not in history:
+        raise ValueError(f"history has no {metric!r}; it has {', '.join(history)}")
+    ax = _axes(ax)
+    epochs = np.arange(1, len(history[metric]) + 1)
+    ax.plot(epochs, history[metric], label=f"training {metric}")
+    if f"val_{metric}" in history:
+        ax.plot(epochs, history[f"val_{metric}"], label=f"validation {metric}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_fit_regimes(histories, metric: str = "loss", axes=None):
+    """One learning-curve panel per history, side by side, e.g.
+    {"underfit": h1, "good fit": h2, "overfit": h3}. Returns the array of axes."""
+    if axes is None:
+        axes = plt.subplots(1, len(histories), figsize=(4 * len(histories), 3.2))[1]
+    axes = np.atleast_1d(axes)
+    if len(axes) != len(histories):
+        raise ValueError(f"got {len(histories)} histories but {len(axes)} axes")
+    for ax, (title, history) in zip(axes, histories.items()):
+        plot_learning_curves(history, metric, ax=ax, title=title)
+    return axes
+
+
+class LiveLearningCurves:
+    """Learning curves redrawn in one notebook output after every epoch (`fit(live_plot=True)`).
+
+    The figure is rendered to PNG and pushed through a display handle, so it updates in
+    place whatever matplotlib backend the notebook uses.
+    """
+
+    def __init__(self, metric: str = "loss"):
+        from IPython.display import DisplayHandle, Image
+
+        self.metric = metric
+        self.figure = Figure(figsize=(5, 3.2))
+        self.ax = self.figure.add_subplot()
+        self._image = Image
+        self.handle = DisplayHandle()
+        self.handle.display(Image(data=figure_png(self.figure)))
+
+    def update(self, history) -> None:
+        self.ax.clear()
+        plot_learning_curves(history, self.metric, ax=self.ax)
+        self.figure.tight_layout()
+        self.handle.update(self._image(data=figure_png(self.figure)))

@@ -1,0 +1,189 @@
+"""The training loop: `fit` runs gradient descent on a model and records its learning curves.
+
+A model is any object with
+- `params`: the arrays to train, e.g. `[(W1, b1), (W2, b2)]` (updated in place);
+- `forward(X)` -> Y_hat (m, n_out), keeping what `backward` needs; if it accepts a
+  `training` keyword, `fit` passes `training=True` for the gradient steps and
+  `training=False` to evaluate, so dropout and batch normalization switch modes;
+- `backward(dY_hat)` -> gradients with the structure of `params`.
+`nnlib.network.MLP` is such a model.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from nnlib import metrics as _metrics
+from nnlib._checks import as_array, as_rng
+from nnlib.datasets import one_hot
+from nnlib.losses import LOSSES
+from nnlib.optim import Adam, param_arrays
+
+
+def _accuracy(Y, Y_hat) -> float:
+    """Categorical accuracy for several outputs, binary accuracy (threshold 0.5) for one."""
+    if Y_hat.shape[1] > 1:
+        return _metrics.categorical_accuracy(Y, Y_hat)
+    return _metrics.binary_accuracy(Y, Y_hat)
+
+
+METRICS = {
+    "accuracy": _accuracy,
+    "mse": _metrics.mse,
+    "rmse": _metrics.rmse,
+    "mae": _metrics.mae,
+}
+
+
+def _resolve_loss(loss):
+    """(loss, grad) from a name of `nnlib.losses.LOSSES` or a (loss, grad) pair."""
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; known: {', '.join(LOSSES)}")
+        return LOSSES[loss]
+    if isinstance(loss, tuple) and len(loss) == 2 and all(map(callable, loss)):
+        return loss
+    raise TypeError("loss must be a name of nnlib.losses.LOSSES or a (loss, grad) pair")
+
+
+def _resolve_metrics(names) -> dict:
+    resolved = {}
+    for m in names:
+        if callable(m):
+            resolved[m.__name__] = m
+        elif m in METRICS:
+            resolved[m] = METRICS[m]
+        else:
+            raise ValueError(f"unknown metric {m!r}; known: {', '.join(METRICS)} or a callable")
+    return resolved
+
+
+def _targets(y, n_out: int, name: str) -> np.ndarray:
+    """Targets in the shape of Y_hat: labels (m,) become one-hot (m, n_out) or a column."""
+    y = as_array(y, name, (1, 2))
+    if y.ndim == 1:
+        return one_hot(y, n_out) if n_out > 1 else y[:, None]
+    if y.shape[1] != n_out:
+        raise ValueError(f"{name} has shape {y.shape} but the model has {n_out} outputs")
+    return y
+
+
+def _batches(m: int, batch_size, order: np.ndarray):
+    size = m if batch_size is None else int(batch_size)
+    if size < 1:
+        raise ValueError(f"batch_size must be None or a positive int, got {batch_size}")
+    return [order[i : i + size] for i in range(0, m, size)]
+
+
+def fit(
+    model,
+    X,
+    y,
+    loss="mse",
+    optimizer=None,
+    epochs: int = 10,
+    batch_size: int | None = 32,
+    validation_data=None,
+    metrics=(),
+    penalty=None,
+    schedule=None,
+    early_stopping=None,
+    shuffle: bool = True,
+    rng=None,
+    progress: bool = True,
+    live_plot: bool = False,
+) -> dict[str, list[float]]:
+    """Train `model` on (X, y) with mini-batch gradient descent; return the learning curves.
+
+    X: (m, n_0). y: targets of Y_hat's shape (m, n_out), or labels (m,), which become
+    one-hot targets for a model with several outputs and a column for one output.
+    loss: a name of `nnlib.losses.LOSSES` or a `(loss, grad)` pair, called as (y, y_hat).
+    optimizer: any `nnlib.optim` optimizer (default `Adam()`).
+    batch_size: None for batch gradient descent (the whole set per step), 1 for stochastic
+    gradient descent, k for mini-batches of k samples (the last one may be smaller).
+    Each epoch visits the samples in an order drawn from `rng` (unless `shuffle=False`), so
+    the same call with the same `rng` (and the same initial parameters) gives the same
+    history.
+    metrics: names of `METRICS` ("accuracy", "mse", ...) or callables f(Y, Y_hat).
+    penalty: e.g. `nnlib.regularization.L2(0.01)`; its gradient is added to every step's.
+    schedule: f(epoch) -> learning rate, set on the optimizer at the start of each epoch.
+    early_stopping: an `nnlib.regularization.EarlyStopping`; training stops when it says
+    so and, if it keeps the best weights, they are written back into the model.
+    progress: a tqdm progress bar over the epochs (notebook widget or terminal text).
+    live_plot: redraw the learning curves in the notebook after every epoch.
+
+    Returns a dict of per-epoch lists, evaluated in inference mode after each epoch:
+    "loss" (the data loss on the training set, without the penalty), each metric, and
+    "val_loss" and "val_<metric>" when validation_data is given.
+    """
+    rng = as_rng(rng)
+    loss_fn, loss_grad = _resolve_loss(loss)
+    metric_fns = _resolve_metrics(metrics)
+    optimizer = Adam() if optimizer is None else optimizer
+    takes_training = "training" in inspect.signature(model.forward).parameters
+
+    def run(A, training):
+        return model.forward(A, training=training) if takes_training else model.forward(A)
+
+    X = as_array(X, "X", 2)
+    n_out = run(X[:1], False).shape[1]
+    Y = _targets(y, n_out, "y")
+    if len(Y) != len(X):
+        raise ValueError(f"X has shape {X.shape} but y has {len(Y)} samples")
+    sets = {"": (X, Y)}
+    if validation_data is not None:
+        X_val = as_array(validation_data[0], "validation X", 2)
+        sets["val_"] = (X_val, _targets(validation_data[1], n_out, "validation y"))
+    if early_stopping is not None:
+        early_stopping.reset()
+        if early_stopping.monitor not in [p + k for p in sets for k in ("loss", *metric_fns)]:
+            raise ValueError(f"early_stopping monitors {early_stopping.monitor!r}, not recorded")
+
+    history: dict[str, list[float]] = {
+        prefix + key: [] for prefix in sets for key in ("loss", *metric_fns)
+    }
+    bar = _progress_bar(epochs) if progress else None
+    curves = _live_curves() if live_plot else None
+    for epoch in range(epochs):
+        if schedule is not None:
+            optimizer.eta = schedule(epoch)
+        order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
+        for idx in _batches(len(X), batch_size, order):
+            grads = model.backward(loss_grad(Y[idx], run(X[idx], True)))
+            if penalty is not None:
+                for g, g_pen in zip(param_arrays(grads), param_arrays(penalty.grad(model.params))):
+                    g += g_pen
+            optimizer.step(model.params, grads)
+        for prefix, (A, T) in sets.items():
+            Y_hat = run(A, False)
+            history[prefix + "loss"].append(float(loss_fn(T, Y_hat)))
+            for name, fn in metric_fns.items():
+                history[prefix + name].append(float(fn(T, Y_hat)))
+        if bar is not None:
+            bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items()}, refresh=False)
+            bar.update()
+        if curves is not None:
+            curves.update(history)
+        if early_stopping is not None and early_stopping.update(
+            history[early_stopping.monitor][-1], model.params
+        ):
+            break
+    if bar is not None:
+        bar.close()
+    if early_stopping is not None and early_stopping.restore_best_weights:
+        early_stopping.restore(model.params)
+    return history
+
+
+def _progress_bar(epochs: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="epochs", unit="epoch")
+
+
+def _live_curves():
+    from nnlib.plot import LiveLearningCurves
+
+    return LiveLearningCurves()
