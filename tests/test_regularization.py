@@ -69,11 +69,12 @@ def test_dropout_training_and_inference_differ():
     np.testing.assert_array_equal(classic.forward(A, training=False), p * A)
     np.testing.assert_array_equal(inverted.forward(A, training=False), A)
     np.testing.assert_array_equal(classic.backward(np.ones_like(A)), p * np.ones_like(A))
-    # the inference output is the expectation of the training output
-    mean_classic = np.mean([classic.forward(A) for _ in range(400)], axis=0)
-    mean_inverted = np.mean([inverted.forward(A) for _ in range(400)], axis=0)
-    assert rel_error(mean_classic, p * A) < 0.02
-    assert rel_error(mean_inverted, A) < 0.02
+    # the inference output is the expectation of the training output: per element within
+    # about 6 standard errors of 400 draws, and for the whole array within 1 %
+    for layer, expected in ((classic, p * A), (inverted, A)):
+        ratio = np.mean([layer.forward(A) for _ in range(400)], axis=0) / expected
+        assert np.max(np.abs(ratio - 1)) < 0.15
+        assert abs(ratio.mean() - 1) < 0.01
 
 
 def test_dropout_bad_input():
@@ -125,8 +126,10 @@ def test_early_stopping_patience_and_restore():
     for epoch, v in enumerate(values):
         W[0] = epoch
         stops.append(stopper.update(v, [W]))
+        if stops[-1]:
+            break
     # the best is 2.0 at epoch 3; epochs 4, 5, 6 fail to improve, the third one stops
-    assert stops[:6] == [False] * 6 and stops[6]
+    assert stops == [False] * 6 + [True]
     assert stopper.best == 2.0 and stopper.best_epoch == 3
     stopper.restore([W])
     assert W[0] == 3.0

@@ -1,0 +1,152 @@
+"""check(): verdicts and messages on right and wrong implementations of `step`."""
+
+import numpy as np
+import pytest
+
+from autograder import CheckFailed, check, registry
+from autograder.check import SEED_ENV, cases_for
+from autograder.judge import Case, compare
+
+
+def step_where(z):
+    return np.where(np.asarray(z) >= 0, 1.0, 0.0)
+
+
+def step_heaviside(z):
+    return np.heaviside(np.asarray(z, dtype=float), 1.0)
+
+
+def step_loop(z):
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    for i, v in np.ndenumerate(z):
+        out[i] = 1 if v >= 0 else 0
+    return out
+
+
+@pytest.mark.parametrize("fn", [step_where, step_heaviside, step_loop])
+def test_correct_implementations_written_differently_pass(fn, capsys, monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "123")
+    check("step", fn)
+    check("step", fn, hidden=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["✓ step: all 3 public cases pass.", "✓ step: all 4 hidden cases pass."]
+
+
+def failure(fn, hidden=False) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check("step", fn, hidden=hidden)
+    return str(info.value)
+
+
+def test_strict_inequality_is_named_as_the_likely_cause():
+    msg = failure(lambda z: (np.asarray(z) > 0).astype(float))
+    assert "case 2 (exactly at the threshold)" in msg
+    assert "is 0 but should be 1 for input 0" in msg
+    assert "likely cause: z > 0 where z >= 0" in msg
+
+
+def test_wrong_shape_names_both_shapes():
+    msg = failure(lambda z: np.ravel(step_where(z)))
+    assert "shape (6,) but should have shape (2, 3)" in msg
+
+
+def test_transposed_result_is_recognised():
+    msg = failure(lambda z: step_where(z).T if np.ndim(z) == 2 else step_where(z))
+    assert "it is the right answer transposed" in msg or "looks transposed" in msg
+
+
+def test_missing_return_and_exceptions_and_stubs():
+    assert "did you forget `return`" in failure(lambda z: None)
+    assert "raised ZeroDivisionError: division by zero" in failure(lambda z: 1 / 0)
+
+    def stub(z):
+        raise NotImplementedError()
+
+    assert failure(stub) == ("✗ step: not implemented yet: replace `raise NotImplementedError()` "
+                             "with your code.")
+
+
+def test_arbitrary_wrong_answers_fail(monkeypatch):
+    """Not only the anticipated mistakes: any perturbation of one element must fail."""
+    monkeypatch.setenv(SEED_ENV, "7")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        def wrong(z, k=rng.integers(1000)):
+            out = step_where(z)
+            if out.size:
+                out.flat[k % out.size] = 1 - out.flat[k % out.size]
+            return out
+        failure(wrong)
+        failure(wrong, hidden=True)
+
+
+def test_hidden_failures_reveal_no_inputs(monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "99")
+    msg = failure(lambda z: (np.asarray(z) > 0).astype(float), hidden=True)
+    assert msg.startswith("✗ step: ") and "hidden cases failed" in msg
+    assert "input" not in msg and "[" not in msg and "should be" not in msg
+
+
+def test_hidden_cases_come_from_the_seed(monkeypatch):
+    ex = registry.get("step")
+    a = cases_for(ex, hidden=True, seed=1)
+    b = cases_for(ex, hidden=True, seed=1)
+    c = cases_for(ex, hidden=True, seed=2)
+    flat = lambda cases: np.concatenate([np.ravel(x.args[0]) for x in cases])  # noqa: E731
+    assert np.array_equal(flat(a), flat(b))
+    assert not np.array_equal(flat(a), flat(c))
+    monkeypatch.setenv(SEED_ENV, "1")
+    assert np.array_equal(flat(cases_for(ex, hidden=True)), flat(a))
+
+
+def test_checking_nnlib_itself_is_refused():
+    from nnlib.activations import step
+
+    with pytest.raises(CheckFailed, match="nnlib's function, not yours"):
+        check("step", step)
+
+
+def test_unknown_exercise_lists_the_known_ones():
+    with pytest.raises(KeyError, match="registered: .*step"):
+        check("stepp", step_where)
+
+
+def test_not_a_function():
+    with pytest.raises(CheckFailed, match="needs your function itself, got ndarray"):
+        check("step", np.zeros(3))
+
+
+def test_registering_twice_is_an_error():
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(registry.get("step"))
+
+
+def test_every_exercise_names_a_known_tolerance_and_a_real_reference():
+    for ex in registry.all_exercises():
+        assert ex.tolerance in registry.TOLERANCES
+        assert callable(ex.reference_fn), ex.name
+        assert ex.points > 0
+
+
+def test_overflow_is_reported_as_such():
+    case = Case((np.array([1.0, 1000.0]),))
+    v = compare(np.array([0.5, 1.0]), np.array([0.5, np.nan]), registry.TOLERANCES["float"], case)
+    assert v.category == "non-finite" and "for input 1000" in v.message
+
+
+def test_extra_axis_and_constant_factor():
+    tol, case = registry.TOLERANCES["float"], Case(())
+    v = compare(np.ones(3), np.ones((3, 1)), tol, case)
+    assert "extra or missing axis" in v.message
+    v = compare(np.array([1.0, 2.0, 4.0]), np.array([4.0, 8.0, 16.0]), tol, case)
+    assert v.category == "value" and v.cause == "every element is off by the same factor 4"
+    assert compare(np.array([1.0, -2.0]), np.array([-1.0, 2.0]), tol, case).cause == \
+        "the sign is flipped"
+
+
+def test_scalar_results_accept_numpy_scalars_and_one_element_arrays():
+    tol, case = registry.TOLERANCES["float"], Case(())
+    assert compare(np.float64(2.0), 2, tol, case).passed
+    assert compare(2.0, np.array([2.0]), tol, case).passed
+    assert not compare(2.0, "2.0", tol, case).passed

@@ -1,0 +1,142 @@
+"""Plots and widgets, on the Agg backend; widgets driven through their controls."""
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from nnlib import datasets, plot, surface, widgets  # noqa: E402
+from nnlib.activations import relu, relu_prime  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_importing_nnlib_keeps_plotting_out():
+    code = (
+        "import sys, nnlib, nnlib.train, nnlib.optim, nnlib.metrics, nnlib.datasets, "
+        "nnlib.regularization, nnlib.batchnorm\n"
+        "print([m for m in ('matplotlib', 'ipywidgets', 'tqdm') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_plot_activation():
+    z = np.linspace(-2, 2, 9)
+    ax = plot.plot_activation(["relu", "tanh"], z)
+    assert len(ax.lines) == 4 + 2  # f and f' per activation, plus the two axis lines
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), relu(z))
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), relu_prime(z))
+    _, ax2 = plt.subplots()
+    assert plot.plot_activation("sigmoid", derivative=False, ax=ax2) is ax2
+    assert len(ax2.lines) == 1 + 2
+    with pytest.raises(ValueError, match="unknown activations"):
+        plot.plot_activation("sigmoidal")
+
+
+def test_plot_decision_boundary():
+    X, y = datasets.blobs(60, centers=np.array([[-3.0, 0.0], [3.0, 0.0]]), std=0.5, rng=0)
+    ax = plot.plot_decision_boundary(lambda P: (P[:, 0] > 0).astype(int), X, y, resolution=50)
+    # the class-0 region ends and the class-1 region starts at x1 = 0 (within a grid cell)
+    cell = (np.ptp(X[:, 0]) + 1.0) / 49
+    region0, region1 = ax.collections[0].get_paths()
+    assert abs(region0.vertices[:, 0].max()) < cell
+    assert abs(region1.vertices[:, 0].min()) < cell
+    assert len(ax.collections[1].get_offsets()) == 60
+    # scores (argmax) and a probability column work too
+    plot.plot_decision_boundary(lambda P: np.c_[-P[:, 0], P[:, 0]], X, y, ax=ax)
+    plot.plot_decision_boundary(lambda P: (P[:, :1] > 0) * 1.0, X, y, ax=ax)
+    with pytest.raises(ValueError, match=r"\(m, 2\)"):
+        plot.plot_decision_boundary(lambda P: P, X[:, :1], y)
+
+
+def test_plot_error_surface_with_trajectories():
+    X, Y = datasets.two_points()
+    path = surface.gradient_descent(X, Y, epochs=50)
+    ax = plot.plot_error_surface(X, Y, {"GD": path}, num=31)
+    line = ax.lines[0]
+    np.testing.assert_array_equal(line.get_xdata(), path[:, 0])
+    np.testing.assert_array_equal(line.get_ydata(), path[:, 1])
+    assert ax.get_legend() is not None
+
+
+def test_learning_curves_and_fit_regimes():
+    h = {"loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5, 2.0], "accuracy": [0.5, 0.7, 0.9]}
+    ax = plot.plot_learning_curves(h)
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), h["val_loss"])
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
+    assert len(plot.plot_learning_curves(h, "accuracy").lines) == 1
+    axes = plot.plot_fit_regimes({"underfit": h, "good fit": h, "overfit": h})
+    assert [a.get_title() for a in axes] == ["underfit", "good fit", "overfit"]
+    with pytest.raises(ValueError, match="no 'auc'"):
+        plot.plot_learning_curves(h, "auc")
+
+
+def test_live_learning_curves_redraw():
+    live = plot.LiveLearningCurves()
+    live.update({"loss": [1.0, 0.5], "val_loss": [1.2, 0.8]})
+    np.testing.assert_array_equal(live.ax.lines[1].get_ydata(), [1.2, 0.8])
+    live.update({"loss": [1.0, 0.5, 0.2], "val_loss": [1.2, 0.8, 0.7]})
+    assert len(live.ax.lines) == 2 and len(live.ax.lines[0].get_ydata()) == 3
+
+
+def test_activation_explorer_follows_its_controls():
+    ex = widgets.ActivationExplorer()
+    first = ex.ax.lines[0].get_ydata().copy()
+    png = ex.image.value
+    ex.name.value = "relu"
+    z = ex.ax.lines[0].get_xdata()
+    np.testing.assert_array_equal(ex.ax.lines[0].get_ydata(), relu(z))
+    assert not np.array_equal(first, ex.ax.lines[0].get_ydata()) and ex.image.value != png
+    ex.z_max.value = 10.0
+    assert ex.ax.lines[0].get_xdata().max() == 10.0
+    n_lines = len(ex.ax.lines)
+    ex.derivative.value = False
+    assert len(ex.ax.lines) == n_lines - 1
+    assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
+
+
+def test_optimizer_race_runs_on_click():
+    race = widgets.OptimizerRace()
+    before = {k: v.copy() for k, v in race.trajectories.items()}
+    race.optimizers.value = ("sgd", "adam", "nesterov")
+    race.steps.value = 30
+    race.w0.value = 1.0
+    race.run.click()
+    assert set(race.trajectories) == {"sgd", "adam", "nesterov"}
+    assert race.trajectories["sgd"].shape == (31, 3)
+    assert race.trajectories["sgd"][0, 0] == 1.0
+    assert not np.array_equal(race.trajectories["adam"], before["adam"])
+    plotted = {line.get_label(): line.get_xydata() for line in race.ax.lines}
+    np.testing.assert_array_equal(plotted["nesterov"], race.trajectories["nesterov"][:, :2])
+    # every optimizer goes downhill on the two-point surface
+    for path in race.trajectories.values():
+        assert path[-1, 2] < path[0, 2]
+
+
+def test_decision_boundary_trainer_trains_on_click():
+    ex = widgets.DecisionBoundaryTrainer(rng=0)
+
+    def boundary():
+        return np.concatenate([p.vertices for p in ex.ax.collections[0].get_paths()])
+
+    start = boundary()
+    ex.epochs.value = 30
+    ex.train.click()
+    assert len(ex.history["loss"]) == 30
+    assert ex.history["accuracy"][-1] > 0.85
+    assert not np.array_equal(start, boundary())
+    assert ex.ax.get_title().startswith("epoch 30")
+    ex.problem.value = "spirals"
+    ex.reset.click()
+    assert ex.history["loss"] == [] and ex.model.sizes == [2, 16, 3]

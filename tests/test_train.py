@@ -1,0 +1,194 @@
+"""The training loop `fit`, and the softmax-cross-entropy gradient path it relies on."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnlib import datasets, losses
+from nnlib.activations import relu, relu_prime
+from nnlib.batchnorm import BatchNorm
+from nnlib.gradcheck import numerical_gradient, rel_error
+from nnlib.network import MLP, dense_backward, dense_forward
+from nnlib.optim import SGD, Adam, param_arrays
+from nnlib.regularization import L2, Dropout, EarlyStopping
+from nnlib.train import fit
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = datasets.digits()
+    return datasets.train_val_split(X, y, val_fraction=0.2, rng=0)
+
+
+def _digits_model():
+    return MLP([64, 32, 10], ["relu", "softmax"], init="he", rng=0)
+
+
+def test_adam_learns_digits(digits):
+    X_tr, X_val, y_tr, y_val = digits
+    history = fit(
+        _digits_model(), X_tr, y_tr, "cce", Adam(eta=0.01), epochs=20, batch_size=32,
+        validation_data=(X_val, y_val), metrics=["accuracy"], rng=0, progress=False,
+    )
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 20 for v in history.values())
+    assert history["val_accuracy"][-1] >= 0.95
+    assert history["loss"][-1] < history["loss"][0] / 5
+
+
+def test_same_rng_same_history(digits):
+    X_tr, X_val, y_tr, y_val = digits[0][:300], digits[1], digits[2][:300], digits[3]
+
+    def run(seed):
+        return fit(
+            _digits_model(), X_tr, y_tr, "cce", Adam(eta=0.01), epochs=3, batch_size=16,
+            validation_data=(X_val, y_val), metrics=["accuracy"], rng=seed, progress=False,
+        )
+
+    assert run(5) == run(5)
+    assert run(5)["loss"] != run(6)["loss"]
+
+
+def test_batch_size_selects_the_kind_of_gradient_descent():
+    X, y = datasets.moons(50, rng=0)
+    for batch_size, steps in ((None, 1), (1, 50), (16, 4)):
+        opt = SGD(eta=0.1)
+        fit(MLP([2, 4, 1], "sigmoid", rng=0), X, y, "bce", opt, epochs=2,
+            batch_size=batch_size, rng=0, progress=False)
+        assert opt.t == 2 * steps
+    # batch gradient descent takes exactly the full-batch step of nnlib.network
+    model, reference = MLP([2, 4, 1], "sigmoid", rng=1), MLP([2, 4, 1], "sigmoid", rng=1)
+    fit(model, X, y, "bce", SGD(eta=0.5), epochs=1, batch_size=None, shuffle=False,
+        progress=False)
+    grads = reference.backward(losses.bce_grad(y[:, None], reference.forward(X)))
+    SGD(eta=0.5).step(reference.params, grads)
+    for a, b in zip(param_arrays(model.params), param_arrays(reference.params)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "activations, loss", [(["tanh", "softmax"], "cce"), (["tanh", "linear"], "softmax_cross_entropy")]
+)
+def test_softmax_cross_entropy_path_gradients(activations, loss):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(7, 5)), rng.integers(0, 3, 7)
+    Y = datasets.one_hot(y, 3)
+    model = MLP([5, 4, 3], activations, rng=1)
+    loss_fn, loss_grad = losses.LOSSES[loss]
+    grads = model.backward(loss_grad(Y, model.forward(X)))
+    for W, dW in zip(param_arrays(model.params), param_arrays(grads)):
+        numeric = numerical_gradient(lambda _: loss_fn(Y, model.forward(X)), W)
+        assert rel_error(dW, numeric) < 1e-7
+    # both routes end in the same delta at the output, (softmax(Z) − Y) / N
+    Z = X @ model.params[0][0].T + model.params[0][1]
+    A = np.tanh(Z) @ model.params[1][0].T + model.params[1][1]
+    delta = (np.exp(A) / np.exp(A).sum(axis=1, keepdims=True) - Y) / len(X)
+    np.testing.assert_allclose(grads[1][1], delta.sum(axis=0), atol=1e-12)
+
+
+def test_early_stopping_restores_the_best_weights(digits):
+    X_tr, X_val, y_tr, y_val = digits[0][:60], digits[1], digits[2][:60], digits[3]
+    model = MLP([64, 64, 10], ["relu", "softmax"], init="he", rng=0)
+    stopper = EarlyStopping(patience=3)
+    history = fit(model, X_tr, y_tr, "cce", Adam(eta=0.02), epochs=200, batch_size=8,
+                  validation_data=(X_val, y_val), early_stopping=stopper, rng=0, progress=False)
+    val = history["val_loss"]
+    assert len(val) < 200 and len(val) == stopper.best_epoch + 1 + 4
+    assert min(val) == val[stopper.best_epoch] < val[-1]
+    final = losses.cce(datasets.one_hot(y_val, 10), model.forward(X_val))
+    assert final == pytest.approx(min(val), rel=1e-12)
+    with pytest.raises(ValueError, match="monitors 'val_loss'"):
+        fit(model, X_tr, y_tr, "cce", epochs=1, early_stopping=EarlyStopping(), progress=False)
+
+
+def test_penalty_and_schedule():
+    X, y = datasets.blobs(80, centers=2, rng=0)
+    norms = {}
+    for lam in (0.0, 0.1):
+        model = MLP([2, 8, 1], "sigmoid", rng=0)
+        fit(model, X / 10, y, "bce", Adam(0.05), epochs=30, penalty=L2(lam), rng=0,
+            progress=False)
+        norms[lam] = sum(np.sum(W**2) for W, _ in model.params)
+    assert norms[0.1] < norms[0.0] / 2
+    opt, seen = SGD(eta=1.0), []
+
+    def schedule(epoch):
+        seen.append(epoch)
+        return 0.1 * 0.5**epoch
+
+    fit(MLP([2, 3, 1], rng=0), X, y, "mse", opt, epochs=4, schedule=schedule, progress=False)
+    assert seen == [0, 1, 2, 3] and opt.eta == pytest.approx(0.1 / 8)
+
+
+class _DropoutBatchNormNet:
+    """64 → 32 (batch norm, ReLU, dropout) → 10 softmax: a model with a `training` switch."""
+
+    def __init__(self, rng):
+        rng = np.random.default_rng(rng)
+        self.params = [
+            (rng.normal(0, math.sqrt(2 / 64), (32, 64)), np.zeros(32)),
+            None,
+            (rng.normal(0, math.sqrt(2 / 32), (10, 32)), np.zeros(10)),
+        ]
+        self.bn, self.dropout = BatchNorm(32), Dropout(p=0.8, inverted=True, rng=rng)
+        self.params[1] = self.bn.params[0]
+        self.modes = []
+
+    def forward(self, X, training=True):
+        self.modes.append(training)
+        (W1, b1), _, (W2, b2) = self.params
+        Z1, self.c1 = dense_forward(X, W1, b1, "linear")
+        self.Zbn = self.bn.forward(Z1, training)
+        A1 = self.dropout.forward(relu(self.Zbn), training)
+        Y_hat, self.c2 = dense_forward(A1, W2, b2, "softmax")
+        return Y_hat
+
+    def backward(self, dY_hat):
+        (W1, _), _, (W2, _) = self.params
+        dA1, dW2, db2 = dense_backward(dY_hat, self.c2, W2, "softmax")
+        dZbn = self.dropout.backward(dA1) * relu_prime(self.Zbn)
+        dZ1, [bn_grads] = self.bn.backward(dZbn)
+        _, dW1, db1 = dense_backward(dZ1, self.c1, W1, "linear")
+        return [(dW1, db1), bn_grads, (dW2, db2)]
+
+
+def test_fit_switches_dropout_and_batchnorm_between_training_and_inference(digits):
+    X_tr, X_val, y_tr, y_val = digits
+    model = _DropoutBatchNormNet(rng=0)
+    history = fit(model, X_tr, y_tr, "cce", Adam(eta=0.01), epochs=5, batch_size=64,
+                  validation_data=(X_val, y_val), metrics=["accuracy"], rng=0, progress=False)
+    assert history["val_accuracy"][-1] > 0.9
+    # steps run in training mode, the per-epoch evaluations in inference mode
+    steps = math.ceil(len(X_tr) / 64)
+    assert model.modes[1:] == ([True] * steps + [False, False]) * 5
+    # inference is deterministic and per sample; training draws new masks per batch
+    np.testing.assert_array_equal(model.forward(X_val, False), model.forward(X_val, False))
+    np.testing.assert_allclose(model.forward(X_val[:1], False), model.forward(X_val, False)[:1])
+    assert not np.allclose(model.forward(X_val, True), model.forward(X_val, True))
+
+
+def test_progress_bar_and_live_plot(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    X, y = datasets.moons(40, rng=0)
+    fit(MLP([2, 3, 1], rng=0), X, y, "bce", epochs=3, progress=True, rng=0)
+    assert "epochs" in capsys.readouterr().err
+    fit(MLP([2, 3, 1], rng=0), X, y, "bce", epochs=3, progress=False, live_plot=True, rng=0)
+    assert capsys.readouterr().err == ""
+
+
+def test_bad_arguments():
+    X, y = datasets.moons(20, rng=0)
+    model = MLP([2, 3, 1], rng=0)
+    with pytest.raises(ValueError, match="unknown loss"):
+        fit(model, X, y, "hinge", progress=False)
+    with pytest.raises(ValueError, match="unknown metric"):
+        fit(model, X, y, metrics=["auc"], progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(model, X, y, batch_size=0, progress=False)
+    with pytest.raises(ValueError, match="y has 19 samples"):
+        fit(model, X, y[:19], progress=False)
+    with pytest.raises(ValueError, match=r"y has shape \(20, 2\).*1 outputs"):
+        fit(model, X, np.zeros((20, 2)), progress=False)
