@@ -56,7 +56,7 @@ def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None
 
 
 def check(name: str, fn, hidden: bool = False) -> None:
-    """Run the public (or hidden) cases of exercise `name` on `fn`; raise CheckFailed if any fail."""
+    """Run the public (or hidden) cases of exercise `name` on `fn`; raise CheckFailed on failure."""
     __tracebackhide__ = True
     exercise = registry.get(name)
     if not callable(fn):

@@ -71,8 +71,8 @@ def test_arbitrary_wrong_answers_fail(monkeypatch):
     """Not only the anticipated mistakes: any perturbation of one element must fail."""
     monkeypatch.setenv(SEED_ENV, "7")
     rng = np.random.default_rng(0)
-    for _ in range(20):
-        def wrong(z, k=rng.integers(1000)):
+    for k in rng.integers(1000, size=20):
+        def wrong(z, k=k):
             out = step_where(z)
             if out.size:
                 out.flat[k % out.size] = 1 - out.flat[k % out.size]

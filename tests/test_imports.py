@@ -1,0 +1,40 @@
+"""`import nnlib` is cheap: no plotting or widget library until they are used."""
+
+import subprocess
+import sys
+
+CORE = ["activations", "losses", "neurons", "gates", "surface", "network", "gradcheck",
+        "optim", "regularization", "batchnorm", "metrics", "datasets", "train"]
+
+
+def run(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_import_nnlib_loads_neither_matplotlib_nor_ipywidgets():
+    code = ("import sys, nnlib\n"
+            f"for m in {CORE!r}: getattr(nnlib, m)\n"
+            "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'sklearn', 'torch') "
+            "if m in sys.modules))")
+    assert run(code) == "[]"
+
+
+def test_core_nnlib_imports_only_numpy_and_the_standard_library():
+    code = ("import sys; before = set(sys.modules)\n"
+            "import nnlib.activations, nnlib.losses, nnlib.neurons, nnlib.gates, nnlib.surface,"
+            " nnlib.network, nnlib.gradcheck\n"
+            "new = {m.split('.')[0] for m in set(sys.modules) - before}\n"
+            "std = set(sys.stdlib_module_names)\n"
+            "print(sorted(m for m in new - std if not m.startswith('_') and m not in "
+            "('nnlib', 'numpy')))")
+    assert run(code) == "[]"
+
+
+def test_plot_module_loads_matplotlib_on_use():
+    assert run("import sys, nnlib; nnlib.plot; print('matplotlib' in sys.modules)") == "True"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    assert run("import nnlib\ntry:\n nnlib.nope\nexcept AttributeError as e:\n print(e)") == \
+        "module 'nnlib' has no attribute 'nope'"
