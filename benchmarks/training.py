@@ -97,8 +97,10 @@ def main():
         times["torch"].append(t)
     diff = max(np.abs(a - b).max() for p, q in zip(ours, theirs) for a, b in zip(p, q))
     best = {k: min(v) for k, v in times.items()}
-    print(f"{ARGS.steps} Adam steps, batch {ARGS.batch}, 784-128-64-10, float64, "
-          f"{ARGS.threads} thread(s), best of {ARGS.repeats}")
+    print(
+        f"{ARGS.steps} Adam steps, batch {ARGS.batch}, 784-128-64-10, float64, "
+        f"{ARGS.threads} thread(s), best of {ARGS.repeats}"
+    )
     print(f"max |W_nnlib - W_torch| after training: {diff:.2e}")
     for name, t in best.items():
         print(f"{name:>6}: {t:.3f} s  ({1e3 * t / ARGS.steps:.3f} ms/step)")

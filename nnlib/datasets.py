@@ -61,7 +61,11 @@ def _labelled(parts, rng, noise: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def blobs(
-    n_samples: int = 200, centers=3, std: float = 1.0, n_features: int = 2, box=(-10.0, 10.0),
+    n_samples: int = 200,
+    centers=3,
+    std: float = 1.0,
+    n_features: int = 2,
+    box=(-10.0, 10.0),
     rng=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters: class k is N(c_k, std² I) around its centre c_k.

@@ -35,7 +35,9 @@ def param_arrays(tree, name: str = "params") -> list[np.ndarray]:
         return [tree]
     if isinstance(tree, (list, tuple)):
         return [leaf for item in tree for leaf in param_arrays(item, name)]
-    raise TypeError(f"{name} must be ndarrays in (nested) lists or tuples, got {type(tree).__name__}")
+    raise TypeError(
+        f"{name} must be ndarrays in (nested) lists or tuples, got {type(tree).__name__}"
+    )
 
 
 class Optimizer:

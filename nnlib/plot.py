@@ -74,8 +74,9 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution: int = 200, paddin
     ax = _axes(ax)
     levels = np.arange(n_classes + 1) - 0.5
     ax.contourf(g0, g1, labels, levels=levels, cmap="coolwarm", alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=n_classes - 1,
-               edgecolors="k", s=20)
+    ax.scatter(
+        X[:, 0], X[:, 1], c=y, cmap="coolwarm", vmin=0, vmax=n_classes - 1, edgecolors="k", s=20
+    )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("$x_1$")

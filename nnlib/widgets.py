@@ -58,8 +58,14 @@ class ActivationExplorer(_Explorer):
 
 # Learning rates at which each optimizer makes steady progress on the two-point surface;
 # the η-scale slider multiplies them all.
-RACE_ETA = {"sgd": 1.0, "momentum": 1.0, "nesterov": 0.1, "adagrad": 0.5, "rmsprop": 0.05,
-            "adam": 0.1}
+RACE_ETA = {
+    "sgd": 1.0,
+    "momentum": 1.0,
+    "nesterov": 0.1,
+    "adagrad": 0.5,
+    "rmsprop": 0.05,
+    "adam": 0.1,
+}
 
 
 def race(names, w0: float, b0: float, steps: int, eta_scale: float = 1.0, X=None, Y=None):
@@ -99,15 +105,22 @@ class OptimizerRace(_Explorer):
         self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps")
         self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale")
         self.run = w.Button(description="Run", button_style="primary")
-        super().__init__([self.optimizers, self.w0, self.b0, self.steps, self.eta_scale,
-                          self.run], figsize=(6.5, 5.0))
+        super().__init__(
+            [self.optimizers, self.w0, self.b0, self.steps, self.eta_scale, self.run],
+            figsize=(6.5, 5.0),
+        )
         self.run.on_click(self.redraw)
         self.trajectories: dict[str, np.ndarray] = {}
         self.redraw()
 
     def redraw(self, _button=None) -> None:
-        self.trajectories = race(self.optimizers.value, self.w0.value, self.b0.value,
-                                 self.steps.value, self.eta_scale.value)
+        self.trajectories = race(
+            self.optimizers.value,
+            self.w0.value,
+            self.b0.value,
+            self.steps.value,
+            self.eta_scale.value,
+        )
         self.figure.clear()
         self.ax = self.figure.add_subplot()
         plot_error_surface(*datasets.two_points(), self.trajectories, ax=self.ax, num=81)
@@ -132,14 +145,24 @@ class DecisionBoundaryTrainer(_Explorer):
     def __init__(self, problem: str = "moons", rng=0):
         self.problem = w.Dropdown(options=list(PROBLEMS), value=problem, description="data")
         self.hidden = w.IntSlider(value=16, min=1, max=64, description="hidden units")
-        self.activation = w.Dropdown(options=["tanh", "relu", "sigmoid"], value="tanh",
-                                     description="activation")
+        self.activation = w.Dropdown(
+            options=["tanh", "relu", "sigmoid"], value="tanh", description="activation"
+        )
         self.eta = w.FloatLogSlider(value=0.02, min=-4, max=0, description="η")
         self.epochs = w.IntSlider(value=20, min=1, max=200, description="epochs")
         self.train = w.Button(description="Train", button_style="primary")
         self.reset = w.Button(description="Reset")
-        super().__init__([self.problem, self.hidden, self.activation, self.eta, self.epochs,
-                          self.train, self.reset])
+        super().__init__(
+            [
+                self.problem,
+                self.hidden,
+                self.activation,
+                self.eta,
+                self.epochs,
+                self.train,
+                self.reset,
+            ]
+        )
         self.rng = np.random.default_rng(rng)
         self.train.on_click(self.step)
         self.reset.on_click(self.restart)
@@ -148,16 +171,27 @@ class DecisionBoundaryTrainer(_Explorer):
     def restart(self, _button=None) -> None:
         self.X, self.y = PROBLEMS[self.problem.value](self.rng)
         n_classes = int(self.y.max()) + 1
-        self.model = MLP([2, self.hidden.value, n_classes], [self.activation.value, "softmax"],
-                         rng=self.rng)
+        self.model = MLP(
+            [2, self.hidden.value, n_classes], [self.activation.value, "softmax"], rng=self.rng
+        )
         self.optimizer = Adam(eta=self.eta.value)
         self.history = {"loss": [], "accuracy": []}
         self.redraw()
 
     def step(self, _button=None) -> None:
         self.optimizer.eta = self.eta.value
-        h = fit(self.model, self.X, self.y, "cce", self.optimizer, epochs=self.epochs.value,
-                batch_size=32, metrics=["accuracy"], rng=self.rng, progress=False)
+        h = fit(
+            self.model,
+            self.X,
+            self.y,
+            "cce",
+            self.optimizer,
+            epochs=self.epochs.value,
+            batch_size=32,
+            metrics=["accuracy"],
+            rng=self.rng,
+            progress=False,
+        )
         for key in self.history:
             self.history[key] += h[key]
         self.redraw()
@@ -166,7 +200,9 @@ class DecisionBoundaryTrainer(_Explorer):
         self.ax.clear()
         plot_decision_boundary(self.model.predict, self.X, self.y, ax=self.ax, resolution=120)
         if self.history["loss"]:
-            self.ax.set_title(f"epoch {len(self.history['loss'])}: loss "
-                              f"{self.history['loss'][-1]:.3f}, accuracy "
-                              f"{self.history['accuracy'][-1]:.1%}")
+            self.ax.set_title(
+                f"epoch {len(self.history['loss'])}: loss "
+                f"{self.history['loss'][-1]:.3f}, accuracy "
+                f"{self.history['accuracy'][-1]:.1%}"
+            )
         self._show()

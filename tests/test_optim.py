@@ -236,16 +236,23 @@ def test_schedules_match_torch():
     epochs = 30
     sched = torch.optim.lr_scheduler
     cases = [
-        (lambda e: optim.step_decay(0.1, e, drop=0.3, every=7),
-         lambda o: sched.StepLR(o, step_size=7, gamma=0.3)),
-        (lambda e: optim.exponential_decay(0.1, e, gamma=0.9),
-         lambda o: sched.ExponentialLR(o, gamma=0.9)),
-        (lambda e: optim.cosine_annealing(0.1, e, epochs=epochs, eta_min=0.01),
-         lambda o: sched.CosineAnnealingLR(o, T_max=epochs, eta_min=0.01)),
+        (
+            lambda e: optim.step_decay(0.1, e, drop=0.3, every=7),
+            lambda o: sched.StepLR(o, step_size=7, gamma=0.3),
+        ),
+        (
+            lambda e: optim.exponential_decay(0.1, e, gamma=0.9),
+            lambda o: sched.ExponentialLR(o, gamma=0.9),
+        ),
+        (
+            lambda e: optim.cosine_annealing(0.1, e, epochs=epochs, eta_min=0.01),
+            lambda o: sched.CosineAnnealingLR(o, T_max=epochs, eta_min=0.01),
+        ),
     ]
     for ours, theirs in cases:
-        np.testing.assert_allclose([ours(e) for e in range(epochs)], _torch_lrs(theirs, epochs),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            [ours(e) for e in range(epochs)], _torch_lrs(theirs, epochs), rtol=1e-12
+        )
     assert optim.cosine_annealing(0.1, 10, 10) == pytest.approx(0.0, abs=1e-15)
     assert optim.cosine_annealing(0.1, 5, 10) == pytest.approx(0.05)
     assert optim.step_decay(1.0, 25, drop=0.5, every=10) == 0.25

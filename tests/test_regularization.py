@@ -8,7 +8,10 @@ from nnlib.regularization import L1, L2, DropConnect, Dropout, EarlyStopping, Ga
 
 
 def _params(rng):
-    return [(rng.normal(size=(4, 3)), rng.normal(size=4)), (rng.normal(size=(2, 4)), rng.normal(size=2))]
+    return [
+        (rng.normal(size=(4, 3)), rng.normal(size=4)),
+        (rng.normal(size=(2, 4)), rng.normal(size=2)),
+    ]
 
 
 def test_l2_value_and_gradient():

@@ -25,12 +25,26 @@ def _digits_model():
     return MLP([64, 32, 10], ["relu", "softmax"], init="he", rng=0)
 
 
-def test_adam_learns_digits(digits):
+def _fit_digits(model, digits, epochs, batch_size, rng=0, n_train=None):
+    """Adam (η = 0.01) with cross-entropy and accuracy on the digits split."""
     X_tr, X_val, y_tr, y_val = digits
-    history = fit(
-        _digits_model(), X_tr, y_tr, "cce", Adam(eta=0.01), epochs=20, batch_size=32,
-        validation_data=(X_val, y_val), metrics=["accuracy"], rng=0, progress=False,
+    return fit(
+        model,
+        X_tr[:n_train],
+        y_tr[:n_train],
+        "cce",
+        Adam(eta=0.01),
+        epochs=epochs,
+        batch_size=batch_size,
+        validation_data=(X_val, y_val),
+        metrics=["accuracy"],
+        rng=rng,
+        progress=False,
     )
+
+
+def test_adam_learns_digits(digits):
+    history = _fit_digits(_digits_model(), digits, epochs=20, batch_size=32)
     assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert all(len(v) == 20 for v in history.values())
     assert history["val_accuracy"][-1] >= 0.95
@@ -38,13 +52,8 @@ def test_adam_learns_digits(digits):
 
 
 def test_same_rng_same_history(digits):
-    X_tr, X_val, y_tr, y_val = digits[0][:300], digits[1], digits[2][:300], digits[3]
-
     def run(seed):
-        return fit(
-            _digits_model(), X_tr, y_tr, "cce", Adam(eta=0.01), epochs=3, batch_size=16,
-            validation_data=(X_val, y_val), metrics=["accuracy"], rng=seed, progress=False,
-        )
+        return _fit_digits(_digits_model(), digits, epochs=3, batch_size=16, rng=seed, n_train=300)
 
     assert run(5) == run(5)
     assert run(5)["loss"] != run(6)["loss"]
@@ -54,13 +63,21 @@ def test_batch_size_selects_the_kind_of_gradient_descent():
     X, y = datasets.moons(50, rng=0)
     for batch_size, steps in ((None, 1), (1, 50), (16, 4)):
         opt = SGD(eta=0.1)
-        fit(MLP([2, 4, 1], "sigmoid", rng=0), X, y, "bce", opt, epochs=2,
-            batch_size=batch_size, rng=0, progress=False)
+        fit(
+            MLP([2, 4, 1], "sigmoid", rng=0),
+            X,
+            y,
+            "bce",
+            opt,
+            epochs=2,
+            batch_size=batch_size,
+            rng=0,
+            progress=False,
+        )
         assert opt.t == 2 * steps
     # batch gradient descent takes exactly the full-batch step of nnlib.network
     model, reference = MLP([2, 4, 1], "sigmoid", rng=1), MLP([2, 4, 1], "sigmoid", rng=1)
-    fit(model, X, y, "bce", SGD(eta=0.5), epochs=1, batch_size=None, shuffle=False,
-        progress=False)
+    fit(model, X, y, "bce", SGD(eta=0.5), epochs=1, batch_size=None, shuffle=False, progress=False)
     grads = reference.backward(losses.bce_grad(y[:, None], reference.forward(X)))
     SGD(eta=0.5).step(reference.params, grads)
     for a, b in zip(param_arrays(model.params), param_arrays(reference.params)):
@@ -68,7 +85,8 @@ def test_batch_size_selects_the_kind_of_gradient_descent():
 
 
 @pytest.mark.parametrize(
-    "activations, loss", [(["tanh", "softmax"], "cce"), (["tanh", "linear"], "softmax_cross_entropy")]
+    "activations, loss",
+    [(["tanh", "softmax"], "cce"), (["tanh", "linear"], "softmax_cross_entropy")],
 )
 def test_softmax_cross_entropy_path_gradients(activations, loss):
     rng = np.random.default_rng(0)
@@ -91,8 +109,19 @@ def test_early_stopping_restores_the_best_weights(digits):
     X_tr, X_val, y_tr, y_val = digits[0][:60], digits[1], digits[2][:60], digits[3]
     model = MLP([64, 64, 10], ["relu", "softmax"], init="he", rng=0)
     stopper = EarlyStopping(patience=3)
-    history = fit(model, X_tr, y_tr, "cce", Adam(eta=0.02), epochs=200, batch_size=8,
-                  validation_data=(X_val, y_val), early_stopping=stopper, rng=0, progress=False)
+    history = fit(
+        model,
+        X_tr,
+        y_tr,
+        "cce",
+        Adam(eta=0.02),
+        epochs=200,
+        batch_size=8,
+        validation_data=(X_val, y_val),
+        early_stopping=stopper,
+        rng=0,
+        progress=False,
+    )
     val = history["val_loss"]
     assert len(val) < 200 and len(val) == stopper.best_epoch + 1 + 4
     assert min(val) == val[stopper.best_epoch] < val[-1]
@@ -107,8 +136,7 @@ def test_penalty_and_schedule():
     norms = {}
     for lam in (0.0, 0.1):
         model = MLP([2, 8, 1], "sigmoid", rng=0)
-        fit(model, X / 10, y, "bce", Adam(0.05), epochs=30, penalty=L2(lam), rng=0,
-            progress=False)
+        fit(model, X / 10, y, "bce", Adam(0.05), epochs=30, penalty=L2(lam), rng=0, progress=False)
         norms[lam] = sum(np.sum(W**2) for W, _ in model.params)
     assert norms[0.1] < norms[0.0] / 2
     opt, seen = SGD(eta=1.0), []
@@ -154,10 +182,9 @@ class _DropoutBatchNormNet:
 
 
 def test_fit_switches_dropout_and_batchnorm_between_training_and_inference(digits):
-    X_tr, X_val, y_tr, y_val = digits
+    X_tr, X_val = digits[0], digits[1]
     model = _DropoutBatchNormNet(rng=0)
-    history = fit(model, X_tr, y_tr, "cce", Adam(eta=0.01), epochs=5, batch_size=64,
-                  validation_data=(X_val, y_val), metrics=["accuracy"], rng=0, progress=False)
+    history = _fit_digits(model, digits, epochs=5, batch_size=64)
     assert history["val_accuracy"][-1] > 0.9
     # steps run in training mode, the per-epoch evaluations in inference mode
     steps = math.ceil(len(X_tr) / 64)

@@ -48,7 +48,6 @@ def _elementwise(name, points=1, hidden=_elementwise_hidden, public_extra=(), **
         public=lambda: _public(*public_extra),
         hidden=hidden,
         points=points,
-        strict_warnings=True,
         **fields,
     ))
 
@@ -172,7 +171,6 @@ register(Exercise(
     ],
     hidden=_softmax_hidden,
     points=2,
-    strict_warnings=True,
     mistakes={
         "normalises along the wrong axis: sum with axis=axis and keepdims=True":
             lambda z, axis=-1: act.softmax(z, axis=0 if axis in (-1, np.ndim(z) - 1) else -1),
