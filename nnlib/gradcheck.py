@@ -77,9 +77,11 @@ class GradCheckReport:
 
     @property
     def passed(self):
+        """True when every parameter's relative error is below the tolerance."""
         return all(row.passed for row in self.rows)
 
     def __getitem__(self, name):
+        """The row of the parameter called `name` ("W1", "b1", ...)."""
         for row in self.rows:
             if row.name == name:
                 return row

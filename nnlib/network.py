@@ -126,6 +126,8 @@ def dense_forward(A_prev, W, b, activation="sigmoid"):
 
 
 def _dense_backward(dA, cache, W, activation, need_dA_prev=True):
+    """`dense_backward` without checking W; need_dA_prev=False skips the product delta W,
+    which the first layer does not need and which costs as much as its forward pass."""
     A_prev, Z = cache
     _, f_prime = _activation(activation)
     dA = as_array(dA, "dA")
