@@ -61,7 +61,7 @@ def sigmoid(z):
     """
     z = as_array(z, "z")
     # In place: each temporary array of a large batch costs about as much as the exp itself.
-    e = np.abs(z)
+    e = np.abs(z, out=np.empty_like(z))  # out= keeps a 0-d input an array
     np.negative(e, out=e)
     np.exp(e, out=e)
     out = np.where(z < 0, e, 1.0)

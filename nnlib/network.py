@@ -8,7 +8,7 @@ computes
 
 Backpropagation goes the other way. With dA = dL/dA(l) (shape (m, n_l)):
 
-    delta(l) = dL/dZ(l) = dA * f_l'(Z(l))     (the softmax uses its Jacobian instead)
+    delta(l) = dL/dZ(l) = dA * f_l'(Z(l))     (`output_delta`; the softmax uses its Jacobian)
     dL/dW(l) = delta(l)^T A(l-1)              (n_l, n_(l-1)), W's shape
     dL/db(l) = sum over the rows of delta(l)  (n_l,), b's shape
     dL/dA(l-1) = delta(l) W(l)                (m, n_(l-1))
@@ -125,22 +125,50 @@ def dense_forward(A_prev, W, b, activation="sigmoid"):
     return _dense_forward(A_prev, W, b, activation)
 
 
-def _dense_backward(dA, cache, W, activation, need_dA_prev=True):
-    """`dense_backward` without checking W; need_dA_prev=False skips the product delta W,
-    which the first layer does not need and which costs as much as its forward pass."""
-    A_prev, Z = cache
+def output_delta(dA, Z, activation="sigmoid"):
+    """The delta of a layer from the gradient of its output: delta = dL/dZ = dA * f'(Z).
+
+    At the output layer this is delta(L) = dL/dA(L) * f'(Z(L)) (the slides'
+    dL/da * sigma'(z)); the softmax uses its Jacobian instead of an elementwise f'.
+    dA, Z: (m, n) (or (n,) for one sample). Returns delta of the same shape.
+    """
     _, f_prime = _activation(activation)
     dA = as_array(dA, "dA")
+    Z = as_array(Z, "Z")
     if dA.shape != Z.shape:
         raise ValueError(
             f"dA must have the shape of the layer's output Z, got dA shape {dA.shape} "
             f"and Z shape {Z.shape}"
         )
     if f_prime is None:
-        delta = softmax_backward(dA, Z)
-    else:
-        delta = f_prime(Z)
-        delta *= dA
+        return softmax_backward(dA, Z)
+    delta = f_prime(Z)
+    delta *= dA
+    return delta
+
+
+def hidden_delta(delta_next, W_next, Z, activation="sigmoid"):
+    """The delta of hidden layer l from the layer above: delta(l) = (delta(l+1) W(l+1)) * f'(Z(l)).
+
+    In rows this is the slides' (W(l+1))^T delta(l+1) * sigma'(z(l)) transposed.
+    delta_next: (m, n_next); W_next: (n_next, n), the weights into layer l+1; Z: (m, n).
+    Returns delta(l) of shape (m, n).
+    """
+    delta_next = as_array(delta_next, "delta_next")
+    W_next = as_array(W_next, "W_next", ndim=2)
+    if delta_next.shape[-1] != W_next.shape[0]:
+        raise ValueError(
+            f"W_next must have shape (n_next, n) with n_next = delta_next.shape[-1], got "
+            f"delta_next shape {delta_next.shape} and W_next shape {W_next.shape}"
+        )
+    return output_delta(delta_next @ W_next, Z, activation)
+
+
+def _dense_backward(dA, cache, W, activation, need_dA_prev=True):
+    """`dense_backward` without checking W; need_dA_prev=False skips the product delta W,
+    which the first layer does not need and which costs as much as its forward pass."""
+    A_prev, Z = cache
+    delta = output_delta(dA, Z, activation)
     if delta.ndim == 1:
         dW = np.outer(delta, A_prev)
         db = delta

@@ -98,10 +98,10 @@ def _hidden_delta_case(rng, name, m, n, n_next):
 
 def _hidden_delta_public():
     return [
-        Case((np.array([[0.1311]]), np.array([[-0.3, -0.2]]), np.array([[-0.7, 0.1]])),
-             note="the seed's hidden units 4 and 5"),
         Case((np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]),
               np.zeros((3, 2))), {"activation": "tanh"}, "a square W_next, tanh"),
+        Case((np.array([[0.1311]]), np.array([[-0.3, -0.2]]), np.array([[-0.7, 0.1]])),
+             note="the seed's hidden units 4 and 5"),
         Case((np.array([[1.0, -1.0]]), np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]),
               np.array([[1.0, -1.0, 0.5]])), {"activation": "relu"},
              "W_next of shape (2, 3), ReLU"),
@@ -198,11 +198,11 @@ register(Exercise(
 
 
 def _random_network(rng, sizes, m):
-    params = [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-              for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    params = tuple((rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
+                   for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
     names = [str(a) for a in rng.choice(NAMES, size=len(params))]
     Y_hat, caches = forward(rng.normal(size=(m, sizes[0])), params, names)
-    return Case((rng.normal(size=Y_hat.shape), caches, params, names),
+    return Case((rng.normal(size=Y_hat.shape), tuple(caches), params, names),
                 note=f"{len(params)} layers {sizes}, batch of {m}")
 
 

@@ -1,0 +1,358 @@
+"""`nncourse grade`: sandboxed execution, data-only results, hostile submissions, resume,
+the gradebook, the local pool and Dask.
+
+A temporary course holds lesson 00-welcome (copied) and a two-exercise lesson built here,
+`98-pair`, whose exercises `heaviside` (2 points) and `ramp` (1 point) are registered by
+this module: one hostile submission per kind of the adversarial suite is graded in one
+run, and the exercise that the hostility does not touch must still be graded.
+"""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import registry
+from autograder.course import find_root, nbgrader
+from autograder.grading import batch, collect
+from autograder.grading.run import restore
+from autograder.grading.sandbox import Limits, stub_reference
+from autograder.judge import Outcome, Unserializable
+from autograder.registry import Case, Exercise
+from autograder.release import build
+
+ROOT = find_root(Path(__file__).parent)
+PAIR = "98-pair"
+LIMITS = Limits(timeout=4, memory_mb=1024)
+
+HEAVISIDE = "def heaviside(z):\n    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)"
+HEAVISIDE_WRONG = "def heaviside(z):\n    return (np.asarray(z, dtype=float) > 0).astype(float)"
+RAMP = "def ramp(z):\n    return np.maximum(np.asarray(z, dtype=float), 0.0)"
+
+
+def _register_pair():
+    registry.all_exercises()
+    hidden = lambda rng: [Case((rng.normal(scale=3, size=rng.integers(1, 30)),)),
+                          Case((np.array([0.0, -1e-300, 1000.0]),)), Case((np.zeros(0),))]
+    for name, ref, points in (("heaviside", "step", 2), ("ramp", "relu", 1)):
+        if name not in {e.name for e in registry.all_exercises()}:
+            registry.register(Exercise(
+                name=name, lessons=(PAIR,), signature="(z)",
+                reference=f"nnlib.activations.{ref}",
+                public=lambda: [Case(([-2.0, 0.0, 3.0],)), Case((np.eye(2) - 0.5,))],
+                hidden=hidden, tolerance="exact", points=points))
+
+
+def _cell(kind, source, **grade):
+    cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(
+        source)
+    if grade:
+        cell.metadata["nbgrader"] = {"schema_version": 3, "task": False, "grade": False,
+                                     "solution": False, "locked": False, **grade}
+    return cell
+
+
+def _pair_source() -> nbformat.NotebookNode:
+    cells = [_cell("markdown", "# 98 · A lesson with two exercises"),
+             _cell("code", "import numpy as np\nfrom autograder import check")]
+    for name, points, body in (("heaviside", 2, HEAVISIDE), ("ramp", 1, RAMP)):
+        head, _, rest = body.partition("\n")
+        cells += [
+            _cell("markdown", f"### Exercise — `{name}(z)` ({points} points)",
+                  grade_id=f"{name}-text", locked=True),
+            _cell("code", f"{head}\n    ### BEGIN SOLUTION\n{rest}\n    ### END SOLUTION",
+                  grade_id=f"{name}-solution", solution=True),
+            _cell("code", f'check("{name}", {name})\n### BEGIN HIDDEN TESTS\n'
+                          f'check("{name}", {name}, hidden=True)\n### END HIDDEN TESTS',
+                  grade_id=f"{name}-tests", grade=True, locked=True, points=points),
+        ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course root with 00-welcome and 98-pair released into its own gradebook."""
+    _register_pair()
+    root = tmp_path_factory.mktemp("grading") / "course"
+    for name in ("solutions", "lectures"):
+        shutil.copytree(ROOT / name / "00-welcome", root / name / "00-welcome")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    (root / "solutions" / PAIR).mkdir(parents=True)
+    nbformat.write(_pair_source(), root / "solutions" / PAIR / f"{PAIR}.ipynb")
+    for lesson in ("00-welcome", PAIR):
+        built = build(root, lesson, root / "released")
+        shutil.copytree(built, root / "lectures" / lesson, dirs_exist_ok=True)
+    return root
+
+
+def submit(root, subs, lesson, student, solutions, extra=(), edit=None):
+    """A student's notebook: the release with `solutions` filled in and `extra` cells
+    inserted after the solution cell named by each (grade_id, source) pair."""
+    nb = nbformat.read(root / "lectures" / lesson / f"{lesson}.ipynb", as_version=4)
+    for cell in list(nb.cells):
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if gid.endswith("-solution"):
+            cell.source = solutions[gid.removesuffix("-solution")]
+            for after, source in extra:
+                if after == gid:
+                    nb.cells.insert(nb.cells.index(cell) + 1, nbformat.v4.new_code_cell(source))
+    if edit:
+        edit(nb)
+    folder = subs / student / lesson
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{lesson}.ipynb")
+
+
+def _drop(gid):
+    def edit(nb):
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != gid]
+    return edit
+
+
+def _assert_true(nb):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "heaviside-tests":
+            cell.source = "assert True"
+
+
+LEAK = f"""
+import json
+try:
+    src = json.load(open("@ROOT@/solutions/{PAIR}/{PAIR}.ipynb"))
+    open("@ROOT@/grading/gradebook.db", "rb").read(10)
+    exec("".join(src["cells"][3]["source"]).replace("### BEGIN SOLUTION", ""))
+except OSError:
+    pass
+"""
+NET = f"""
+import socket
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2).close()
+    {HEAVISIDE.replace(chr(10), chr(10) + "    ")}
+except OSError:
+    pass
+"""
+MONKEY = """
+import builtins, numpy, autograder, autograder.check, autograder.judge
+numpy.allclose = numpy.array_equal = lambda *a, **k: True
+numpy.isclose = lambda a, b, *r, **k: numpy.ones(numpy.shape(a), bool)
+check = autograder.check = autograder.check.check = lambda *a, **k: None
+autograder.judge.judge = lambda *a, **k: None
+builtins.AssertionError = type("Nothing", (Exception,), {})
+"""
+HARDCODED = """
+_seen = {(-2.0, 0.0, 3.0): [0.0, 1.0, 1.0]}
+def heaviside(z):
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 2:
+        return np.array([[1.0, 0.0], [0.0, 1.0]])
+    return np.array(_seen.get(tuple(z), np.zeros(z.shape)))
+"""
+
+# kind: (heaviside source, extra cells, edit, expected score, expected status)
+H_RIGHT, H_WRONG = HEAVISIDE, HEAVISIDE_WRONG
+S = "heaviside-solution"
+KINDS = {
+    "01-correct": (H_RIGHT, [], None, 3, "graded"),
+    "02-wrong": (H_WRONG, [], None, 1, "graded"),
+    "03-loop": (H_RIGHT, [(S, "while True:\n    pass")], None, 3, "timeout"),
+    "04-swallow": (H_RIGHT, [(S, "import time\nwhile True:\n    try:\n        time.sleep(60)\n"
+                                 "    except KeyboardInterrupt:\n        pass")], None, 3,
+                   "timeout"),
+    "05-kill": (H_RIGHT, [(S, "import os\nos._exit(1)")], None, 3, "crashed"),
+    "06-memory": (H_RIGHT, [(S, "hoard = []\nwhile True:\n    hoard.append(np.ones(10**7))")],
+                  None, 3, "memory"),
+    "07-fork": (H_RIGHT, [(S, "import os\nwhile True:\n    os.fork()")], None, 3, "crashed"),
+    "08-assert-true": (H_WRONG, [], _assert_true, 1, "tampered"),
+    "09-delete-test": (H_WRONG, [], _drop("heaviside-tests"), 1, "tampered"),
+    "10-monkeypatch": (H_WRONG, [(S, MONKEY)], None, 1, "graded"),
+    "11-reference": ("from nnlib.activations import step\n\ndef heaviside(z):\n"
+                     "    return step(z)", [], None, 1, "graded"),
+    "12-hardcoded": (HARDCODED, [], None, 1, "graded"),
+    "15-read-secrets": ("", [(S, LEAK)], None, 1, "graded"),
+    "16-network": ("", [(S, NET)], None, 1, "graded"),
+    "17-print": (H_RIGHT, [(S, "while True:\n    print('spam ' * 1000)")], None, 3, "timeout"),
+    "18-sys-exit": (H_RIGHT, [(S, "import sys\nsys.exit()")], None, 3, "graded"),
+    "19-hangs-when-called": ("def heaviside(z):\n    while True:\n        pass", [], None, 1,
+                             "timeout"),
+}
+
+
+@pytest.fixture(scope="module")
+def adversarial(course, tmp_path_factory):
+    subs = tmp_path_factory.mktemp("adversarial")
+    for student, (heaviside, extra, edit, _, _) in KINDS.items():
+        extra = [(gid, src.replace("@ROOT@", str(course))) for gid, src in extra]
+        submit(course, subs, PAIR, student, {"heaviside": heaviside, "ramp": RAMP}, extra,
+               edit)
+    (subs / "13-not-json" / PAIR).mkdir(parents=True)
+    (subs / "13-not-json" / PAIR / f"{PAIR}.ipynb").write_text('{"cells": [')
+    (subs / "14-missing").mkdir()
+    out = tmp_path_factory.mktemp("adversarial-out")
+    lines = []
+    rows = batch.grade(course, PAIR, subs, out, jobs=2, limits=LIMITS, log=lines.append)
+    return {r["student_id"]: r for r in rows}, out, lines
+
+
+def test_every_hostile_submission_gets_its_score_and_status(adversarial):
+    rows, out, lines = adversarial
+    assert lines[0].startswith("isolation: bubblewrap")
+    expected = {k: (v[3], v[4]) for k, v in KINDS.items()}
+    expected |= {"13-not-json": (0, "unreadable"), "14-missing": (0, "missing")}
+    assert {k: (r["score"], r["status"]) for k, r in rows.items()} == expected
+    with open(out / "grades.csv") as f:
+        assert sorted(row["student_id"] for row in csv.DictReader(f)) == sorted(expected)
+
+
+def test_the_untouched_exercise_is_still_graded(adversarial):
+    rows, _, _ = adversarial
+    for student in KINDS:
+        assert rows[student]["exercises"]["ramp"]["score"] == 1, student
+
+
+def test_feedback_names_the_cause_and_hides_hidden_cases(adversarial):
+    rows, out, _ = adversarial
+    assert "calls nnlib's reference" in rows["11-reference"]["exercises"]["heaviside"]["message"]
+    assert "4 s and ignored the interrupt" in " ".join(rows["04-swallow"]["notes"])
+    assert "was edited" in " ".join(rows["08-assert-true"]["notes"])
+    assert "was deleted" in " ".join(rows["09-delete-test"]["notes"])
+    hardcoded = rows["12-hardcoded"]["exercises"]["heaviside"]["message"]
+    assert "all 2 public cases pass" in hardcoded and "of 3 hidden cases failed" in hardcoded
+    page = (out / "02-wrong" / "feedback.html").read_text()
+    assert "hidden cases failed" in page
+    for folder in out.iterdir():
+        if folder.is_dir() and not folder.name.startswith("."):
+            text = (folder / "feedback.html").read_text()
+            assert "Traceback" not in text and "1000" not in text and "BEGIN HIDDEN" not in text
+
+
+def test_stock_nbgrader_export_agrees_with_grades_csv(adversarial, course):
+    _, out, _ = adversarial
+    nbgrader(course, "export", "--to", str(out / "export.csv"))
+    with open(out / "export.csv") as f:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
+                    if r["assignment"] == PAIR}
+    with open(out / "grades.csv") as f:
+        ours = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+    assert exported == ours
+
+
+def nncourse(root, *args):
+    env = {**__import__("os").environ, "NNCOURSE_ROOT": str(root)}
+    return subprocess.run([sys.executable, "-m", "autograder.cli", *args], cwd=root,
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def welcome(course, tmp_path_factory):
+    """00-welcome through the command line: right, wrong and missing, with --jobs 2."""
+    subs = tmp_path_factory.mktemp("welcome")
+    submit(course, subs, "00-welcome", "ada", {"step": HEAVISIDE.replace("heaviside", "step")})
+    submit(course, subs, "00-welcome", "bob",
+           {"step": HEAVISIDE_WRONG.replace("heaviside", "step")})
+    (subs / "cy").mkdir()
+    out = tmp_path_factory.mktemp("welcome-out")
+    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
+                    str(out), "--jobs", "2", "--timeout", "10")
+    return subs, out, proc
+
+
+def test_the_command_grades_a_real_lesson(welcome):
+    _, out, proc = welcome
+    assert proc.returncode == 0, proc.stderr
+    assert "isolation:" in proc.stdout
+    with open(out / "grades.csv") as f:
+        # the gradebook's other students (from 98-pair) get a row too, as missing
+        rows = [r for r in csv.DictReader(f) if r["status"] != "missing" or r["student_id"] == "cy"]
+    assert [(r["student_id"], r["score"], r["max_score"], r["status"], r["step"])
+            for r in rows] == [("ada", "2", "2", "graded", "2"), ("bob", "0", "2", "graded", "0"),
+                               ("cy", "0", "2", "missing", "0")]
+    result = json.loads((out / "bob" / "results.json").read_text())
+    assert "likely cause: z > 0 where z >= 0" in result["exercises"]["step"]["message"]
+
+
+def test_a_second_run_resumes_and_changes_nothing(welcome, course):
+    subs, out, _ = welcome
+    before = (out / "grades.csv").read_text()
+    (out / "bob" / "results.json").unlink()
+    stamp = (out / "ada" / "results.json").stat().st_mtime_ns
+    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
+                    str(out), "--timeout", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert "already graded, 1 to grade\n  bob: 0/2 graded" in proc.stdout
+    assert (out / "ada" / "results.json").stat().st_mtime_ns == stamp
+    assert (out / "grades.csv").read_text() == before
+
+
+def test_dask_gives_the_same_grades(welcome, course, tmp_path):
+    from dask.distributed import LocalCluster
+
+    subs, out, _ = welcome
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        batch.grade(course, "00-welcome", subs, tmp_path, limits=Limits(timeout=10),
+                    scheduler=cluster.scheduler_address, log=lambda _: None)
+    assert (tmp_path / "grades.csv").read_text() == (out / "grades.csv").read_text()
+
+
+def test_outcomes_cross_as_data_and_anything_else_is_refused():
+    outcomes = [Outcome(value=(np.arange(3.0), {"k": [np.float32(2), 1 + 2j, None]},
+                               Unserializable("Foo"))),
+                Outcome(error="ValueError", error_message="bad z")]
+    text = json.dumps({"nonce": "n", "name": "f", "defined": True,
+                       "public": collect.encode(outcomes[:1]), "hidden": collect.encode(
+                           outcomes[1:])})
+    public, hidden = collect.decode(text, "f", "n", (1, 1))
+    value = public[0].value
+    assert np.array_equal(value[0], np.arange(3.0)) and isinstance(value[2], Unserializable)
+    assert value[1]["k"][0].dtype == np.float32 and value[1]["k"][1] == 1 + 2j
+    assert hidden[0].error == "ValueError"
+    with pytest.raises(collect.BadPayload):
+        collect.decode(text, "f", "other nonce", (1, 1))
+    with pytest.raises(collect.BadPayload):
+        collect.decode(text, "f", "n", (2, 1))
+    pickled = json.loads(text)
+    buf = __import__("io").BytesIO()
+    np.save(buf, np.array([object()], dtype=object), allow_pickle=True)
+    pickled["public"][0]["value"] = {"$nd": __import__("base64").b64encode(
+        buf.getvalue()).decode()}
+    with pytest.raises(collect.BadPayload):
+        collect.decode(json.dumps(pickled), "f", "n", (1, 1))
+
+
+def test_restore_puts_back_edited_and_deleted_locked_cells():
+    release = nbformat.read(ROOT / "lectures" / "00-welcome" / "00-welcome.ipynb", as_version=4)
+    nb = nbformat.from_dict(json.loads(json.dumps(release)))
+    tests = next(i for i, c in enumerate(nb.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "step-tests")
+    text = next(i for i, c in enumerate(nb.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "exercise-step-text")
+    nb.cells[text].source = "### Exercise 1 — worth 100 points"
+    del nb.cells[tests]
+    restored, notes = restore(nb, release)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in restored.cells]
+    assert [i for i in ids if i] == ["exercise-step-text", "step-solution", "step-tests"]
+    assert {c.source for c in restored.cells} == {c.source for c in release.cells}
+    assert len(notes) == 2
+    untouched, notes = restore(nbformat.from_dict(json.loads(json.dumps(release))), release)
+    assert notes == []
+
+
+def test_stubbed_nnlib_refuses_graded_functions_only(tmp_path):
+    stub_reference(ROOT / "nnlib", ["nnlib.activations.step"], tmp_path)
+    code = ("import numpy as np, nnlib.activations as a\nprint(a.relu(np.array([-1.0, 2.0])))\n"
+            "try:\n    a.step(np.zeros(1))\nexcept Exception as e:\n    print(type(e).__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path)}, cwd=tmp_path)
+    assert proc.stdout.split("\n")[:2] == ["[0. 2.]", "ReferenceUnavailable"], proc.stderr
+    assert "np.where" not in (tmp_path / "nnlib" / "activations.py").read_text().split(
+        "def step(")[1].split("def ")[0]

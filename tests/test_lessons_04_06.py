@@ -1,0 +1,303 @@
+"""The checks of lessons 04-06 fail typical wrong answers and pass right ones however written.
+
+Each graded function meets at least two wrong variants (the mistakes students make) that
+must fail, and one correct variant written differently from nnlib that must pass, through
+`autograder.check.check` on the public and the hidden cases.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from autograder.check import SEED_ENV, CheckFailed, check
+from nnlib.activations import ACTIVATIONS
+
+
+@pytest.fixture(autouse=True)
+def _hidden_seed(monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "20240607")
+
+
+def _passes(name, fn):
+    check(name, fn)
+    check(name, fn, hidden=True)
+
+
+def _fails(name, fn):
+    """The message of the first check (public, else hidden) that fails."""
+    for hidden in (False, True):
+        try:
+            check(name, fn, hidden=hidden)
+        except CheckFailed as failure:
+            return str(failure)
+    raise AssertionError(f"a wrong {name} passed every check")
+
+
+def _arr(z):
+    return np.asarray(z, dtype=float)
+
+
+def _sig(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * _arr(z)))  # sigma(z) = (1 + tanh(z / 2)) / 2
+
+
+def _f_prime(name, Z):
+    return ACTIVATIONS[name][1](Z)
+
+
+# ---- 04-activations -------------------------------------------------------------------
+
+CORRECT_04 = {
+    "sigmoid_prime": lambda z: 0.25 / np.cosh(0.5 * _arr(z)) ** 2,
+    "tanh": lambda z: np.vectorize(math.tanh, otypes=[float])(_arr(z)),
+    "tanh_prime": lambda z: 1.0 / np.cosh(np.clip(_arr(z), -350, 350)) ** 2,
+    "relu": lambda z: _arr(z) * (_arr(z) > 0),
+    "relu_prime": lambda z: np.heaviside(_arr(z), 0.0),
+    "leaky_relu": lambda z, alpha=0.01: np.maximum(_arr(z), 0) + alpha * np.minimum(_arr(z), 0),
+    "leaky_relu_prime": lambda z, alpha=0.01: alpha + (1 - alpha) * (_arr(z) > 0),
+    "elu": lambda z, alpha=1.0: np.where(_arr(z) > 0, z, alpha * np.expm1(np.clip(z, None, 0))),
+    "elu_prime": lambda z, alpha=1.0: np.where(
+        _arr(z) > 0, 1.0, alpha * np.expm1(np.clip(z, None, 0)) + alpha),
+    "softmax": lambda z, axis=-1: np.exp(
+        _arr(z) - np.logaddexp.reduce(_arr(z), axis=axis, keepdims=True)),
+}
+
+WRONG_04 = {
+    "sigmoid_prime": [(_sig, "returns σ(z)"), (lambda z: _arr(z) * (1 - _arr(z)), "z(1 − z)")],
+    "tanh": [(lambda z: 2 * _sig(z) - 1, "2σ(z) − 1"), (_sig, "returns σ(z)")],
+    "tanh_prime": [(lambda z: 1 - _arr(z) ** 2, "1 − z²"), (lambda z: np.tanh(_arr(z)), "")],
+    "relu": [(lambda z: np.minimum(_arr(z), 0), "min(0, z)"),
+             (lambda z: np.max(_arr(z), axis=0), "")],
+    "relu_prime": [(lambda z: (_arr(z) >= 0).astype(float), "relu_prime(0) = 0"),
+                   (lambda z: np.maximum(_arr(z), 0), "returns relu(z)")],
+    "leaky_relu": [(lambda z, alpha=0.01: np.where(_arr(z) > 0, z, 0.01 * _arr(z)),
+                    "always uses 0.01"),
+                   (lambda z, alpha=0.01: np.maximum(_arr(z), 0), "plain ReLU")],
+    "leaky_relu_prime": [(lambda z, alpha=0.01: (_arr(z) > 0).astype(float), "ReLU derivative"),
+                         (lambda z, alpha=0.01: np.where(_arr(z) >= 0, 1.0, alpha), "at z = 0")],
+    "elu": [(lambda z, alpha=1.0: np.where(_arr(z) > 0, z, alpha * np.exp(np.minimum(z, 0)) - 1),
+             "alpha e^z − 1"),
+            (lambda z, alpha=1.0: np.where(_arr(z) > 0, z, np.expm1(np.minimum(z, 0))),
+             "always uses 1")],
+    "elu_prime": [(lambda z, alpha=1.0: np.where(_arr(z) > 0, 1.0, np.exp(np.minimum(z, 0))),
+                   "forgets alpha"),
+                  (lambda z, alpha=1.0: np.where(_arr(z) > 0, _arr(z), alpha * np.expm1(
+                      np.minimum(z, 0))), "returns elu(z)")],
+    "softmax": [(lambda z, axis=-1: np.exp(_arr(z)) / np.exp(_arr(z)).sum(axis=0), ""),
+                (lambda z, axis=-1: np.exp(_arr(z) - _arr(z).max()) /
+                 np.exp(_arr(z) - _arr(z).max()).sum(), "whole array")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_04))
+def test_activation_correct_variant_passes(name):
+    _passes(name, CORRECT_04[name])
+
+
+@pytest.mark.parametrize("name, index", [(n, i) for n in sorted(WRONG_04) for i in (0, 1)])
+def test_activation_wrong_variant_fails(name, index):
+    wrong, cause = WRONG_04[name][index]
+    with np.errstate(all="ignore"):
+        message = _fails(name, wrong)
+    assert cause in message
+
+
+def test_the_activations_nnlib_references_agree_with_numerical_derivatives():
+    z = np.linspace(-4, 4, 801)
+    z = z[np.abs(z) > 1e-3]
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu", "elu"):
+        f, f_prime = ACTIVATIONS[name]
+        numerical = (f(z + 1e-6) - f(z - 1e-6)) / 2e-6
+        assert np.max(np.abs(f_prime(z) - numerical)) < 1e-8, name
+
+
+# ---- 05-forward -----------------------------------------------------------------------
+
+
+def dense_forward_columns(A_prev, W, b, activation="sigmoid"):
+    """Correct, written in the column convention and transposed back."""
+    A_cols = np.atleast_2d(_arr(A_prev)).T
+    Z = (_arr(W) @ A_cols + _arr(b)[:, None]).T
+    Z = Z.reshape(np.shape(A_prev)[:-1] + (len(b),))
+    return ACTIVATIONS[activation][0](Z), "cache"
+
+
+def forward_recursive(X, params, activations):
+    names = [activations] * len(params) if isinstance(activations, str) else activations
+    if not params:
+        return _arr(X), []
+    A, _ = dense_forward_columns(X, *params[0], names[0])
+    Y_hat, caches = forward_recursive(A, params[1:], names[1:])
+    return Y_hat, [None, *caches]
+
+
+def _dense_wrong(formula):
+    return lambda A_prev, W, b, activation="sigmoid": (
+        ACTIVATIONS[activation][0](formula(_arr(A_prev), _arr(W), _arr(b))), None)
+
+
+def _forward_with(layer):
+    def forward(X, params, activations):
+        names = [activations] * len(params) if isinstance(activations, str) else activations
+        A = X
+        for (W, b), name in zip(params, names, strict=True):
+            A, _ = layer(A, W, b, name)
+        return A, []
+    return forward
+
+
+def test_dense_forward_correct_variant_passes():
+    _passes("dense_forward", dense_forward_columns)
+
+
+@pytest.mark.parametrize("formula, cause", [
+    (lambda A, W, b: A @ W + b, "W is used transposed"),
+    (lambda A, W, b: A @ W.T, "the bias b is missing"),
+])
+def test_dense_forward_shape_mistakes_are_named(formula, cause):
+    assert cause in _fails("dense_forward", _dense_wrong(formula))
+
+
+def test_dense_forward_without_activation_fails():
+    wrong = lambda A_prev, W, b, activation="sigmoid": (_arr(A_prev) @ _arr(W).T + b, None)  # noqa: E731
+    assert "the activation is not applied" in _fails("dense_forward", wrong)
+
+
+def test_forward_correct_variant_passes():
+    _passes("forward", forward_recursive)
+
+
+def test_forward_wrong_variants_fail():
+    assert "biases are missing" in _fails(
+        "forward", _forward_with(_dense_wrong(lambda A, W, b: A @ W.T)))
+
+    def first_name_only(X, params, activations):
+        names = [activations] * len(params) if isinstance(activations, str) else activations
+        return forward_recursive(X, params, names[0])
+
+    assert "first activation name" in _fails("forward", first_name_only)
+
+
+def test_count_params_variants():
+    _passes("count_params", lambda sizes: int(np.dot(sizes[1:], np.add(sizes[:-1], 1))))
+    assert "biases are not counted" in _fails(
+        "count_params", lambda sizes: int(np.dot(sizes[1:], sizes[:-1])))
+    assert "one bias per input unit" in _fails(
+        "count_params", lambda sizes: int(np.dot(np.add(sizes[1:], 1), sizes[:-1])))
+
+
+# ---- 06-backprop ----------------------------------------------------------------------
+
+
+def output_delta_loop(dA, Z, activation="sigmoid"):
+    f_prime = ACTIVATIONS[activation][1]
+    out = np.empty_like(_arr(Z))
+    for i in np.ndindex(out.shape):
+        out[i] = dA[i] * f_prime(np.array([Z[i]]))[0]
+    return out
+
+
+def hidden_delta_einsum(delta_next, W_next, Z, activation="sigmoid"):
+    return np.einsum("mk,kj->mj", delta_next, W_next) * _f_prime(activation, Z)
+
+
+def dense_backward_einsum(dA, cache, W, activation="sigmoid"):
+    A_prev, Z = cache
+    delta = output_delta_loop(dA, Z, activation)
+    return (np.einsum("mj,ji->mi", delta, W), np.einsum("mj,mi->ji", delta, A_prev),
+            np.einsum("mj->j", delta))
+
+
+def backward_recursive(dY_hat, caches, params, activations):
+    names = [activations] * len(params) if isinstance(activations, str) else activations
+    dA_prev, dW, db = dense_backward_einsum(dY_hat, caches[-1], params[-1][0], names[-1])
+    if len(params) == 1:
+        return [(dW, db)]
+    return [*backward_recursive(dA_prev, caches[:-1], params[:-1], names[:-1]), (dW, db)]
+
+
+def _dense_backward_with(deriv=_f_prime, transpose_dW=False, scale=1.0):
+    def dense_backward(dA, cache, W, activation="sigmoid"):
+        A_prev, Z = cache
+        delta = dA * deriv(activation, Z)
+        dW = A_prev.T @ delta if transpose_dW else delta.T @ A_prev
+        return delta @ W, scale * dW, scale * delta.sum(axis=0)
+    return dense_backward
+
+
+def _backward_with(layer):
+    def backward(dY_hat, caches, params, activations):
+        names = [activations] * len(params) if isinstance(activations, str) else activations
+        grads, dA = [], dY_hat
+        for cache, (W, _), name in reversed(list(zip(caches, params, names, strict=True))):
+            dA, dW, db = layer(dA, cache, W, name)
+            grads.insert(0, (dW, db))
+        return grads
+    return backward
+
+
+def _value(name, Z):
+    return ACTIVATIONS[name][0](Z)
+
+
+def test_output_delta_variants():
+    _passes("output_delta", output_delta_loop)
+    assert "uses f(Z) where f'(Z) is needed" in _fails(
+        "output_delta", lambda dA, Z, activation="sigmoid": dA * _value(activation, Z))
+    assert "the factor f'(Z) is missing" in _fails(
+        "output_delta", lambda dA, Z, activation="sigmoid": _arr(dA))
+
+
+def test_hidden_delta_variants():
+    _passes("hidden_delta", hidden_delta_einsum)
+    assert "W_next is used transposed" in _fails(
+        "hidden_delta", lambda d, W, Z, activation="sigmoid":
+        (d @ W.T) * _f_prime(activation, Z))
+    assert "uses f(Z) where f'(Z) is needed" in _fails(
+        "hidden_delta", lambda d, W, Z, activation="sigmoid": (d @ W) * _value(activation, Z))
+
+
+def test_dense_backward_variants():
+    _passes("dense_backward", dense_backward_einsum)
+    assert "uses f(Z) where f'(Z) is needed" in _fails(
+        "dense_backward", _dense_backward_with(deriv=_value))
+    assert "transposed" in _fails("dense_backward", _dense_backward_with(transpose_dW=True))
+    _fails("dense_backward", _dense_backward_with(scale=0.25))  # an extra 1/m
+
+
+def test_backward_variants():
+    _passes("backward", backward_recursive)
+    assert "uses f(Z) where f'(Z) is needed" in _fails(
+        "backward", _backward_with(_dense_backward_with(deriv=_value)))
+    message = _fails("backward", _backward_with(_dense_backward_with(transpose_dW=True)))
+    assert "transposed" in message
+    assert "from the last layer to the first" in _fails(
+        "backward", lambda *args: backward_recursive(*args)[::-1])
+
+
+def numerical_gradient_copying(f, x, h=1e-5):
+    """Correct, evaluating f on perturbed copies instead of perturbing x in place."""
+    grad = np.zeros(np.shape(x))
+    for i in np.ndindex(np.shape(x)):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+def test_numerical_gradient_variants():
+    _passes("numerical_gradient", numerical_gradient_copying)
+
+    def one_sided(f, x, h=1e-5):
+        grad = np.zeros(np.shape(x))
+        for i in np.ndindex(np.shape(x)):
+            up = x.copy()
+            up[i] += h
+            grad[i] = (f(up) - f(x)) / h
+        return grad
+
+    assert "one-sided" in _fails("numerical_gradient", one_sided)
+    assert "divided by h instead of 2h" in _fails(
+        "numerical_gradient", lambda f, x, h=1e-5: 2 * numerical_gradient_copying(f, x, h))
