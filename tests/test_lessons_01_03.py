@@ -149,6 +149,12 @@ def sigmoid_tanh(z):
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(z, dtype=float)))
 
 
+def sigmoid_branches(z):
+    z = np.asarray(z, dtype=float)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 def sigmoid_naive(z):
     return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
 
@@ -255,6 +261,7 @@ CORRECT = [
     ("xor_network", xor_or_nand_and),
     ("sigmoid", sigmoid_tanh),
     ("sigmoid", lambda z: expit(z)),
+    ("sigmoid", sigmoid_branches),
     ("error", error_slides),
     ("error_surface", surface_broadcast),
     ("grad_w", grad_w_loop),
