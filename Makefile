@@ -41,6 +41,8 @@ nbval:
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/vectorization.py
+	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/grading.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

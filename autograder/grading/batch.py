@@ -1,0 +1,168 @@
+"""`nncourse grade`: a whole lesson, every student, resumable.
+
+The grader draws the hidden cases from the secret seed, builds the sandbox and the
+stubbed nnlib once, then executes each student's submission (`run.execute`, in workers)
+and judges the data that comes back in this process. A student whose `results.json`
+was written for the same notebook, seed and limits is not graded again, so an
+interrupted run resumes and a repeated run changes nothing. At the end the gradebook
+and `grades.csv` are rewritten from every student's `results.json`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import pickle
+import secrets
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+from traitlets.config.loader import PyFileConfigLoader
+
+import nnlib
+from autograder import registry
+from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
+from autograder.course import CourseError, read_notebook, release_notebook
+from autograder.grading import feedback, gradebook, parallel
+from autograder.grading.run import Task, execute, judge_execution, status_text, test_cells
+from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
+
+FORMAT = 1
+
+
+def nbgrader_paths(root: Path) -> tuple[str, Path]:
+    """(gradebook URL, autograded folder) as nbgrader_config.py sets them."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    course = config.CourseDirectory
+    return (course.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
+            Path(course.get("autograded_directory", root / "autograded")))
+
+
+def seed_file(root: Path) -> Path:
+    return Path(os.environ.get(SEED_FILE_ENV) or root / "grading" / "hidden-seed")
+
+
+def secret_seed(root: Path) -> int:
+    """NNCOURSE_HIDDEN_SEED, else the seed file (created with a fresh seed the first time)."""
+    if os.environ.get(SEED_ENV):
+        return int(os.environ[SEED_ENV])
+    path = seed_file(root)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        feedback.write_atomic(path, f"{secrets.randbits(63)}\n")
+        path.chmod(0o600)
+    return int(path.read_text().strip())
+
+
+def find_notebook(submissions: Path, student: str, lesson: str) -> Path | None:
+    folder = submissions / student / lesson
+    exact = folder / f"{lesson}.ipynb"
+    if exact.is_file():
+        return exact
+    found = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    return found[0] if found else None
+
+
+def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits) -> str:
+    h = hashlib.sha256(f"{FORMAT}|{lesson}|{seed}|{json.dumps(asdict(limits))}".encode())
+    h.update(notebook.read_bytes() if notebook is not None else b"<missing>")
+    return h.hexdigest()
+
+
+def grades_csv(results: list[dict], names: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student_id", "lesson", "score", "max_score", "status", *names])
+    for r in results:
+        writer.writerow([r["student_id"], r["lesson"], f"{r['score']:g}", f"{r['max_score']:g}",
+                         r["status"], *(f"{r['exercises'][n]['score']:g}" for n in names)])
+    return buf.getvalue()
+
+
+def _autograded_notebook(nb, result: dict, cells: dict[str, str]):
+    """The executed, restored notebook for formgrader, test cells showing the verdicts."""
+    nb = nbformat.from_dict(nb)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and gid in cells:
+            message = result["exercises"][cells[gid]]["message"]
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=message + "\n")]
+    return nb
+
+
+def _students(submissions: Path, out: Path, db_url: str) -> list[str]:
+    folders = [p.name for p in submissions.iterdir()
+               if p.is_dir() and not p.name.startswith(".") and p != out]
+    return sorted(set(folders) | set(gradebook.students(db_url)))
+
+
+def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, jobs: int = 1,
+          limits: Limits | None = None, scheduler: str | None = None, use_bwrap: bool = True,
+          log=print) -> list[dict]:
+    """Grade every submission of `lesson`; return the rows of grades.csv as dicts."""
+    limits = limits or Limits()
+    exercises = registry.all_exercises(lesson)
+    if not exercises:
+        raise CourseError(f"no graded exercise is registered for lesson {lesson!r}")
+    submissions = submissions.resolve()
+    if not submissions.is_dir():
+        raise CourseError(f"{submissions}: no such folder of submissions")
+    out = (out or root / "grading" / "graded" / lesson).resolve()
+    release_path = release_notebook(root, lesson)
+    cells = test_cells(read_notebook(release_path))
+    db_url, autograded = nbgrader_paths(root)
+    gradebook.require(db_url, lesson)
+    seed = secret_seed(root)
+
+    work = out / ".work"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "cases").mkdir(parents=True)
+    cases = {ex.name: {"public": cases_for(ex, False), "hidden": cases_for(ex, True, seed)}
+             for ex in exercises}
+    inputs = work / "cases" / "cases.pkl"
+    inputs.write_bytes(pickle.dumps(cases))
+    stub_reference(Path(nnlib.__file__).parent, [ex.reference for ex in exercises],
+                   work / "stub")
+    sandbox = make_sandbox(root, [submissions, out, seed_file(root)], work / "stub",
+                           Path(nnlib.__file__).parent, limits, use_bwrap)
+    log(sandbox.describe())
+
+    counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
+    students = _students(submissions, out, db_url)
+    prints, tasks = {}, []
+    for student in students:
+        notebook = find_notebook(submissions, student, lesson)
+        prints[student] = fingerprint(notebook, lesson, seed, limits)
+        done = feedback.read_student(out / student)
+        if done is None or done.get("fingerprint") != prints[student]:
+            tasks.append(Task(student, lesson, str(notebook) if notebook else None,
+                              str(release_path), str(inputs), counts, sandbox))
+    log(f"{lesson}: {len(students)} student(s), {len(students) - len(tasks)} already graded, "
+        f"{len(tasks)} to grade")
+
+    max_score = sum(ex.points for ex in exercises)
+    for execution in parallel.run(execute, tasks, jobs, scheduler):
+        per_exercise = judge_execution(execution, exercises, cases)
+        result = {"student_id": execution.student, "lesson": lesson,
+                  "score": sum(e["score"] for e in per_exercise.values()),
+                  "max_score": max_score, "status": status_text(execution.statuses),
+                  "exercises": per_exercise, "notes": execution.notes,
+                  "fingerprint": prints[execution.student]}
+        if execution.notebook is not None:
+            path = autograded / execution.student / lesson / f"{lesson}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(_autograded_notebook(execution.notebook, result, cells), path)
+        feedback.write_student(out / execution.student, result)
+        log(f"  {execution.student}: {result['score']:g}/{max_score:g} {result['status']}")
+
+    results = [feedback.read_student(out / s) for s in students]
+    gradebook.record(db_url, lesson, results, cells)
+    feedback.write_atomic(out / "grades.csv", grades_csv(results, [ex.name for ex in exercises]))
+    shutil.rmtree(work, ignore_errors=True)
+    return results

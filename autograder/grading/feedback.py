@@ -1,0 +1,59 @@
+"""What a student gets back: `results.json` and `feedback.html`, written atomically.
+
+Both hold, per exercise, the score, the status and the message of the public check
+followed by the hidden check's summary ("k of n hidden cases failed" and a hint), plus
+the notes about cells that timed out, crashed or were restored. Nothing else from the
+notebook is included: no inputs, sources or tracebacks of hidden cases.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def html_page(result: dict) -> str:
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td>{esc(name)}</td><td>{e['score']:g} / {e['max']:g}</td>"
+        f"<td>{esc(e['status'])}</td><td><pre>{esc(e['message'])}</pre></td></tr>"
+        for name, e in result["exercises"].items())
+    notes = "".join(f"<li>{esc(n)}</li>" for n in result["notes"])
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{esc(result['lesson'])}: feedback for {esc(result['student_id'])}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.4em;vertical-align:top}}
+pre{{white-space:pre-wrap;margin:0}}</style></head><body>
+<h1>{esc(result['lesson'])}</h1>
+<p>Student: {esc(result['student_id'])}. Score: <b>{result['score']:g} / {result['max_score']:g}</b>.
+Status: {esc(result['status'])}.</p>
+<table><tr><th>exercise</th><th>score</th><th>status</th><th>message</th></tr>{rows}</table>
+{f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
+</body></html>
+"""
+
+
+def write_student(folder: Path, result: dict) -> None:
+    """feedback.html first, results.json last: a results.json means the student is done."""
+    write_atomic(folder / "feedback.html", html_page(result))
+    write_atomic(folder / "results.json", json.dumps(result, indent=1, ensure_ascii=False))
+
+
+def read_student(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,60 @@
+"""Scores into nbgrader's gradebook, from the grader's process only.
+
+Workers never open the SQLite file: the parent records every student's scores in one
+transaction per student at the end of a run, so `--jobs` and Dask cannot corrupt it,
+and formgrader and `nbgrader export` show exactly the numbers of grades.csv.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from sqlalchemy.exc import SAWarning
+
+from autograder.course import CourseError
+
+
+def _notebooks(gb: Gradebook, lesson: str) -> list[str]:
+    try:
+        return [nb.name for nb in gb.find_assignment(lesson).notebooks]
+    except MissingEntry:
+        raise CourseError(f"{lesson} is not in the gradebook; run `nncourse release "
+                          f"{lesson}` first") from None
+
+
+def require(db_url: str, lesson: str) -> None:
+    """Fail early when `nncourse release` never registered the lesson in the gradebook."""
+    with Gradebook(db_url) as gb:
+        _notebooks(gb, lesson)
+
+
+def record(db_url: str, lesson: str, results: list[dict], cells: dict[str, str]) -> None:
+    """Set the autograder score of each test cell (`cells`: grade_id -> exercise)."""
+    with Gradebook(db_url) as gb:
+        notebooks = _notebooks(gb, lesson)
+        for result in results:
+            student = result["student_id"]
+            gb.update_or_create_student(student)
+            try:
+                gb.find_submission(lesson, student)
+            except MissingEntry:
+                with warnings.catch_warnings():
+                    # nbgrader 0.9's add_submission trips SQLAlchemy 2's autoflush warnings
+                    warnings.simplefilter("ignore", SAWarning)
+                    gb.add_submission(lesson, student)
+            for notebook in notebooks:
+                for grade_id, name in cells.items():
+                    try:
+                        grade = gb.find_grade(grade_id, notebook, lesson, student)
+                    except MissingEntry:
+                        continue
+                    grade.auto_score = result["exercises"].get(name, {}).get("score", 0)
+                    grade.manual_score = None
+            gb.db.commit()
+
+
+def students(db_url: str) -> list[str]:
+    with Gradebook(db_url) as gb:
+        return [s.id for s in gb.students]

@@ -1,0 +1,219 @@
+"""A sandboxed IPython kernel that runs one cell at a time and survives what a cell does.
+
+Each cell gets a wall-clock limit. When it is reached the kernel is interrupted; a cell
+that still runs a moment later (it swallowed KeyboardInterrupt) gets its whole sandbox
+killed, and the caller restarts the kernel. A kernel that dies (os._exit, a signal, a
+segfault, the CPU limit) is noticed by polling its process. Output beyond `OUTPUT_CAP`
+bytes in one cell stops the kernel as soon as it arrives: a cell that prints without end
+would otherwise fill the kernel's memory with output buffers before its time is up.
+
+The kernel talks to the grader over Unix sockets (ZeroMQ ipc transport) in a folder
+mounted into the sandbox, which works without any network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from autograder.grading.sandbox import Sandbox
+
+OUTPUT_CAP = 2**20
+INTERRUPT_GRACE = 1.5
+START_TIMEOUT = 60
+KERNEL_OPTIONS = ("--HistoryManager.enabled=False", "--IPKernelApp.capture_fd_output=False")
+
+
+class KernelStartError(RuntimeError):
+    """The kernel did not come up."""
+
+
+@dataclass
+class CellRun:
+    """What running one cell did. `status`: ok, error, timeout (interrupted in time),
+    hung (ignored the interrupt), flood (printed more than OUTPUT_CAP) or dead (the
+    kernel died); after hung and flood the kernel has been killed. `processes` is the
+    most processes its sandbox held at once."""
+
+    status: str
+    ename: str = ""
+    evalue: str = ""
+    outputs: list[dict] = field(default_factory=list)
+    payloads: list[str] = field(default_factory=list)
+    processes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class _Outputs:
+    def __init__(self, mime: str):
+        self.mime, self.size, self.run = mime, 0, CellRun("ok")
+
+    def add(self, msg: dict) -> None:
+        kind, content = msg["header"]["msg_type"], msg["content"]
+        if kind in ("display_data", "execute_result") and self.mime in content.get("data", {}):
+            self.run.payloads.append(content["data"][self.mime])
+            return
+        if kind == "error":
+            self.run.ename = str(content.get("ename", ""))
+            self.run.evalue = str(content.get("evalue", ""))[:2000]
+        if kind not in ("stream", "display_data", "execute_result", "error"):
+            return
+        self.size += len(json.dumps(content, default=str))
+        if self.size > OUTPUT_CAP:
+            return
+        out = {"output_type": kind, **{k: v for k, v in content.items()
+                                         if k in ("name", "text", "data", "metadata", "ename",
+                                                  "evalue", "traceback", "execution_count")}}
+        if kind == "execute_result":
+            out.setdefault("execution_count", None)
+        self.run.outputs.append(out)
+
+
+class Kernel:
+    """One kernel in `sandbox`, started in `workdir`; `readonly` folders are mounted too;
+    display data of type `mime` is kept apart as payloads for the grader."""
+
+    def __init__(self, sandbox: Sandbox, workdir: Path, readonly: list[Path], mime: str):
+        self.sandbox, self.workdir, self.readonly, self.mime = sandbox, workdir, readonly, mime
+        self.proc = self.cap = self.client = self.sockets = None
+
+    def start(self) -> None:
+        self.sockets = Path(tempfile.mkdtemp(prefix="nnk-"))
+        conn, _ = write_connection_file(str(self.sockets / "kernel.json"), transport="ipc",
+                                        ip=str(self.sockets / "s"))
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn, *KERNEL_OPTIONS]
+        self.proc, self.cap = self.sandbox.popen(argv, self.workdir, self.readonly,
+                                                 [self.sockets],
+                                                 stdout=open(os.devnull, "wb"),
+                                                 stderr=open(os.devnull, "wb"))
+        self.client = BlockingKernelClient(connection_file=conn)
+        self.client.load_connection_file()
+        self.client.start_channels()
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise KernelStartError("the grading kernel did not start")
+            try:
+                self.client.wait_for_ready(timeout=1)
+                return
+            except RuntimeError:
+                continue
+
+    def stop(self) -> None:
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+        if self.proc is not None:
+            _kill_tree(self.proc)
+            self.proc = None
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+        if self.sockets is not None:
+            shutil.rmtree(self.sockets, ignore_errors=True)
+            self.sockets = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Kernel:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _interrupt(self) -> None:
+        msg = self.client.session.msg("interrupt_request", content={})
+        self.client.control_channel.send(msg)
+
+    def run(self, code: str, timeout: float) -> CellRun:
+        """Execute `code`; never raises for anything the code does."""
+        msg_id = self.client.execute(code, store_history=True, allow_stdin=False,
+                                     stop_on_error=False)
+        outputs = _Outputs(self.mime)
+        deadline, interrupted, counted = time.monotonic() + timeout, None, 0.0
+        while True:
+            if self.proc.poll() is not None:
+                outputs.run.status = "dead"
+                break
+            now = time.monotonic()
+            if now > counted + 0.25:
+                outputs.run.processes = max(outputs.run.processes, self.processes())
+                counted = now
+            if outputs.size > OUTPUT_CAP:
+                outputs.run.status = "flood"
+                self.stop()
+                break
+            if interrupted is None and now > deadline:
+                self._interrupt()
+                interrupted = now
+            elif interrupted is not None and now > interrupted + INTERRUPT_GRACE:
+                outputs.run.status = "hung"
+                self.stop()
+                break
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            outputs.add(msg)
+        run = outputs.run
+        if run.status == "ok" and interrupted is not None:
+            run.status = "timeout"
+        elif run.status == "ok" and run.ename:
+            run.status = "error"
+        if self.client is not None:
+            while True:
+                try:
+                    self.client.get_shell_msg(timeout=0)
+                except queue.Empty:
+                    break
+        return run
+
+    def processes(self) -> int:
+        """How many processes the kernel's sandbox holds now."""
+        if self.proc is None:
+            return 0
+        try:
+            return 1 + len(psutil.Process(self.proc.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            return 0
+
+
+def _kill_tree(proc) -> None:
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in family:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    proc.kill()
+    proc.wait()
