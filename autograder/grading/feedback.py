@@ -38,8 +38,8 @@ def html_page(result: dict) -> str:
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.4em;vertical-align:top}}
 pre{{white-space:pre-wrap;margin:0}}</style></head><body>
 <h1>{esc(result['lesson'])}</h1>
-<p>Student: {esc(result['student_id'])}. Score: <b>{result['score']:g} / {result['max_score']:g}</b>.
-Status: {esc(result['status'])}.</p>
+<p>Student: {esc(result['student_id'])}.
+Score: <b>{result['score']:g} / {result['max_score']:g}</b>. Status: {esc(result['status'])}.</p>
 <table><tr><th>exercise</th><th>score</th><th>status</th><th>message</th></tr>{rows}</table>
 {f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
 </body></html>

@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 
 from nbgrader.api import Gradebook, MissingEntry
-
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import CourseError

@@ -175,7 +175,8 @@ class Kernel:
                 continue
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
-            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            content = msg["content"]
+            if msg["header"]["msg_type"] == "status" and content["execution_state"] == "idle":
                 break
             outputs.add(msg)
         run = outputs.run

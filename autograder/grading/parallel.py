@@ -26,7 +26,8 @@ def run(fn, tasks: list, jobs: int = 1, scheduler: str | None = None):
 
 
 def _dask(fn, tasks, scheduler):
-    from dask.distributed import Client, as_completed as dask_completed
+    from dask.distributed import Client
+    from dask.distributed import as_completed as dask_completed
 
     with Client(scheduler) as client:
         for future in dask_completed(client.map(fn, tasks, pure=False)):
