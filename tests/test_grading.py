@@ -182,6 +182,9 @@ KINDS = {
     "16-network": ("", [(S, NET)], None, 1, "graded"),
     "17-print": (H_RIGHT, [(S, "while True:\n    print('spam ' * 1000)")], None, 3, "timeout"),
     "18-sys-exit": (H_RIGHT, [(S, "import sys\nsys.exit()")], None, 3, "graded"),
+    "20-garbles-iopub": (H_RIGHT, [(S, "get_ipython().kernel.iopub_socket.send_multipart("
+                                       "[b'<IDS|MSG>', b'forged', b'{', b'{', b'{', b'{'])\n"
+                                       "import time\ntime.sleep(1)")], None, 3, "crashed"),
     "19-hangs-when-called": ("def heaviside(z):\n    while True:\n        pass", [], None, 1,
                              "timeout"),
 }

@@ -32,8 +32,14 @@ from autograder.grading.sandbox import Sandbox
 
 OUTPUT_CAP = 2**20
 INTERRUPT_GRACE = 1.5
+REPLY_TIMEOUT = 5
 START_TIMEOUT = 60
-KERNEL_OPTIONS = ("--HistoryManager.enabled=False", "--IPKernelApp.capture_fd_output=False")
+KERNEL_OPTIONS = (
+    "--HistoryManager.enabled=False",
+    "--IPKernelApp.capture_fd_output=False",
+    "--IPKernelApp.exec_lines=__import__('autograder.grading.collect', "
+    "fromlist=['prepare_kernel']).prepare_kernel()",
+)
 
 
 class KernelStartError(RuntimeError):
@@ -43,8 +49,9 @@ class KernelStartError(RuntimeError):
 @dataclass
 class CellRun:
     """What running one cell did. `status`: ok, error, timeout (interrupted in time),
-    hung (ignored the interrupt), flood (printed more than OUTPUT_CAP) or dead (the
-    kernel died); after hung and flood the kernel has been killed. `processes` is the
+    hung (ignored the interrupt), flood (printed more than OUTPUT_CAP), garbled (sent a
+    message that is not valid Jupyter protocol) or dead (the kernel died); after hung,
+    flood and garbled the kernel has been killed. `processes` is the
     most processes its sandbox held at once."""
 
     status: str
@@ -173,6 +180,10 @@ class Kernel:
                 msg = self.client.get_iopub_msg(timeout=0.05)
             except queue.Empty:
                 continue
+            except Exception:  # noqa: BLE001 - whatever the kernel sent, the grader goes on
+                outputs.run.status = "garbled"
+                self.stop()
+                break
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
             content = msg["content"]
@@ -180,17 +191,34 @@ class Kernel:
                 break
             outputs.add(msg)
         run = outputs.run
+        if run.status == "ok":
+            self._read_reply(msg_id, run)
         if run.status == "ok" and interrupted is not None:
             run.status = "timeout"
         elif run.status == "ok" and run.ename:
             run.status = "error"
-        if self.client is not None:
-            while True:
-                try:
-                    self.client.get_shell_msg(timeout=0)
-                except queue.Empty:
-                    break
         return run
+
+    def _read_reply(self, msg_id: str, run: CellRun) -> None:
+        """Take the error, if any, from the execute reply: it names the exception even when
+        the kernel could not display it (as after a MemoryError)."""
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                reply = self.client.get_shell_msg(timeout=0.05)
+            except queue.Empty:
+                continue
+            except Exception:  # noqa: BLE001 - a garbled reply is the kernel's failure
+                run.status = "garbled"
+                self.stop()
+                return
+            if reply.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            content = reply.get("content", {})
+            if content.get("status") == "error" and not run.ename:
+                run.ename = str(content.get("ename", ""))
+                run.evalue = str(content.get("evalue", ""))[:2000]
+            return
 
     def processes(self) -> int:
         """How many processes the kernel's sandbox holds now."""

@@ -135,6 +135,8 @@ class _Runner:
             return "crashed", "started too many processes"
         if run.status == "hung":
             return "timeout", f"ran past {self.timeout:g} s and ignored the interrupt"
+        if run.status == "garbled":
+            return "crashed", "sent output the grader could not read and was stopped"
         if run.status == "flood":
             return "timeout", f"printed without end (over {OUTPUT_CAP // 2**20} MB) and was stopped"
         if run.status == "timeout":
@@ -146,7 +148,7 @@ class _Runner:
     def recover(self) -> None:
         self.kernel.restart()
         for code in list(self.good):
-            if self.kernel.run(code, self.timeout).status in ("hung", "dead", "flood"):
+            if self.kernel.run(code, self.timeout).status in ("hung", "dead", "flood", "garbled"):
                 self.good.remove(code)
                 self.kernel.restart()
 
@@ -192,6 +194,9 @@ def execute(task: Task) -> Execution:
     except KernelStartError as exc:
         execution.statuses.add("crashed")
         execution.notes.append(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a grade row with a reason, never a lost one
+        execution.statuses.add("crashed")
+        execution.notes.append(f"grading stopped early: {type(exc).__name__}: {exc}"[:500])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return execution
