@@ -42,6 +42,7 @@ nbval:
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/vectorization.py
 	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/digits.py
 	$(BIN)/python benchmarks/grading.py
 
 clean:
