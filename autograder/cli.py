@@ -74,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("grade", help="grade every submission of a lesson")
     gr.add_argument("lesson", metavar="LESSON")
     gr.add_argument("--submissions", required=True, metavar="DIR",
-                    help="folder of DIR/<student_id>/<LESSON>/*.ipynb")
+                    help="folder (or zip) of <student_id>/<LESSON>/*.ipynb")
     gr.add_argument("--out", metavar="OUT",
                     help="results folder (default: grading/graded/<LESSON>)")
     gr.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel kernels")

@@ -296,6 +296,28 @@ def test_a_second_run_resumes_and_changes_nothing(welcome, course):
     assert (out / "grades.csv").read_text() == before
 
 
+def test_a_zip_of_submissions_grades_like_the_folder(welcome, course, tmp_path):
+    import zipfile
+
+    subs, out, _ = welcome
+    archive = tmp_path / "collected.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(subs.rglob("*")):
+            zf.write(path, Path("submitted") / path.relative_to(subs))
+    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(archive), "--out",
+                    str(tmp_path / "out"), "--jobs", "2", "--timeout", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / "grades.csv").read_text() == (out / "grades.csv").read_text()
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../../escaped.ipynb", "{}")
+    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(evil), "--out",
+                    str(tmp_path / "evil-out"))
+    assert proc.returncode == 2 and "points outside the archive" in proc.stderr
+    assert not (tmp_path / "escaped.ipynb").exists()
+
+
 def test_dask_gives_the_same_grades(welcome, course, tmp_path):
     from dask.distributed import LocalCluster
 

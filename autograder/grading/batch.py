@@ -18,6 +18,7 @@ import os
 import pickle
 import secrets
 import shutil
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -57,6 +58,24 @@ def secret_seed(root: Path) -> int:
         feedback.write_atomic(path, f"{secrets.randbits(63)}\n")
         path.chmod(0o600)
     return int(path.read_text().strip())
+
+
+def unpack(archive: Path, dest: Path) -> Path:
+    """Extract a zip of submissions into `dest` and return the folder of student folders.
+
+    The zip holds `<student_id>/<LESSON>/*.ipynb`, at its top or inside one folder (as a
+    zipped `submitted/` would). Members that would land outside `dest` are refused.
+    """
+    with zipfile.ZipFile(archive) as zf:
+        for member in zf.namelist():
+            target = (dest / member).resolve()
+            if not target.is_relative_to(dest.resolve()):
+                raise CourseError(f"{archive}: member {member!r} points outside the archive")
+        zf.extractall(dest)
+    entries = [p for p in dest.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*/*.ipynb")):
+        return entries[0]
+    return dest
 
 
 def find_notebook(submissions: Path, student: str, lesson: str) -> Path | None:
@@ -111,8 +130,9 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     if not exercises:
         raise CourseError(f"no graded exercise is registered for lesson {lesson!r}")
     submissions = submissions.resolve()
-    if not submissions.is_dir():
-        raise CourseError(f"{submissions}: no such folder of submissions")
+    is_zip = submissions.is_file() and zipfile.is_zipfile(submissions)
+    if not (submissions.is_dir() or is_zip):
+        raise CourseError(f"{submissions}: neither a folder nor a zip of submissions")
     out = (out or root / "grading" / "graded" / lesson).resolve()
     release_path = release_notebook(root, lesson)
     cells = test_cells(read_notebook(release_path))
@@ -123,6 +143,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     work = out / ".work"
     shutil.rmtree(work, ignore_errors=True)
     (work / "cases").mkdir(parents=True)
+    if is_zip:
+        submissions = unpack(submissions, work / "submissions")
     cases = {ex.name: {"public": cases_for(ex, False), "hidden": cases_for(ex, True, seed)}
              for ex in exercises}
     inputs = work / "cases" / "cases.pkl"
