@@ -19,8 +19,11 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	.ci/system-packages
 	touch $@
 
+# JupyterLab refuses to run as root unless told to (containers often run as root).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(VENV)/.lab
-	$(BIN)/jupyter lab lectures
+	$(BIN)/jupyter lab $(ALLOW_ROOT) lectures
 
 test: $(VENV)/.test lint pytest selftest release-check nbval
 
