@@ -212,12 +212,16 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
                        "of computing the answer; that scores zero")
     if outcome.error:
         return Verdict(False, "exception", f"raised {outcome.error}: {outcome.error_message}")
-    expected = _project(ex, ex.reference_fn, case)
     try:
         actual = ex.project(outcome.value, case) if ex.project else outcome.value
+        if ex.verify:
+            problem = ex.verify(actual, case)
     except Exception as exc:  # noqa: BLE001 - a malformed student result is a verdict
         return Verdict(False, "type", f"the result could not be read: {type(exc).__name__}: {exc}")
-    verdict = compare(expected, actual, ex.tol, case)
+    if ex.verify:
+        verdict = Verdict(False, "value", problem) if problem else Verdict(True)
+    else:
+        verdict = compare(_project(ex, ex.reference_fn, case), actual, ex.tol, case)
     if not verdict.passed:
         for description, wrong in ex.mistakes.items():
             if compare(_project(ex, wrong, case), actual, ex.tol, case).passed:

@@ -54,6 +54,10 @@ class Exercise:
                 Runs on reference and student output alike, in the grader's process.
     strict_warnings  a NumPy warning while running the student's code fails the case
                 (for exercises whose point is numerical stability)
+    verify      (output, case) -> None or a message; for answers that are not unique
+                (random draws, a trained model) it replaces the comparison with the
+                reference: the output is judged by the properties every right answer has.
+                The reference must pass it like any right answer.
     """
 
     name: str
@@ -67,6 +71,7 @@ class Exercise:
     mistakes: dict[str, Callable] = field(default_factory=dict)
     project: Callable[[Any, Case], Any] | None = None
     strict_warnings: bool = False
+    verify: Callable[[Any, Case], str | None] | None = None
 
     def __post_init__(self):
         if self.tolerance not in TOLERANCES:

@@ -5,7 +5,7 @@ import pytest
 
 from autograder import CheckFailed, check, registry
 from autograder.check import SEED_ENV, cases_for
-from autograder.judge import Case, compare
+from autograder.judge import Case, compare, judge, run_case
 
 
 def step_where(z):
@@ -165,3 +165,27 @@ def test_working_falls_back_only_while_the_exercise_is_a_stub():
     assert working(stub, np.sign, 0.0) is np.sign
     with pytest.raises(ZeroDivisionError):
         working(broken, np.sign, 0.0)
+
+
+@pytest.mark.parametrize("name", [ex.name for ex in registry.all_exercises()])
+def test_every_reference_passes_its_own_checks(name):
+    """The reference is a right answer: it passes the public and two draws of hidden cases,
+    whether the exercise compares with it or verifies properties (`Exercise.verify`)."""
+    ex = registry.get(name)
+    for hidden, seed in ((False, None), (True, 1), (True, 2)):
+        cases = cases_for(ex, hidden, seed)
+        report = judge(ex, cases, [run_case(ex.reference_fn, c) for c in cases], hidden)
+        assert report.passed, report.message(cases)
+
+
+def test_verify_replaces_the_comparison_and_reports_its_message():
+    ex = registry.Exercise(
+        name="unit_vector", lessons=(), signature="(n)", reference="numpy.ones",
+        public=lambda: [Case((3,))], hidden=lambda rng: [Case((4,))],
+        verify=lambda out, case: None if np.isclose(np.linalg.norm(out), 1)
+        else f"its length is {np.linalg.norm(out):.3g}, not 1")
+    cases = ex.public()
+    good = judge(ex, cases, [run_case(lambda n: np.eye(n)[0], c) for c in cases], False)
+    assert good.passed  # differs from the "reference" np.ones, yet right by the property
+    bad = judge(ex, cases, [run_case(np.ones, c) for c in cases], False)
+    assert not bad.passed and "its length is 1.73, not 1" in bad.message(cases)
