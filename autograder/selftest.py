@@ -4,7 +4,8 @@ For each lesson: the solution notebook, executed with hidden tests and a fresh s
 seed, earns full marks; the released notebook runs except where an exercise stub raises
 NotImplementedError (and cells that depend on one) and earns zero; nbgrader's own
 `validate` agrees on both (its printed verdict is read, since it exits 0 either way);
-and the exercise contract holds.
+and the exercise contract holds. Written answers are graded by hand: their points are
+listed, not scored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbclient import NotebookClient
-from nbgrader.utils import determine_grade, is_grade
+from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from autograder import contract
 from autograder.check import SEED_ENV
@@ -27,6 +28,7 @@ from autograder.course import (
     release_notebook,
     source_notebook,
 )
+from autograder.grading.run import by_hand
 
 VALIDATE_PASS = "Success! Your notebook passes all the tests."
 VALIDATE_ALL_FAIL = "Success! The notebook does not pass any tests."
@@ -51,10 +53,11 @@ def execute(path: Path, timeout: int = 120):
 
 
 def score(nb) -> tuple[float, float]:
-    """(score, max score) of the executed notebook by nbgrader's own rule."""
+    """(score, max score) of the autograded cells of the executed notebook, by nbgrader's own
+    rule; written answers, graded by hand, are counted by `by_hand`."""
     got = total = 0.0
     for cell in nb.cells:
-        if is_grade(cell):
+        if is_grade(cell) and not is_solution(cell):
             s, m = determine_grade(cell, _QuietLog())
             got, total = got + (s or 0), total + (m or 0)
     return got, total
@@ -88,6 +91,7 @@ class LessonResult:
     lesson: str
     solution: tuple[float, float] = (0.0, 0.0)
     release: tuple[float, float] = (0.0, 0.0)
+    by_hand: float = 0.0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -117,6 +121,7 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
         result.problems.append(f"the solution scores {got:g}/{total:g}: " + "; ".join(failed))
 
     release_path = release_notebook(root, lesson)
+    result.by_hand = sum(by_hand(read_notebook(release_path)).values())
     released = execute(release_path)
     result.release = score(released)
     if result.release[0] != 0:
@@ -133,10 +138,10 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
 
 def table(results: list[LessonResult]) -> str:
     """A plain-text table: one row per lesson, then its problems."""
-    rows = [("lesson", "solution", "release", "time", "status")]
+    rows = [("lesson", "solution", "release", "by hand", "time", "status")]
     for r in results:
         rows.append((r.lesson, f"{r.solution[0]:g}/{r.solution[1]:g}",
-                     f"{r.release[0]:g}/{r.release[1]:g}", f"{r.seconds:.1f}s",
+                     f"{r.release[0]:g}/{r.release[1]:g}", f"{r.by_hand:g}", f"{r.seconds:.1f}s",
                      "ok" if r.ok else f"{len(r.problems)} problem(s)"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]

@@ -72,6 +72,11 @@ def _pair_source() -> nbformat.NotebookNode:
                           f'check("{name}", {name}, hidden=True)\n### END HIDDEN TESTS',
                   grade_id=f"{name}-tests", grade=True, locked=True, points=points),
         ]
+    cells += [_cell("markdown", "### Question — why does `heaviside(0)` give 1? (2 points)",
+                    grade_id="why-text", locked=True),
+              _cell("markdown", "### BEGIN SOLUTION\nThe unit fires when z ≥ 0, threshold "
+                                "included.\n### END SOLUTION",
+                    grade_id="why-answer", solution=True, grade=True, points=2)]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
@@ -100,6 +105,8 @@ def submit(root, subs, lesson, student, solutions, extra=(), edit=None):
     nb = nbformat.read(root / "lectures" / lesson / f"{lesson}.ipynb", as_version=4)
     for cell in list(nb.cells):
         gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if gid.endswith("-answer"):
+            cell.source = f"A written answer by {student}."
         if gid.endswith("-solution"):
             cell.source = solutions[gid.removesuffix("-solution")]
             for after, source in extra:
@@ -247,6 +254,34 @@ def test_stock_nbgrader_export_agrees_with_grades_csv(adversarial, course):
     with open(out / "grades.csv") as f:
         ours = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
     assert exported == ours
+
+
+def test_written_answers_wait_for_the_instructor(adversarial, course):
+    """A hand-graded answer is kept as written, counted in max_score but not in score, and
+    left in the gradebook for formgrader; a hand grade then shows in nbgrader's export."""
+    rows, out, _ = adversarial
+    row = rows["01-correct"]
+    assert (row["score"], row["max_score"], row["by_hand"], row["status"]) == (3, 5, 2, "graded")
+    assert not any("why-answer" in n for n in row["notes"])
+    with open(out / "grades.csv") as f:
+        assert {r["by_hand"] for r in csv.DictReader(f)} == {"2"}
+    assert "2 of the 5 points are for written answers" in (
+        out / "01-correct" / "feedback.html").read_text()
+    db_url, autograded = batch.nbgrader_paths(course)
+    graded = nbformat.read(autograded / "01-correct" / PAIR / f"{PAIR}.ipynb", as_version=4)
+    assert any(c.source == "A written answer by 01-correct." for c in graded.cells)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        grade = gb.find_grade("why-answer", PAIR, PAIR, "01-correct")
+        assert grade.needs_manual_grade and grade.max_score == 2
+        grade.manual_score = 1.5
+        gb.db.commit()
+    nbgrader(course, "export", "--to", str(out / "after-hand.csv"))
+    with open(out / "after-hand.csv") as f:
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
+                    if r["assignment"] == PAIR}
+    assert exported["01-correct"] == 4.5 and exported["02-wrong"] == 1
 
 
 def nncourse(root, *args):

@@ -30,7 +30,14 @@ from autograder import registry
 from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
 from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
-from autograder.grading.run import Task, execute, judge_execution, status_text, test_cells
+from autograder.grading.run import (
+    Task,
+    by_hand,
+    execute,
+    judge_execution,
+    status_text,
+    test_cells,
+)
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
 
 FORMAT = 1
@@ -96,10 +103,11 @@ def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits) -
 def grades_csv(results: list[dict], names: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student_id", "lesson", "score", "max_score", "status", *names])
+    writer.writerow(["student_id", "lesson", "score", "max_score", "by_hand", "status", *names])
     for r in results:
         writer.writerow([r["student_id"], r["lesson"], f"{r['score']:g}", f"{r['max_score']:g}",
-                         r["status"], *(f"{r['exercises'][n]['score']:g}" for n in names)])
+                         f"{r.get('by_hand', 0):g}", r["status"],
+                         *(f"{r['exercises'][n]['score']:g}" for n in names)])
     return buf.getvalue()
 
 
@@ -135,7 +143,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
         raise CourseError(f"{submissions}: neither a folder nor a zip of submissions")
     out = (out or root / "grading" / "graded" / lesson).resolve()
     release_path = release_notebook(root, lesson)
-    cells = test_cells(read_notebook(release_path))
+    release = read_notebook(release_path)
+    cells, manual = test_cells(release), sum(by_hand(release).values())
     db_url, autograded = nbgrader_paths(root)
     gradebook.require(db_url, lesson)
     seed = secret_seed(root)
@@ -168,12 +177,13 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     log(f"{lesson}: {len(students)} student(s), {len(students) - len(tasks)} already graded, "
         f"{len(tasks)} to grade")
 
-    max_score = sum(ex.points for ex in exercises)
+    max_score = sum(ex.points for ex in exercises) + manual
     for execution in parallel.run(execute, tasks, jobs, scheduler):
         per_exercise = judge_execution(execution, exercises, cases)
         result = {"student_id": execution.student, "lesson": lesson,
                   "score": sum(e["score"] for e in per_exercise.values()),
-                  "max_score": max_score, "status": status_text(execution.statuses),
+                  "max_score": max_score, "by_hand": manual,
+                  "status": status_text(execution.statuses),
                   "exercises": per_exercise, "notes": execution.notes,
                   "fingerprint": prints[execution.student]}
         if execution.notebook is not None:

@@ -31,6 +31,10 @@ def html_page(result: dict) -> str:
         f"<td>{esc(e['status'])}</td><td><pre>{esc(e['message'])}</pre></td></tr>"
         for name, e in result["exercises"].items())
     notes = "".join(f"<li>{esc(n)}</li>" for n in result["notes"])
+    by_hand = result.get("by_hand", 0)
+    pending = (f"<p>{by_hand:g} of the {result['max_score']:g} points are for written answers "
+               "that your instructor grades by hand; they are not in this score yet.</p>"
+               if by_hand else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{esc(result['lesson'])}: feedback for {esc(result['student_id'])}</title>
@@ -40,6 +44,7 @@ pre{{white-space:pre-wrap;margin:0}}</style></head><body>
 <h1>{esc(result['lesson'])}</h1>
 <p>Student: {esc(result['student_id'])}.
 Score: <b>{result['score']:g} / {result['max_score']:g}</b>. Status: {esc(result['status'])}.</p>
+{pending}
 <table><tr><th>exercise</th><th>score</th><th>status</th><th>message</th></tr>{rows}</table>
 {f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
 </body></html>

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import compute_checksum, is_grade, is_locked
+from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution, is_task
 
 from autograder.grading.collect import MIME, BadPayload, decode
 from autograder.grading.kernel import OUTPUT_CAP, CellRun, Kernel, KernelStartError
@@ -78,9 +78,18 @@ def test_cells(release) -> dict[str, str]:
     return out
 
 
+def by_hand(release) -> dict[str, float]:
+    """{grade_id: points} of the cells an instructor grades by hand: written answers and tasks."""
+    return {_grade_id(c): float(c.metadata["nbgrader"].get("points", 0)) for c in release.cells
+            if (is_grade(c) and is_solution(c)) or is_task(c)}
+
+
 def restore(nb, release) -> tuple[object, list[str]]:
-    """`nb` with every locked cell of `release` in its released form; and what was changed."""
-    locked = {_grade_id(c): c for c in release.cells if is_locked(c) or is_grade(c)}
+    """`nb` with every locked cell of `release` in its released form; and what was changed.
+
+    A written answer is a grade cell too, but it is the student's to write: it stays."""
+    locked = {_grade_id(c): c for c in release.cells
+              if (is_locked(c) or is_grade(c)) and not is_solution(c)}
     cells, seen, notes = [], set(), []
     for i, cell in enumerate(nb.cells, start=1):
         gid = _grade_id(cell)
