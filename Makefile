@@ -47,6 +47,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/digits.py
 	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/course.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -63,7 +63,7 @@ def score(nb) -> tuple[float, float]:
     return got, total
 
 
-def _errors(nb) -> list[tuple[int, object, dict]]:
+def cell_errors(nb) -> list[tuple[int, object, dict]]:
     return [(i, cell, out) for i, cell in enumerate(nb.cells, start=1)
             if cell.cell_type == "code" for out in cell.outputs if out.output_type == "error"]
 
@@ -71,7 +71,7 @@ def _errors(nb) -> list[tuple[int, object, dict]]:
 def unexpected_errors(nb) -> list[str]:
     """Errors in an executed release that are not an unimplemented stub or its consequence."""
     stub_cells, found = [], []
-    for i, cell, out in _errors(nb):
+    for i, cell, out in cell_errors(nb):
         text = out.get("evalue", "")
         if out.ename == "NotImplementedError" or (out.ename == "CheckFailed"
                                                   and "not implemented yet" in text):
@@ -117,7 +117,7 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
         result.problems.append("the solution has no graded test cells")
     elif got != total:
         failed = [f"cell {i}: {out.ename}: {out.get('evalue', '')[:300]}"
-                  for i, _, out in _errors(solution)]
+                  for i, _, out in cell_errors(solution)]
         result.problems.append(f"the solution scores {got:g}/{total:g}: " + "; ".join(failed))
 
     release_path = release_notebook(root, lesson)
