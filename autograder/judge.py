@@ -230,7 +230,7 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
         return verdict
     if ex.strict_warnings and outcome.warnings:
         return Verdict(False, "warning", f"the values are right but NumPy warned "
-                       f"'{outcome.warnings[0]}'; make it stable for large inputs")
+                       f"'{outcome.warnings[0]}'; make it stable at extreme inputs")
     return verdict
 
 
