@@ -174,6 +174,28 @@ def _binary_auc(y, s) -> float:
     return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
+def roc_curve(y, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ROC curve of 0/1 labels y (m,) against scores (m,): one point per threshold.
+
+    Predicting positive where score ≥ θ gives TPR(θ) = TP / (TP + FN) and
+    FPR(θ) = FP / (FP + TN). Returns (fpr, tpr, thresholds), the thresholds being every
+    distinct score from the highest down, preceded by +inf (the point (0, 0)); the curve
+    ends at (1, 1). Its area by the trapezoid rule equals `roc_auc(y, scores)`.
+    """
+    y = _labels(y, "y")
+    s = as_array(scores, "scores", 1)
+    same_shape(y, s, "y", "scores")
+    if y.max(initial=0) > 1 or np.unique(y).size < 2:
+        raise ValueError("the ROC curve needs 0/1 labels with both classes present in y")
+    order = np.argsort(-s, kind="stable")
+    s, y = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each distinct score
+    tp, fp = np.cumsum(y)[last], (last + 1) - np.cumsum(y)[last]
+    tpr = np.r_[0.0, tp / tp[-1]]
+    fpr = np.r_[0.0, fp / fp[-1]]
+    return fpr, tpr, np.r_[np.inf, s[last]]
+
+
 def roc_auc(y, scores) -> float:
     """Area under the ROC curve.
 

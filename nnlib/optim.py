@@ -11,6 +11,12 @@ Every optimizer shares one contract, `opt.step(params, grads)`:
   `"mu"`, `"m"`), so the course can print or plot them.
 - `opt.eta` is the learning rate and may be changed between steps (see the schedules).
 
+Each class is a thin loop over arrays around a pure update function of the same name
+(`sgd_update`, `momentum_update`, `nesterov_update`, `adagrad_update`, `rmsprop_update`,
+`adam_update`): the function takes θ, the gradient and the accumulators and returns new
+arrays, never changing its inputs, so one step can be computed, printed and compared.
+`minibatches` splits one epoch into the index batches of mini-batch gradient descent.
+
 Where the slides give an update rule, the default follows it; a documented option gives
 the variant that PyTorch and most libraries implement.
 """
@@ -21,7 +27,7 @@ import math
 
 import numpy as np
 
-from nnlib._checks import same_shape
+from nnlib._checks import as_array, as_rng, same_shape
 
 
 def param_arrays(tree, name: str = "params") -> list[np.ndarray]:
@@ -40,11 +46,155 @@ def param_arrays(tree, name: str = "params") -> list[np.ndarray]:
     )
 
 
+def minibatches(m: int, batch_size: int, shuffle: bool = True, rng=None) -> list[np.ndarray]:
+    """The index batches of one epoch of mini-batch gradient descent.
+
+    Visits the sample indices 0, ..., m − 1 once each: in an order drawn from `rng` when
+    `shuffle` (a fresh permutation every call), in order 0, 1, ..., m − 1 otherwise, cut
+    into consecutive batches of `batch_size` indices; the last batch holds the
+    m mod batch_size left over, if any. batch_size = m gives batch gradient descent (one
+    batch), batch_size = 1 stochastic gradient descent (m batches of one sample).
+
+    Returns a list of ⌈m / batch_size⌉ int arrays of shapes (batch_size,), ...,
+    (batch_size,) and then (m mod batch_size,) if that is not 0; together a partition of
+    range(m). Index the data with them: `X[idx]`, `Y[idx]`.
+    """
+    m, batch_size = _count(m, "m", 0), _count(batch_size, "batch_size", 1)
+    order = as_rng(rng).permutation(m) if shuffle else np.arange(m)
+    return [order[start : start + batch_size] for start in range(0, m, batch_size)]
+
+
+def _count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_rate(name: str, value: float) -> float:
+    """A decay rate β ∈ [0, 1): β = 1 would never forget, β < 0 would oscillate."""
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return float(value)
+
+
+def _update_arrays(theta, grad, **state) -> list[np.ndarray]:
+    """θ, the gradient and the accumulators as float arrays, all of θ's shape."""
+    theta = as_array(theta, "theta")
+    arrays = [theta]
+    for name, value in {"grad": grad, **state}.items():
+        arr = as_array(value, name)
+        same_shape(theta, arr, "theta", name)
+        arrays.append(arr)
+    return arrays
+
+
+def sgd_update(theta, grad, eta):
+    """One step of gradient descent: θ_t = θ_{t−1} − η ∇L.
+
+    theta, grad: arrays of one shape (any); eta: the learning rate η.
+    Returns the new θ, a new array of θ's shape.
+    """
+    theta, grad = _update_arrays(theta, grad)
+    return theta - eta * grad
+
+
+def momentum_update(theta, grad, v, eta=0.01, beta=0.9):
+    """One step of gradient descent with momentum, in the slides' form:
+
+        v_t = β v_{t−1} + (1 − β) ∇L,   θ_t = θ_{t−1} − η v_t.
+
+    v is an exponential moving average of the gradients (v_0 = 0): β = 0.9 gives the
+    current gradient 10 % of the weight. PyTorch's `SGD(momentum=β)` sums instead,
+    v_t = β v_{t−1} + ∇L; that is this function with the gradient ∇L / (1 − β).
+    theta, grad, v: arrays of one shape. Returns (θ_t, v_t), new arrays of that shape.
+    """
+    theta, grad, v = _update_arrays(theta, grad, v=v)
+    beta = _check_rate("beta", beta)
+    v = beta * v + (1.0 - beta) * grad
+    return theta - eta * v, v
+
+
+def nesterov_update(theta, grad, v, eta=0.01, gamma=0.9):
+    """One step of Nesterov accelerated gradient, for the gradient at the look-ahead point.
+
+    The slides: v_t = γ v_{t−1} + η ∇J(θ_{t−1} − γ v_{t−1}),   θ_t = θ_{t−1} − v_t.
+    Here `theta` is the look-ahead point itself, φ = θ − γ v, and `grad` = ∇J(φ), so
+    the caller evaluates the gradient at the parameters it holds. Substituting gives
+
+        v_t = γ v_{t−1} + η ∇J(φ_{t−1}),   φ_t = φ_{t−1} − (γ v_t + η ∇J(φ_{t−1}))
+
+    (PyTorch's `SGD(momentum=γ, nesterov=True)`, whose velocity is v/η). With v_0 = 0,
+    φ_0 = θ_0; at any step θ = φ + γ v.
+    theta, grad, v: arrays of one shape. Returns (φ_t, v_t), new arrays of that shape.
+    """
+    theta, grad, v = _update_arrays(theta, grad, v=v)
+    gamma = _check_rate("gamma", gamma)
+    v = gamma * v + eta * grad
+    return theta - (gamma * v + eta * grad), v
+
+
+def adagrad_update(theta, grad, G, eta=0.01, eps=1e-10):
+    """One step of AdaGrad: a rate per weight that shrinks with its squared gradients.
+
+        G_t = G_{t−1} + (∇L)²,   θ_t = θ_{t−1} − η ∇L / (√G_t + ε).
+
+    The slides sum the squares up to t − 1 only, which divides by zero at the first step;
+    this sum includes the current gradient, as in Duchi et al. and PyTorch's `Adagrad`.
+    theta, grad, G: arrays of one shape. Returns (θ_t, G_t), new arrays of that shape.
+    """
+    theta, grad, G = _update_arrays(theta, grad, G=G)
+    G = G + grad * grad
+    return theta - eta * grad / (np.sqrt(G) + eps), G
+
+
+def rmsprop_update(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-8, eps_inside_sqrt=True):
+    """One step of RMSProp: AdaGrad with a moving average of the squared gradients.
+
+    Slides' form (default): μ_t = β μ_{t−1} + (1 − β)(∇L)²,   θ_t = θ_{t−1} − η ∇L / √(μ_t + ε).
+    `eps_inside_sqrt=False`: θ_t = θ_{t−1} − η ∇L / (√μ_t + ε), PyTorch's `RMSprop(alpha=β)`.
+    theta, grad, mu: arrays of one shape. Returns (θ_t, μ_t), new arrays of that shape.
+    """
+    theta, grad, mu = _update_arrays(theta, grad, mu=mu)
+    beta = _check_rate("beta", beta)
+    mu = beta * mu + (1.0 - beta) * grad * grad
+    denom = np.sqrt(mu + eps) if eps_inside_sqrt else np.sqrt(mu) + eps
+    return theta - eta * grad / denom, mu
+
+
+def adam_update(
+    theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=False
+):
+    """One step of Adam: momentum on the gradient, RMSProp's scaling per weight.
+
+    The slides' form (default):
+
+        m_t = β1 m_{t−1} + (1 − β1) ∇L,   v_t = β2 v_{t−1} + (1 − β2)(∇L)²,
+        θ_t = θ_{t−1} − η m_t / (√v_t + ε).
+
+    `bias_correction=True` is Kingma & Ba's Adam and PyTorch's: it divides out the pull
+    towards the zero start, m̂_t = m_t / (1 − β1^t), v̂_t = v_t / (1 − β2^t), and steps
+    θ_t = θ_{t−1} − η m̂_t / (√v̂_t + ε). t is the number of this step, 1 for the first.
+    Without the correction the first step is (1 − β1)/√(1 − β2) ≈ 3.2 times larger.
+    theta, grad, m, v: arrays of one shape. Returns (θ_t, m_t, v_t), new arrays of that
+    shape.
+    """
+    theta, grad, m, v = _update_arrays(theta, grad, m=m, v=v)
+    beta1, beta2 = _check_rate("beta1", beta1), _check_rate("beta2", beta2)
+    t = _count(t, "t (the step number, 1 for the first step)", 1)
+    m = beta1 * m + (1.0 - beta1) * grad
+    v = beta2 * v + (1.0 - beta2) * grad * grad
+    m_hat, v_hat = m, v
+    if bias_correction:
+        m_hat, v_hat = m / (1.0 - beta1**t), v / (1.0 - beta2**t)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
 class Optimizer:
     """Base class: checks arguments, keeps `t` and `state`, and loops over the arrays.
 
     Subclasses define `_new_state(W)` (the accumulators of one array) and
-    `_update(W, g, state)` (one in-place step of one array).
+    `_update(W, g, state)` (one step of one array: W is overwritten in place, the
+    accumulators in `state` are replaced), which calls the class's update function.
     """
 
     def __init__(self, eta: float):
@@ -86,18 +236,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: W := W − η ∇L.
+    """Plain gradient descent: W := W − η ∇L (`sgd_update`).
 
     With the gradient of the whole training set this is batch gradient descent, with one
     sample stochastic gradient descent, with a mini-batch mini-batch gradient descent.
     """
 
     def _update(self, W, g, state):
-        W -= self.eta * g
+        W[...] = sgd_update(W, g, self.eta)
 
 
 class Momentum(Optimizer):
-    """Gradient descent with momentum.
+    """Gradient descent with momentum (`momentum_update`).
 
     Slides' form (default): v_t = β v_{t−1} + (1 − β) ∇L,   W := W − η v_t.
     `classical=True`:        v_t = β v_{t−1} + ∇L,           W := W − η v_t
@@ -110,23 +260,20 @@ class Momentum(Optimizer):
 
     def __init__(self, eta: float = 0.01, beta: float = 0.9, classical: bool = False):
         super().__init__(eta)
-        if not 0 <= beta < 1:
-            raise ValueError(f"beta must be in [0, 1), got {beta}")
-        self.beta = float(beta)
+        self.beta = _check_rate("beta", beta)
         self.classical = bool(classical)
 
     def _new_state(self, W):
         return {"v": np.zeros_like(W)}
 
     def _update(self, W, g, state):
-        v = state["v"]
-        v *= self.beta
-        v += g if self.classical else (1.0 - self.beta) * g
-        W -= self.eta * v
+        # the classical sum β v + ∇L is the slides' average of the gradient ∇L / (1 − β)
+        g = g / (1.0 - self.beta) if self.classical else g
+        W[...], state["v"] = momentum_update(W, g, state["v"], self.eta, self.beta)
 
 
 class Nesterov(Optimizer):
-    """Nesterov accelerated gradient, in the slides' symbols.
+    """Nesterov accelerated gradient (`nesterov_update`), in the slides' symbols.
 
     The slides evaluate the gradient at the look-ahead point θ − γ v_{t−1}:
         v_t = γ v_{t−1} + η ∇J(θ_{t−1} − γ v_{t−1}),   θ_t = θ_{t−1} − v_t.
@@ -140,22 +287,17 @@ class Nesterov(Optimizer):
 
     def __init__(self, eta: float = 0.01, gamma: float = 0.9):
         super().__init__(eta)
-        if not 0 <= gamma < 1:
-            raise ValueError(f"gamma must be in [0, 1), got {gamma}")
-        self.gamma = float(gamma)
+        self.gamma = _check_rate("gamma", gamma)
 
     def _new_state(self, W):
         return {"v": np.zeros_like(W)}
 
     def _update(self, W, g, state):
-        v = state["v"]
-        v *= self.gamma
-        v += self.eta * g
-        W -= self.gamma * v + self.eta * g
+        W[...], state["v"] = nesterov_update(W, g, state["v"], self.eta, self.gamma)
 
 
 class AdaGrad(Optimizer):
-    """AdaGrad: a per-weight rate that shrinks with the squared gradients seen so far.
+    """AdaGrad (`adagrad_update`): a per-weight rate that shrinks with its squared gradients.
 
         G_t = G_{t−1} + (∇L)²,   W := W − η ∇L / (√G_t + ε).
 
@@ -180,13 +322,11 @@ class AdaGrad(Optimizer):
         return {"G": np.full_like(W, self.initial_accumulator_value)}
 
     def _update(self, W, g, state):
-        G = state["G"]
-        G += g * g
-        W -= self.eta * g / (np.sqrt(G) + self.eps)
+        W[...], state["G"] = adagrad_update(W, g, state["G"], self.eta, self.eps)
 
 
 class RMSProp(Optimizer):
-    """RMSProp: AdaGrad with an exponential moving average of the squared gradients.
+    """RMSProp (`rmsprop_update`): AdaGrad with a moving average of the squared gradients.
 
     Slides' form (default): μ_t = β μ_{t−1} + (1 − β)(∇L)²,   W := W − η ∇L / √(μ_t + ε).
     `eps_inside_sqrt=False`: W := W − η ∇L / (√μ_t + ε), PyTorch's `RMSprop(alpha=β)`.
@@ -201,9 +341,7 @@ class RMSProp(Optimizer):
         eps_inside_sqrt: bool = True,
     ):
         super().__init__(eta)
-        if not 0 <= beta < 1:
-            raise ValueError(f"beta must be in [0, 1), got {beta}")
-        self.beta = float(beta)
+        self.beta = _check_rate("beta", beta)
         self.eps = float(eps)
         self.eps_inside_sqrt = bool(eps_inside_sqrt)
 
@@ -211,23 +349,22 @@ class RMSProp(Optimizer):
         return {"mu": np.zeros_like(W)}
 
     def _update(self, W, g, state):
-        mu = state["mu"]
-        mu *= self.beta
-        mu += (1.0 - self.beta) * g * g
-        denom = np.sqrt(mu + self.eps) if self.eps_inside_sqrt else np.sqrt(mu) + self.eps
-        W -= self.eta * g / denom
+        W[...], state["mu"] = rmsprop_update(
+            W, g, state["mu"], self.eta, self.beta, self.eps, self.eps_inside_sqrt
+        )
 
 
 class Adam(Optimizer):
-    """Adam: momentum on the gradient plus RMSProp's per-weight scaling.
+    """Adam (`adam_update`): momentum on the gradient plus RMSProp's per-weight scaling.
 
-        m_t = β1 m_{t−1} + (1 − β1) ∇L,   v_t = β2 v_{t−1} + (1 − β2)(∇L)²
-        m̂_t = m_t / (1 − β1^t),           v̂_t = v_t / (1 − β2^t)
-        W := W − η m̂_t / (√v̂_t + ε)
-
-    Bias correction (m̂, v̂) is on by default, as in Kingma & Ba and PyTorch's `Adam`.
-    `bias_correction=False` gives the slides' form W := W − η m_t / (√v_t + ε), whose
-    first steps are too small because m and v start at zero.
+    Slides' form (default):
+        m_t = β1 m_{t−1} + (1 − β1) ∇L,   v_t = β2 v_{t−1} + (1 − β2)(∇L)²,
+        W := W − η m_t / (√v_t + ε).
+    `bias_correction=True` gives Kingma & Ba's Adam and PyTorch's `Adam`:
+        m̂_t = m_t / (1 − β1^t),   v̂_t = v_t / (1 − β2^t),   W := W − η m̂_t / (√v̂_t + ε).
+    m and v start at zero, so early on m_t ≈ (1 − β1^t) ∇L and √v_t ≈ √(1 − β2^t) |∇L|:
+    without the correction the first steps are (1 − β1^t)/√(1 − β2^t) times the corrected
+    ones, 3.2 times at t = 1 for the default betas (and up to about 6.5 times later).
     State per array: `"m"` and `"v"`, same shape as W.
     """
 
@@ -237,14 +374,11 @@ class Adam(Optimizer):
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
-        bias_correction: bool = True,
+        bias_correction: bool = False,
     ):
         super().__init__(eta)
-        for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name} must be in [0, 1), got {beta}")
-        self.beta1 = float(beta1)
-        self.beta2 = float(beta2)
+        self.beta1 = _check_rate("beta1", beta1)
+        self.beta2 = _check_rate("beta2", beta2)
         self.eps = float(eps)
         self.bias_correction = bool(bias_correction)
 
@@ -252,19 +386,10 @@ class Adam(Optimizer):
         return {"m": np.zeros_like(W), "v": np.zeros_like(W)}
 
     def _update(self, W, g, state):
-        m, v = state["m"], state["v"]
-        m *= self.beta1
-        m += (1.0 - self.beta1) * g
-        v *= self.beta2
-        v += (1.0 - self.beta2) * g * g
-        eta, scale_v = self.eta, 1.0
-        if self.bias_correction:
-            eta /= 1.0 - self.beta1**self.t
-            scale_v = math.sqrt(1.0 - self.beta2**self.t)
-        denom = np.sqrt(v)
-        denom /= scale_v
-        denom += self.eps
-        W -= eta * m / denom
+        W[...], state["m"], state["v"] = adam_update(
+            W, g, state["m"], state["v"], self.t, self.eta, self.beta1, self.beta2, self.eps,
+            self.bias_correction,
+        )
 
 
 OPTIMIZERS = {

@@ -8,15 +8,18 @@ Display an explorer as the last expression of a cell, or display its `.widget`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import ipywidgets as w
 import numpy as np
 from matplotlib.figure import Figure
 
-from nnlib import datasets, surface
+from nnlib import datasets, optim, surface
 from nnlib.activations import ACTIVATIONS
 from nnlib.network import MLP
-from nnlib.optim import OPTIMIZERS, Adam
-from nnlib.plot import figure_png, plot_activation, plot_decision_boundary, plot_error_surface
+from nnlib.optim import Adam
+from nnlib.plot import figure_png, plot_activation, plot_decision_boundary
 from nnlib.train import fit
 
 
@@ -56,74 +59,204 @@ class ActivationExplorer(_Explorer):
         self._show()
 
 
-# Learning rates at which each optimizer makes steady progress on the two-point surface;
-# the η-scale slider multiplies them all.
-RACE_ETA = {
-    "sgd": 1.0,
-    "momentum": 1.0,
-    "nesterov": 0.1,
-    "adagrad": 0.5,
-    "rmsprop": 0.05,
-    "adam": 0.1,
+# The optimizers of the race, as the pure update functions of `nnlib.optim`, and how many
+# accumulators each keeps (all start at zero; Adam also takes the step number t).
+UPDATES = {
+    "sgd": optim.sgd_update,
+    "momentum": optim.momentum_update,
+    "nesterov": optim.nesterov_update,
+    "adagrad": optim.adagrad_update,
+    "rmsprop": optim.rmsprop_update,
+    "adam": optim.adam_update,
 }
+N_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
+
+# The elongated quadratic L(θ1, θ2) = ½ (θ1² + κ θ2²): its contours are ellipses 10 times
+# longer than wide, a ravine along θ1.
+KAPPA = 100.0
 
 
-def race(names, w0: float, b0: float, steps: int, eta_scale: float = 1.0, X=None, Y=None):
-    """Run each optimizer of `names` from (w0, b0) on the sigmoid neuron's error surface.
+def elongated_quadratic(theta1, theta2):
+    """L(θ1, θ2) = ½ (θ1² + κ θ2²) with κ = 100, broadcasting over θ1 and θ2."""
+    return 0.5 * (np.square(theta1) + KAPPA * np.square(theta2))
 
-    Returns {name: array (steps + 1, 3)} of rows (w, b, L(w, b)), like
-    `nnlib.surface.gradient_descent`. The data default to `datasets.two_points()`.
+
+class RaceProblem(NamedTuple):
+    """A two-parameter loss to race on.
+
+    loss(a, b) broadcasts over arrays (for the contours); grad(θ) returns ∇L at θ (2,);
+    start is the default (a0, b0); extent (a_low, a_high, b_low, b_high) the plotted
+    window; names the axis labels; eta the learning rate of each optimizer at η scale 1.
     """
+
+    loss: Callable
+    grad: Callable
+    start: tuple[float, float]
+    extent: tuple[float, float, float, float]
+    names: tuple[str, str]
+    eta: dict[str, float]
+
+
+def _problem(name: str, X=None, Y=None) -> RaceProblem:
+    """'surface': the sigmoid neuron's error L(w, b) on (X, Y) (default: the two points of
+    lesson 03); 'quadratic': `elongated_quadratic`."""
+    if name == "quadratic":
+        return RaceProblem(
+            elongated_quadratic,
+            lambda theta: theta * np.array([1.0, KAPPA]),
+            (-4.5, 1.5), (-5.0, 5.0, -2.0, 2.0), ("θ1", "θ2"),
+            # sgd just below its limit 2/κ = 0.02, where the steep direction stays stable;
+            # momentum's average of gradients takes the step η(1 − β) = 0.019 per gradient
+            {"sgd": 0.019, "momentum": 0.19, "nesterov": 0.01, "adagrad": 1.0,
+             "rmsprop": 0.05, "adam": 0.1},
+        )
+    if name != "surface":
+        raise ValueError(f"problem must be 'surface' or 'quadratic', got {name!r}")
     if X is None:
         X, Y = datasets.two_points()
-    paths = {}
-    for name in names:
-        opt = OPTIMIZERS[name](eta=RACE_ETA[name] * eta_scale)
-        theta = np.array([w0, b0], dtype=np.float64)
-        rows = [(*theta, surface.error(*theta, X, Y))]
-        for _ in range(steps):
-            g = np.array([surface.grad_w(*theta, X, Y), surface.grad_b(*theta, X, Y)])
-            opt.step([theta], [g])
-            rows.append((*theta, surface.error(*theta, X, Y)))
-        paths[name] = np.array(rows)
-    return paths
+    return RaceProblem(
+        lambda w_, b_: surface.error(w_, b_, X, Y),
+        lambda theta: np.array([surface.grad_w(*theta, X, Y), surface.grad_b(*theta, X, Y)]),
+        (-2.0, -2.0), (-6.0, 6.0, -6.0, 6.0), ("w", "b"),
+        # rates at which each optimizer makes steady progress on the two-point surface
+        {"sgd": 1.0, "momentum": 1.0, "nesterov": 0.1, "adagrad": 0.5, "rmsprop": 0.05,
+         "adam": 0.1},
+    )
+
+
+def optimizer_path(name, update, theta0, grad, loss, steps: int, eta: float) -> np.ndarray:
+    """Rows (θ1, θ2, L) of `steps` steps of `update` (an optimizer of `UPDATES`) from θ0.
+
+    `update` is called like the function of `nnlib.optim` it stands for, e.g.
+    `update(theta, g, m, v, t, eta=eta)` for Adam. When the path leaves the floats
+    (a learning rate that diverges) the remaining rows are NaN.
+    """
+    theta = np.array(theta0, dtype=np.float64)
+    state = [np.zeros_like(theta) for _ in range(N_STATE[name])]
+    rows = np.full((steps + 1, 3), np.nan)
+    rows[0] = (*theta, loss(*theta))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            step_number = (t,) if name == "adam" else ()
+            out = update(theta, grad(theta), *state, *step_number, eta=eta)
+            theta, state = (out, []) if not state else (out[0], list(out[1:]))
+            row = (*np.asarray(theta, dtype=np.float64), loss(*theta))
+            if not np.all(np.isfinite(row)):
+                break
+            rows[t] = row
+    return rows
+
+
+def race(
+    names, w0: float, b0: float, steps: int, eta_scale: float = 1.0, X=None, Y=None,
+    problem: str = "surface", updates=None,
+):
+    """Run each optimizer of `names` from (w0, b0) on a problem; return their paths.
+
+    problem: "surface", the sigmoid neuron's error surface on (X, Y) (default
+    `datasets.two_points()`), or "quadratic", `elongated_quadratic`. updates: {name:
+    update function} replacing nnlib's (e.g. the notebook's own `momentum_update`).
+    Returns {name: array (steps + 1, 3)} of rows (θ1, θ2, L), like
+    `nnlib.surface.gradient_descent`; NaN rows after a divergence.
+    """
+    prob = _problem(problem, X, Y)
+    chosen = {**UPDATES, **(updates or {})}
+    return {
+        name: optimizer_path(
+            name, chosen[name], (w0, b0), prob.grad, prob.loss, steps,
+            prob.eta[name] * eta_scale,
+        )
+        for name in names
+    }
+
+
+def _last_finite(path: np.ndarray) -> np.ndarray:
+    return path[np.all(np.isfinite(path), axis=1)][-1]
 
 
 class OptimizerRace(_Explorer):
-    """Optimizers racing on the error surface of the two-point sigmoid fit.
+    """Optimizers racing on the lesson-03 error surface or on an elongated quadratic.
 
-    Choose the optimizers, the start (w0, b0), the number of steps and an η scale, then
-    press Run.
+    Choose the problem, the optimizers, the start, the number of steps and an η scale
+    (multiplying each optimizer's own rate, `race`), then press Run; play the race or
+    drag the step slider to see where each optimizer was after that many steps.
+    updates: {name: update function} to race instead of nnlib's (see `race`).
     """
 
-    def __init__(self):
-        self.optimizers = w.SelectMultiple(
-            options=list(RACE_ETA), value=("sgd", "momentum", "adam"), description="optimizers"
+    def __init__(self, problem: str = "surface", updates=None):
+        self.updates = dict(updates or {})
+        self.problem = w.Dropdown(
+            options=[("error surface", "surface"), ("elongated quadratic", "quadratic")],
+            value=problem, description="problem",
         )
-        self.w0 = w.FloatSlider(value=-2.0, min=-6.0, max=6.0, step=0.1, description="w0")
-        self.b0 = w.FloatSlider(value=-2.0, min=-6.0, max=6.0, step=0.1, description="b0")
+        self.optimizers = w.SelectMultiple(
+            options=list(UPDATES), value=("sgd", "momentum", "adam"), description="optimizers"
+        )
+        self.w0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
+        self.b0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
         self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps")
         self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale")
         self.run = w.Button(description="Run", button_style="primary")
+        self.frame = w.IntSlider(value=100, min=0, max=100, description="step")
+        self.play = w.Play(min=0, max=100, step=2, interval=150, description="play")
+        w.jslink((self.play, "value"), (self.frame, "value"))
         super().__init__(
-            [self.optimizers, self.w0, self.b0, self.steps, self.eta_scale, self.run],
-            figsize=(6.5, 5.0),
+            [self.problem, self.optimizers, self.w0, self.b0, self.steps, self.eta_scale,
+             self.run, self.play, self.frame],
+            figsize=(11.0, 4.6),
         )
-        self.run.on_click(self.redraw)
         self.trajectories: dict[str, np.ndarray] = {}
+        self._use_problem()
+        self.run.on_click(self.redraw)
+        self.problem.observe(self._new_problem, names="value")
+        self.frame.observe(self.draw, names="value")
+        self.redraw()
+
+    def _use_problem(self) -> None:
+        self.current = _problem(self.problem.value)
+        (self.w0.value, self.b0.value), names = self.current.start, self.current.names
+        self.w0.description, self.b0.description = f"{names[0]} start", f"{names[1]} start"
+
+    def _new_problem(self, _change=None) -> None:
+        self._use_problem()
         self.redraw()
 
     def redraw(self, _button=None) -> None:
+        """Run the race with the current controls and show its end."""
+        steps = self.steps.value
         self.trajectories = race(
-            self.optimizers.value,
-            self.w0.value,
-            self.b0.value,
-            self.steps.value,
-            self.eta_scale.value,
+            self.optimizers.value, self.w0.value, self.b0.value, steps, self.eta_scale.value,
+            problem=self.problem.value, updates=self.updates,
         )
+        with self.frame.hold_trait_notifications():
+            self.frame.max = self.play.max = steps
+            self.play.step = max(1, steps // 50)
+        self.frame.unobserve(self.draw, names="value")
+        self.frame.value = steps
+        self.frame.observe(self.draw, names="value")
+        self.draw()
+
+    def draw(self, _change=None) -> None:
+        """Show the paths up to the step of the step slider, and the losses per step."""
+        prob, k = self.current, self.frame.value
         self.figure.clear()
-        self.ax = self.figure.add_subplot()
-        plot_error_surface(*datasets.two_points(), self.trajectories, ax=self.ax, num=81)
+        self.ax, ax_loss = self.figure.subplots(1, 2, width_ratios=(1.25, 1))
+        a_lo, a_hi, b_lo, b_hi = prob.extent
+        A, B = np.meshgrid(np.linspace(a_lo, a_hi, 81), np.linspace(b_lo, b_hi, 81))
+        filled = self.ax.contourf(A, B, prob.loss(A, B), levels=30, cmap="viridis")
+        self.figure.colorbar(filled, ax=self.ax, label="L")
+        for name, path in self.trajectories.items():
+            shown = path[: k + 1]
+            (line,) = self.ax.plot(shown[:, 0], shown[:, 1], ".-", ms=3, lw=1.2, label=name)
+            self.ax.plot(*path[0, :2], "o", color=line.get_color())
+            self.ax.plot(*_last_finite(shown)[:2], "x", color=line.get_color(), ms=8)
+            ax_loss.semilogy(path[:, 2], color=line.get_color(), label=name)
+        ax_loss.axvline(k, color="0.5", lw=0.8)
+        self.ax.set(xlim=(a_lo, a_hi), ylim=(b_lo, b_hi), xlabel=prob.names[0],
+                    ylabel=prob.names[1], title=f"after {k} steps")
+        ax_loss.set(xlabel="step", ylabel="L", title="loss per step")
+        if self.trajectories:
+            self.ax.legend(loc="upper right")
         self._show()
 
 

@@ -138,3 +138,33 @@ def test_regression_bad_input():
         metrics.mape([0.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="-1"):
         metrics.msle([-2.0], [1.0])
+
+
+def test_top_k_counts_ties_inside_like_in_top_k():
+    # TensorFlow's in_top_k (Keras's TopKCategoricalAccuracy): classes tied with the k-th
+    # score are all inside the top k. scikit-learn breaks ties by class position instead.
+    P = np.array([[0.4, 0.4, 0.2], [0.45, 0.45, 0.1], [0.5, 0.25, 0.25]])
+    y = np.array([1, 0, 2])
+    assert metrics.top_k_accuracy(y, P, k=1) == pytest.approx(2 / 3)
+    assert metrics.top_k_accuracy(y, P, k=2) == pytest.approx(1.0)
+    assert sk.top_k_accuracy_score(y, P, k=1, labels=range(3)) != pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="k must be in 1..3"):
+        metrics.top_k_accuracy(y, P, k=4)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_roc_curve(seed):
+    rng = np.random.default_rng(seed)
+    yb = np.r_[0, 1, rng.integers(0, 2, 100)]
+    s = np.round(rng.normal(size=102) + yb, 1)  # ties between scores
+    fpr, tpr, thresholds = metrics.roc_curve(yb, s)
+    sk_fpr, sk_tpr, sk_thr = sk.roc_curve(yb, s, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, sk_fpr)
+    np.testing.assert_allclose(tpr, sk_tpr)
+    np.testing.assert_allclose(thresholds[1:], sk_thr[1:])
+    assert thresholds[0] == np.inf
+    assert np.trapezoid(tpr, fpr) == pytest.approx(metrics.roc_auc(yb, s))
+    with pytest.raises(ValueError, match="both classes"):
+        metrics.roc_curve(np.ones(3), np.arange(3.0))
+    with pytest.raises(ValueError, match=r"y and scores.*\(3,\).*\(2,\)"):
+        metrics.roc_curve([0, 1, 1], [0.5, 0.2])

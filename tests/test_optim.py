@@ -88,11 +88,11 @@ CASES = {
         lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, eps=0.0),
     ),
     "adam": (
-        lambda: optim.Adam(eta=0.01, beta1=0.9, beta2=0.999, eps=1e-8),
+        lambda: optim.Adam(eta=0.01, beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True),
         lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8),
     ),
     "adam other betas": (
-        lambda: optim.Adam(eta=0.05, beta1=0.5, beta2=0.9, eps=1e-6),
+        lambda: optim.Adam(eta=0.05, beta1=0.5, beta2=0.9, eps=1e-6, bias_correction=True),
         lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.5, 0.9), eps=1e-6),
     ),
 }
@@ -174,7 +174,7 @@ def test_adam_slides_form_without_bias_correction_by_hand():
     b1, b2, eta, eps = 0.9, 0.999, 0.001, 1e-8
     g1, g2 = np.array([0.5, -1.0]), np.array([0.25, 2.0])
     W = np.zeros(2)
-    opt = optim.Adam(eta=eta, beta1=b1, beta2=b2, eps=eps, bias_correction=False)
+    opt = optim.Adam(eta=eta, beta1=b1, beta2=b2, eps=eps)  # the default: no correction
     opt.step([W], [g1])
     m1, v1 = (1 - b1) * g1, (1 - b2) * g1**2
     step1 = eta * m1 / (np.sqrt(v1) + eps)
@@ -186,7 +186,7 @@ def test_adam_slides_form_without_bias_correction_by_hand():
     np.testing.assert_allclose(W, -step1 - eta * m2 / (np.sqrt(v2) + eps))
     # Without correction the first step is (1 − β1)/√(1 − β2) ≈ 3.16 times η, with it η.
     W_corr = np.zeros(2)
-    optim.Adam(eta=eta).step([W_corr], [g1])
+    optim.Adam(eta=eta, bias_correction=True).step([W_corr], [g1])
     np.testing.assert_allclose(np.abs(W_corr), eta, rtol=1e-6)
 
 
@@ -257,3 +257,78 @@ def test_schedules_match_torch():
     assert optim.cosine_annealing(0.1, 5, 10) == pytest.approx(0.05)
     assert optim.step_decay(1.0, 25, drop=0.5, every=10) == 0.25
     assert optim.exponential_decay(2.0, 3, gamma=0.5) == pytest.approx(2.0 * math.pow(0.5, 3))
+
+
+# ---- the pure update functions and minibatches ------------------------------------------
+
+UPDATE_CALLS = {
+    "sgd_update": lambda th, g, s: optim.sgd_update(th, g, 0.1),
+    "momentum_update": lambda th, g, s: optim.momentum_update(th, g, s[0], 0.1, 0.8),
+    "nesterov_update": lambda th, g, s: optim.nesterov_update(th, g, s[0], 0.1, 0.8),
+    "adagrad_update": lambda th, g, s: optim.adagrad_update(th, g, s[0], 0.1),
+    "rmsprop_update": lambda th, g, s: optim.rmsprop_update(th, g, s[0], 0.1),
+    "adam_update": lambda th, g, s: optim.adam_update(th, g, s[0], s[1], 3, 0.1,
+                                                      bias_correction=True),
+}
+
+
+@pytest.mark.parametrize("name", list(UPDATE_CALLS))
+def test_update_functions_are_pure(name):
+    rng = np.random.default_rng(0)
+    theta, g = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
+    state = [rng.uniform(size=(3, 2)), rng.uniform(size=(3, 2))]
+    saved = [a.copy() for a in (theta, g, *state)]
+    out = UPDATE_CALLS[name](theta, g, state)
+    for before, after in zip(saved, (theta, g, *state)):
+        np.testing.assert_array_equal(before, after)
+    for a in (out,) if isinstance(out, np.ndarray) else out:
+        assert a.shape == (3, 2) and not any(np.shares_memory(a, b) for b in (theta, *state))
+
+
+def test_classes_keep_the_functions_state():
+    rng = np.random.default_rng(1)
+    grads = rng.normal(size=(5, 4))
+    theta, m, v = np.zeros(4), np.zeros(4), np.zeros(4)
+    W = np.zeros(4)
+    opt = optim.Adam(eta=0.01)
+    for t, g in enumerate(grads, start=1):
+        theta, m, v = optim.adam_update(theta, g, m, v, t, eta=0.01)
+        opt.step([W], [g])
+    np.testing.assert_array_equal(W, theta)
+    np.testing.assert_array_equal(opt.state[0]["m"], m)
+    np.testing.assert_array_equal(opt.state[0]["v"], v)
+
+
+def test_update_functions_by_hand_and_bad_arguments():
+    theta, g = np.array([1.0, -1.0]), np.array([0.5, 2.0])
+    np.testing.assert_allclose(optim.sgd_update(theta, g, 0.1), [0.95, -1.2])
+    new, v = optim.momentum_update(theta, g, np.array([1.0, 0.0]), eta=0.1, beta=0.5)
+    np.testing.assert_allclose(v, [0.75, 1.0])
+    np.testing.assert_allclose(new, [0.925, -1.1])
+    new, m, v = optim.adam_update(np.zeros(2), g, np.zeros(2), np.zeros(2), 1, eps=0.0)
+    np.testing.assert_allclose(new, -0.001 * 0.1 / np.sqrt(0.001) * np.sign(g))
+    with pytest.raises(ValueError, match=r"theta and grad .*\(2,\) and \(3,\)"):
+        optim.sgd_update(theta, np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match=r"theta and mu"):
+        optim.rmsprop_update(theta, g, np.zeros((2, 1)))
+    with pytest.raises(ValueError, match="t .*step number"):
+        optim.adam_update(theta, g, theta, theta, 0, bias_correction=True)
+    with pytest.raises(ValueError, match="beta2"):
+        optim.adam_update(theta, g, theta, theta, 1, beta2=1.0)
+
+
+def test_minibatches_partition_sizes_and_order():
+    batches = optim.minibatches(10, 4, shuffle=False)
+    assert [b.tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    shuffled = optim.minibatches(103, 10, rng=0)
+    assert [len(b) for b in shuffled] == [10] * 10 + [3]
+    order = np.concatenate(shuffled)
+    assert sorted(order) == list(range(103)) and order.dtype.kind == "i"
+    assert not np.array_equal(order, np.arange(103))
+    same = np.concatenate(optim.minibatches(103, 10, rng=0))
+    np.testing.assert_array_equal(order, same)
+    assert optim.minibatches(0, 5) == []
+    assert len(optim.minibatches(7, 100, shuffle=False)) == 1
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            optim.minibatches(10, bad)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from nnlib import datasets, plot, surface, widgets  # noqa: E402
+from nnlib import datasets, optim, plot, surface, widgets  # noqa: E402
 from nnlib.activations import relu, relu_prime  # noqa: E402
 
 
@@ -140,3 +140,57 @@ def test_decision_boundary_trainer_trains_on_click():
     ex.problem.value = "spirals"
     ex.reset.click()
     assert ex.history["loss"] == [] and ex.model.sizes == [2, 16, 3]
+
+
+def test_race_on_the_elongated_quadratic_with_own_update_functions():
+    calls = []
+
+    def my_sgd(theta, grad, eta):
+        calls.append(eta)
+        return theta - eta * grad
+
+    paths = widgets.race(["sgd", "adam"], -4.5, 1.5, 40, problem="quadratic",
+                         updates={"sgd": my_sgd})
+    assert len(calls) == 40 and calls[0] == pytest.approx(0.019)
+    np.testing.assert_allclose(paths["sgd"][0], [-4.5, 1.5, 0.5 * (4.5**2 + 100 * 1.5**2)])
+    # gradient descent on L = (θ1² + 100 θ2²)/2 multiplies θ1 by 1 − η and θ2 by 1 − 100 η
+    np.testing.assert_allclose(paths["sgd"][40, :2], [-4.5 * 0.981**40, 1.5 * (-0.9) ** 40])
+    theta, m, v = np.array([-4.5, 1.5]), np.zeros(2), np.zeros(2)
+    for t in range(1, 41):
+        theta, m, v = optim.adam_update(theta, theta * [1.0, 100.0], m, v, t, eta=0.1)
+    np.testing.assert_allclose(paths["adam"][40, :2], theta)
+    with pytest.raises(ValueError, match="problem"):
+        widgets.race(["sgd"], 0.0, 0.0, 1, problem="bowl")
+
+
+def test_race_marks_a_divergence_with_nan():
+    paths = widgets.race(["sgd"], -4.5, 1.5, 2000, eta_scale=10.0, problem="quadratic")
+    path = paths["sgd"]
+    assert path.shape == (2001, 3)
+    finite = np.all(np.isfinite(path), axis=1)
+    assert finite[0] and not finite[-1]
+    assert np.all(finite[: finite.argmin()]) and not np.any(finite[finite.argmin():])
+
+
+def test_optimizer_race_switches_problem_and_plays_frames():
+    used = []
+
+    def my_momentum(theta, grad, v, eta=0.01, beta=0.9):
+        used.append(True)
+        return optim.momentum_update(theta, grad, v, eta, beta)
+
+    race = widgets.OptimizerRace(updates={"momentum": my_momentum})
+    assert used
+    race.problem.value = "quadratic"
+    assert (race.w0.value, race.b0.value) == (-4.5, 1.5)
+    assert race.w0.description.startswith("θ1")
+    assert race.trajectories["sgd"][0, 2] == pytest.approx(0.5 * (4.5**2 + 100 * 1.5**2))
+    assert race.frame.max == race.steps.value == race.frame.value
+    race.frame.value = 10
+    plotted = {line.get_label(): line.get_xydata() for line in race.ax.lines}
+    np.testing.assert_array_equal(plotted["adam"], race.trajectories["adam"][:11, :2])
+    assert race.ax.get_title() == "after 10 steps"
+    race.steps.value = 20
+    race.run.click()
+    assert race.frame.max == 20 and race.frame.value == 20
+    assert race.trajectories["sgd"].shape == (21, 3)

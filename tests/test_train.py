@@ -219,3 +219,51 @@ def test_bad_arguments():
         fit(model, X, y[:19], progress=False)
     with pytest.raises(ValueError, match=r"y has shape \(20, 2\).*1 outputs"):
         fit(model, X, np.zeros((20, 2)), progress=False)
+
+
+# ---- diagnostics and the reference model of lesson 10 -------------------------------------
+
+
+def test_gradient_norms_and_update_ratios():
+    from nnlib.train import gradient_norms, update_ratios
+
+    grads = [(np.full((2, 3), 2.0), np.ones(2)), (np.array([[3.0, 4.0]]), np.ones(1))]
+    np.testing.assert_allclose(gradient_norms(grads), [np.sqrt(24.0), 5.0])
+    before = [(np.array([[3.0, 4.0]]), np.zeros(1)), (np.eye(2), np.zeros(2))]
+    after = [(np.array([[3.0, 4.05]]), np.ones(1)), (np.eye(2) * 1.001, np.zeros(2))]
+    # the biases do not count: |ΔW| / |W| of the weight matrices only
+    np.testing.assert_allclose(update_ratios(before, after), [0.05 / 5.0, 1e-3])
+    with pytest.raises(ValueError, match=r"params_before\[1\] W.*\(2, 2\).*\(2, 3\)"):
+        update_ratios(before, [after[0], (np.ones((2, 3)), np.zeros(2))])
+    with pytest.raises(ValueError, match="layers"):
+        update_ratios(before, after[:1])
+    with np.errstate(all="raise"):  # a zero W gives inf, without a warning
+        assert update_ratios([np.zeros((1, 1))], [np.ones((1, 1))])[0] == np.inf
+
+
+def test_dead_units():
+    from nnlib.train import dead_units
+
+    W1 = np.array([[1.0, 0.0], [-1.0, -1.0], [0.0, 1.0]])
+    params = [(W1, np.array([0.0, -0.5, 0.0])), (np.ones((2, 3)), np.zeros(2))]
+    X = np.array([[1.0, 0.0], [0.0, 0.0], [0.5, 2.0]])
+    (mask,) = dead_units(X, params, ["relu", "softmax"])
+    # unit 0 fires on sample 0, unit 2 on sample 2; unit 1 has Z < 0 on every sample
+    np.testing.assert_array_equal(mask, [False, True, False])
+    assert dead_units(X, params[:1], "relu") == []
+
+
+def test_train_digits_is_fast_and_accurate(digits):
+    import time
+
+    from nnlib.network import forward
+    from nnlib.train import train_digits
+
+    X_tr, X_val, y_tr, y_val = digits
+    start = time.perf_counter()
+    params, names = train_digits(X_tr, y_tr, rng=0)
+    assert time.perf_counter() - start < 10  # about 0.4 s; the bound only catches a hang
+    assert [W.shape for W, _ in params] == [(128, 64), (10, 128)] and names == ["relu", "softmax"]
+    assert np.mean(forward(X_val, params, names)[0].argmax(axis=1) == y_val) >= 0.97
+    again, _ = train_digits(X_tr, y_tr, rng=0)
+    np.testing.assert_array_equal(params[0][0], again[0][0])

@@ -1,0 +1,349 @@
+"""The checks of lesson 10 fail wrong answers and pass right ones however written.
+
+Every graded metric meets at least two wrong variants (the mistakes students make) that
+must fail and one correct variant written differently from nnlib (loops, pairwise counts,
+scikit-learn) that must pass the public and the hidden checks. `train_digits` is judged by
+what the returned network does on rows it never saw; the legitimate way of building it
+(`MLP`, `Adam`, `fit`) must keep working when every reference of the lesson is a stub.
+"""
+
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+from autograder import registry
+from autograder.check import SEED_ENV, CheckFailed, cases_for, check
+from autograder.judge import judge, run_case
+from nnlib import activations as act
+from nnlib.network import MLP
+from nnlib.optim import Adam
+from nnlib.train import fit
+
+
+@pytest.fixture(autouse=True)
+def _hidden_seed(monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "20240610")
+
+
+def _passes(name, fn):
+    check(name, fn)
+    check(name, fn, hidden=True)
+
+
+def _fails(name, fn):
+    """The message of the first check (public, else hidden) that fails."""
+    for hidden in (False, True):
+        try:
+            check(name, fn, hidden=hidden)
+        except CheckFailed as failure:
+            return str(failure)
+    raise AssertionError(f"a wrong {name} passed every check")
+
+
+def _ints(y):
+    return np.asarray(y, dtype=float).astype(int)
+
+
+# ---- right answers, written differently from nnlib ----------------------------------------
+
+
+def confusion_loops(y, y_pred, n_classes=None):
+    y, y_pred = _ints(y), _ints(y_pred)
+    K = n_classes if n_classes is not None else int(max([*y, *y_pred], default=-1)) + 1
+    return np.bincount(y * K + y_pred, minlength=K * K).reshape(K, K)
+
+
+def _sk_prf(score):
+    def fn(y, y_pred, average="binary", pos_label=1):
+        return score(_ints(y), _ints(y_pred), average=average, pos_label=pos_label,
+                     zero_division=0)
+    return fn
+
+
+def top_k_loops(y, P, k=5):
+    P = np.asarray(P, dtype=float)
+    y = np.asarray(y, dtype=float)
+    labels = y.argmax(axis=1) if y.ndim == 2 else y.astype(int)
+    hits = 0
+    for scores, label in zip(P, labels):
+        higher = sum(1 for s in scores if s > scores[label])
+        hits += higher < k
+    return hits / len(labels)
+
+
+def _pairwise_auc(positive, s):
+    pos, neg = s[positive], s[~positive]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return wins / (len(pos) * len(neg))
+
+
+def roc_auc_pairs(y, scores):
+    y, scores = _ints(y), np.asarray(scores, dtype=float)
+    if scores.ndim == 1 or scores.shape[1] == 1:
+        return _pairwise_auc(y == 1, scores.ravel())
+    return np.mean([_pairwise_auc(y == k, scores[:, k]) for k in range(scores.shape[1])])
+
+
+CORRECT = {
+    "confusion_matrix": confusion_loops,
+    "precision": _sk_prf(sk.precision_score),
+    "recall": _sk_prf(sk.recall_score),
+    "f1": _sk_prf(sk.f1_score),
+    "top_k_accuracy": top_k_loops,
+    "roc_auc": roc_auc_pairs,
+}
+
+
+@pytest.mark.parametrize("name", CORRECT)
+def test_right_metrics_pass(name):
+    _passes(name, CORRECT[name])
+
+
+# ---- wrong answers -------------------------------------------------------------------------
+
+
+def _macro_all_classes(score):
+    def fn(y, y_pred, average="binary", pos_label=1):
+        if average != "macro":
+            return CORRECT[score](y, y_pred, average, pos_label)
+        y, y_pred = _ints(y), _ints(y_pred)
+        K = max(y.max(), y_pred.max()) + 1
+        return float(np.mean([CORRECT[score](y == k, y_pred == k) for k in range(K)]))
+    return fn
+
+
+def _always(average_used, score):
+    return lambda y, y_pred, average="binary", pos_label=1: CORRECT[score](
+        y, y_pred, average_used if average != "binary" else "binary", pos_label)
+
+
+def _f1_from_averages(y, y_pred, average="binary", pos_label=1):
+    p = CORRECT["precision"](y, y_pred, average, pos_label)
+    r = CORRECT["recall"](y, y_pred, average, pos_label)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _top_k_ge(y, P, k=5):
+    P, labels = np.asarray(P, float), _ints(y)
+    return float(np.mean((P >= P[np.arange(len(labels)), labels][:, None]).sum(axis=1) <= k))
+
+
+def _top_k_argsort(y, P, k=5):
+    P, labels = np.asarray(P, float), _ints(y)
+    return float(np.mean((np.argsort(-P, axis=1)[:, :k] == labels[:, None]).any(axis=1)))
+
+
+def _auc_of_predictions(y, scores):
+    scores = np.asarray(scores, float)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        return roc_auc_pairs(y, np.eye(scores.shape[1])[scores.argmax(axis=1)])
+    return roc_auc_pairs(y, (scores.ravel() >= 0.5).astype(float))
+
+
+def _auc_ties_zero(y, scores):
+    y, scores = _ints(y), np.asarray(scores, dtype=float)
+    cols = [scores.ravel()] if scores.ndim == 1 or scores.shape[1] == 1 else list(scores.T)
+    pos = [y == 1] if len(cols) == 1 else [y == k for k in range(len(cols))]
+    return np.mean([(s[p][:, None] > s[~p][None, :]).mean() for s, p in zip(cols, pos)])
+
+
+WRONG = {
+    "confusion_matrix": [
+        (lambda y, y_pred, n_classes=None: confusion_loops(y, y_pred, n_classes).T,
+         "transposed"),
+        (lambda y, y_pred, n_classes=None: confusion_loops(y, y_pred, int(max(_ints(y))) + 1
+                                                           if n_classes is None else n_classes),
+         ""),
+        (lambda y, y_pred, n_classes=None: confusion_loops(y, y_pred, n_classes) / len(y),
+         ""),
+    ],
+    "precision": [
+        (CORRECT["recall"], "swapped"),
+        (_always("micro", "precision"), "macro and micro"),
+        (_macro_all_classes("precision"), "neither y nor y_pred"),
+        (lambda y, y_pred, average="binary", pos_label=1: CORRECT["precision"](
+            y, y_pred, average), "pos_label"),
+    ],
+    "recall": [
+        (CORRECT["precision"], "swapped"),
+        (_always("macro", "recall"), "macro and micro"),
+        (_macro_all_classes("recall"), "neither y nor y_pred"),
+    ],
+    "f1": [
+        (_f1_from_averages, "harmonic mean of the averaged"),
+        (lambda y, y_pred, average="binary", pos_label=1: (CORRECT["precision"](
+            y, y_pred, average, pos_label) + CORRECT["recall"](y, y_pred, average, pos_label))
+         / 2, "arithmetic mean"),
+        (_macro_all_classes("f1"), "neither y nor y_pred"),
+    ],
+    "top_k_accuracy": [
+        (_top_k_ge, "outside the top k"),
+        (_top_k_argsort, "class position"),
+        (lambda y, P, k=5: top_k_loops(y, P, k + 1), ""),
+    ],
+    "roc_auc": [
+        (_auc_of_predictions, "hard predictions"),
+        (_auc_ties_zero, "counts 0"),
+        (lambda y, scores: 1.0 - roc_auc_pairs(y, scores), ""),
+    ],
+}
+
+
+@pytest.mark.parametrize("name, fn, cause",
+                         [(n, f, c) for n, variants in WRONG.items() for f, c in variants])
+def test_wrong_metrics_fail(name, fn, cause):
+    message = _fails(name, fn)
+    assert cause in message
+
+
+def test_the_confusion_matrix_message_says_rows_are_true_labels():
+    message = _fails("confusion_matrix", WRONG["confusion_matrix"][0][0])
+    assert "public" in message and "TRUE label" in message
+
+
+# ---- train_digits ---------------------------------------------------------------------------
+
+
+def train_digits_own_loop(X, y, rng=None):
+    """64 -> 48 tanh -> 10 softmax, written from scratch: full-batch-free SGD with momentum."""
+    rng = np.random.default_rng(rng)
+    X, labels = np.asarray(X, float), np.asarray(y, float).astype(int)
+    Y = np.eye(10)[labels]
+    W1, b1 = rng.normal(0, 1 / 8, (48, 64)), np.zeros(48)
+    W2, b2 = rng.normal(0, 1 / 7, (10, 48)), np.zeros(10)
+    velocity = [np.zeros_like(p) for p in (W1, b1, W2, b2)]
+    for _ in range(40):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 16):
+            i = order[start:start + 16]
+            H = np.tanh(X[i] @ W1.T + b1)
+            logits = H @ W2.T + b2
+            Pr = np.exp(logits - logits.max(axis=1, keepdims=True))
+            Pr /= Pr.sum(axis=1, keepdims=True)
+            d2 = (Pr - Y[i]) / len(i)
+            d1 = (d2 @ W2) * (1 - H ** 2)
+            grads = (d1.T @ X[i], d1.sum(0), d2.T @ H, d2.sum(0))
+            for p, v, g in zip((W1, b1, W2, b2), velocity, grads):
+                v *= 0.9
+                v -= 0.1 * g
+                p += v
+    return [[W1, b1], [W2, b2]], ("tanh", "softmax")
+
+
+def train_digits_with_fit(X, y, rng=None):
+    """What the notebook's solution does: nnlib's training stack, not nnlib's answer."""
+    model = MLP([64, 64, 10], ["relu", "softmax"], init="he", rng=rng)
+    fit(model, X, y, "cce", Adam(eta=0.01), epochs=25, batch_size=32, metrics=["accuracy"],
+        rng=rng, progress=False)
+    return model.params, model.activations
+
+
+def test_right_models_pass():
+    _passes("train_digits", train_digits_own_loop)
+    _passes("train_digits", train_digits_with_fit)
+
+
+def _untrained(X, y, rng=None):
+    return MLP([64, 32, 10], ["relu", "softmax"], rng=rng).params, ["relu", "softmax"]
+
+
+def _transposed(X, y, rng=None):
+    params, names = train_digits_with_fit(X, y, rng)
+    return [(W.T, b) for W, b in params], names
+
+
+def _too_big(X, y, rng=None):
+    return MLP([64, 1000, 10], ["relu", "softmax"], rng=rng).params, ["relu", "softmax"]
+
+
+def _nine_classes(X, y, rng=None):
+    params, names = train_digits_with_fit(X, y, rng)
+    (W1, b1), (W2, b2) = params
+    return [(W1, b1), (W2[:9], b2[:9])], names
+
+
+def _bad_name(X, y, rng=None):
+    params, _ = train_digits_with_fit(X, y, rng)
+    return params, ["ReLU", "softmax"]
+
+
+def _overflow(X, y, rng=None):
+    params, names = train_digits_with_fit(X, y, rng)
+    params[0][0][0, 0] = np.inf
+    return params, names
+
+
+def _params_only(X, y, rng=None):
+    return train_digits_with_fit(X, y, rng)[0]
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_untrained, "is below 0.95"),
+    (_transposed, "W transposed"),
+    (_too_big, "parameters"),
+    (_nine_classes, "must have 10"),
+    (_bad_name, "unknown activation 'ReLU'"),
+    (_overflow, "inf or nan"),
+    (_params_only, "pair (params, activations)"),
+])
+def test_wrong_models_fail(fn, message):
+    assert message in _fails("train_digits", fn)
+
+
+def test_the_held_out_rows_are_the_complement_of_the_training_rows():
+    ex = registry.get("train_digits")
+    for hidden in (False, True):
+        case = cases_for(ex, hidden)[0]
+        X_train = case.args[0]
+        from autograder.exercises.lesson10 import _split
+        X_tr, X_val, _, y_val = _split(case.kwargs["rng"])
+        np.testing.assert_array_equal(X_tr, X_train)
+        assert len(X_train) + len(X_val) == 1797 and len(y_val) == 359
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_reference_model_clears_the_bar_on_many_splits(seed):
+    ex = registry.get("train_digits")
+    cases = cases_for(ex, True, seed)
+    report = judge(ex, cases, [run_case(ex.reference_fn, c) for c in cases], True)
+    assert report.passed, report.message(cases)
+
+
+# ---- the training stack does not depend on this lesson's graded references ------------------
+
+
+def _stub_references(monkeypatch):
+    exercises = registry.all_exercises("10-training")
+    assert {e.name for e in exercises} == {
+        "confusion_matrix", "precision", "recall", "f1", "top_k_accuracy", "roc_auc",
+        "train_digits"}
+    for ex in exercises:
+        module, _, attr = ex.reference.rpartition(".")
+
+        def stub(*args, _name=ex.reference, **kwargs):
+            raise RuntimeError(f"{_name} is not available while grading")
+
+        monkeypatch.setattr(f"{module}.{attr}", stub)
+
+
+def test_fit_runs_with_the_lessons_references_stubbed(monkeypatch):
+    _stub_references(monkeypatch)
+    import nnlib.metrics
+    import nnlib.train
+    with pytest.raises(RuntimeError):
+        nnlib.metrics.confusion_matrix([0], [0])
+    with pytest.raises(RuntimeError):
+        nnlib.train.train_digits(None, None)
+    _passes("train_digits", train_digits_with_fit)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    for metrics in ((), ["accuracy"]):
+        history = fit(MLP([4, 5, 3], ["relu", "softmax"], rng=0), X, y, "cce",
+                      epochs=2, metrics=metrics, validation_data=(X, y), progress=False)
+        assert len(history["loss"]) == 2
+
+
+def test_softmax_is_an_accepted_output():
+    # the verify accepts the names forward accepts: ACTIVATIONS and "softmax"
+    from autograder.exercises.lesson10 import KNOWN
+    assert set(KNOWN) == {*act.ACTIVATIONS, "softmax"}
