@@ -109,7 +109,10 @@ def _input_at(case: Case, shape, index) -> str:
     """The element of the first argument at `index`, when the function is elementwise."""
     if not case.args:
         return ""
-    first = np.asarray(case.args[0]) if not isinstance(case.args[0], dict) else None
+    try:
+        first = np.asarray(case.args[0]) if not isinstance(case.args[0], dict) else None
+    except ValueError:  # ragged, e.g. a list of (W, b) pairs
+        return ""
     if first is None or first.shape != shape or first.dtype == object:
         return ""
     return f" for input {_fmt(first[index])}"

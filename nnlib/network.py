@@ -28,6 +28,38 @@ from nnlib.activations import ACTIVATIONS, softmax, softmax_backward
 INITS = ("zeros", "normal", "xavier", "he")
 
 
+def _check_fan(n_in, n_out):
+    """n_in and n_out as positive ints, or ValueError naming them."""
+    if int(n_in) != n_in or int(n_out) != n_out or n_in < 1 or n_out < 1:
+        raise ValueError(f"n_in and n_out must be positive ints, got n_in={n_in}, n_out={n_out}")
+    return int(n_in), int(n_out)
+
+
+def xavier_init(n_in, n_out, rng=None):
+    """Xavier/Glorot weights for a layer n_in -> n_out, for sigmoid and tanh units.
+
+    W_ij ~ N(0, sigma^2) with sigma^2 = 2 / (n_in + n_out), W of shape (n_out, n_in).
+    The variance is the compromise between 1/n_in, which keeps the variance of the
+    activations constant going forward, and 1/n_out, which keeps that of the gradients
+    constant going backward. The uniform form U(-r, r) with r = sqrt(6 / (n_in + n_out)) has
+    the same variance (r^2 / 3). The slides write N(0, sqrt(2 / (n_in + n_out))) with the
+    standard deviation as second argument.
+    """
+    n_in, n_out = _check_fan(n_in, n_out)
+    return np.sqrt(2.0 / (n_in + n_out)) * as_rng(rng).standard_normal((n_out, n_in))
+
+
+def he_init(n_in, n_out, rng=None):
+    """He (Kaiming) weights for a layer n_in -> n_out, for ReLU units.
+
+    W_ij ~ N(0, sigma^2) with sigma^2 = 2 / n_in, W of shape (n_out, n_in): a ReLU passes
+    half of the variance of its input on average, and the factor 2 gives it back. The
+    uniform form U(-r, r) with r = sqrt(6 / n_in) has the same variance.
+    """
+    n_in, n_out = _check_fan(n_in, n_out)
+    return np.sqrt(2.0 / n_in) * as_rng(rng).standard_normal((n_out, n_in))
+
+
 def init_params(sizes, init="xavier", rng=None, std=1.0):
     """Random (W, b) for every layer of a network with layer widths `sizes`.
 
@@ -36,8 +68,8 @@ def init_params(sizes, init="xavier", rng=None, std=1.0):
 
         "zeros":  W = 0 (every unit the same: symmetry is never broken)
         "normal": W_ij ~ N(0, std^2), std = 1 by default (large enough to saturate sigmoids)
-        "xavier": W_ij ~ N(0, 2 / (n_in + n_out)), Glorot's normal form, for sigmoid/tanh
-        "he":     W_ij ~ N(0, 2 / n_in), for ReLU
+        "xavier": `xavier_init`, W_ij ~ N(0, 2 / (n_in + n_out)), for sigmoid/tanh
+        "he":     `he_init`, W_ij ~ N(0, 2 / n_in), for ReLU
 
     where N(0, s^2) is the normal distribution of standard deviation s (the slides write
     N(0, s)). `std` is used by "normal" only.
@@ -48,17 +80,13 @@ def init_params(sizes, init="xavier", rng=None, std=1.0):
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
     rng = as_rng(rng)
-    params = []
-    for n_in, n_out in pairwise(sizes):
-        scale = {
-            "zeros": 0.0,
-            "normal": std,
-            "xavier": np.sqrt(2.0 / (n_in + n_out)),
-            "he": np.sqrt(2.0 / n_in),
-        }[init]
-        W = scale * rng.standard_normal((n_out, n_in)) if scale else np.zeros((n_out, n_in))
-        params.append((W, np.zeros(n_out)))
-    return params
+    draw = {
+        "zeros": lambda n_in, n_out: np.zeros((n_out, n_in)),
+        "normal": lambda n_in, n_out: std * rng.standard_normal((n_out, n_in)),
+        "xavier": lambda n_in, n_out: xavier_init(n_in, n_out, rng),
+        "he": lambda n_in, n_out: he_init(n_in, n_out, rng),
+    }[init]
+    return [(draw(n_in, n_out), np.zeros(n_out)) for n_in, n_out in pairwise(sizes)]
 
 
 def count_params(sizes):

@@ -163,3 +163,76 @@ class LiveLearningCurves:
         plot_learning_curves(history, self.metric, ax=self.ax)
         self.figure.tight_layout()
         self.handle.update(self._image(data=figure_png(self.figure)))
+
+
+def plot_early_stopping(val_losses, best_epoch: int, stop_epoch: int, train_losses=None, ax=None):
+    """Validation loss per epoch (t = 0, 1, ...) with the best epoch and the stop marked.
+
+    best_epoch, stop_epoch: as returned by `nnlib.regularization.early_stopping_epoch`;
+    the epochs after the stop, if any were recorded, are drawn faded (what training
+    without early stopping would have seen). train_losses: drawn too when given.
+    """
+    val = as_array(val_losses, "val_losses", 1)
+    if not 0 <= best_epoch <= stop_epoch < len(val):
+        raise ValueError(f"need 0 <= best_epoch <= stop_epoch < {len(val)}, got "
+                         f"best_epoch={best_epoch} and stop_epoch={stop_epoch}")
+    ax = _axes(ax)
+    t = np.arange(len(val))
+    run = t <= stop_epoch
+    if train_losses is not None:
+        train = as_array(train_losses, "train_losses", 1)
+        ax.plot(t[run], train[run], color="C0", label="training loss")
+        ax.plot(t[stop_epoch:], train[stop_epoch:], color="C0", alpha=0.3)
+    ax.plot(t[run], val[run], color="C1", label="validation loss")
+    ax.plot(t[stop_epoch:], val[stop_epoch:], color="C1", alpha=0.3)
+    ax.axvline(best_epoch, color="C2", ls="--", label=f"best epoch {best_epoch}")
+    ax.axvline(stop_epoch, color="C3", ls=":", label=f"stop at epoch {stop_epoch}")
+    ax.plot(best_epoch, val[best_epoch], "o", color="C2")
+    ax.set_xlabel("epoch t")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return ax
+
+
+def plot_layer_stats(stats, ylabel: str = "std", ax=None, log: bool = True):
+    """Per-layer statistics, one line per label: stats = {label: values of layers 1..L}.
+
+    E.g. the standard deviation of each layer's activations for several initializations.
+    Values of 0 are drawn at the bottom of a log axis rather than dropped.
+    """
+    ax = _axes(ax)
+    for label, values in stats.items():
+        values = as_array(values, f"stats[{label!r}]", 1)
+        layers = np.arange(1, len(values) + 1)
+        ax.plot(layers, np.maximum(values, 1e-300) if log else values, "o-", ms=3, label=label)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("layer l")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_layer_histograms(layers, axes=None, bins: int = 40, value_range=None,
+                          label: str = "activation"):
+    """One histogram per layer: layers = [values of layer 1, ..., layer L] (any shapes).
+
+    axes: L matplotlib axes (a new row of panels when None); value_range: (low, high)
+    shared by all panels, default the overall range. Returns the array of axes.
+    """
+    layers = [as_array(v, f"layers[{l}]").ravel() for l, v in enumerate(layers)]
+    if not layers:
+        raise ValueError("layers must hold at least one layer's values")
+    if axes is None:
+        axes = plt.subplots(1, len(layers), figsize=(2.2 * len(layers), 2.4), sharey=True)[1]
+    axes = np.atleast_1d(axes)
+    if len(axes) != len(layers):
+        raise ValueError(f"got {len(layers)} layers but {len(axes)} axes")
+    if value_range is None:
+        lo, hi = float(min(v.min() for v in layers)), float(max(v.max() for v in layers))
+        value_range = (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)  # all equal, e.g. zeros
+    for l, (ax, values) in enumerate(zip(axes, layers), start=1):
+        ax.hist(values, bins=bins, range=value_range, color="C0")
+        ax.set_title(f"layer {l}: std {values.std():.2g}", fontsize="small")
+        ax.set_xlabel(label, fontsize="small")
+    return axes

@@ -1,7 +1,13 @@
 """Regularization: weight penalties, dropout, DropConnect, noise injection, early stopping.
 
 Penalties act on the weight matrices of a parameter list (the 2-D arrays of
-`[(W1, b1), (W2, b2), ...]`); biases and other 1-D arrays are not penalized.
+`[(W1, b1), (W2, b2), ...]`); biases and other 1-D arrays are not penalized, as in the
+slides' Ω = λ Σ_l ‖W(l)‖² (a bias shifts a unit, it does not make the fit wigglier, and
+pulling it to 0 only adds bias to the model).
+
+The pure functions (`l2_penalty`, `l2_grad`, `l1_penalty`, `l1_grad`, `dropout_forward`,
+`early_stopping_epoch`) hold the formulas; the classes are thin, stateful wrappers of them
+for `nnlib.train.fit`.
 
 The layers (`Dropout`, `DropConnect`, `GaussianNoise`) behave differently in training and
 in inference, chosen by the `training` flag of `forward`:
@@ -28,12 +34,48 @@ def _map_weights(params, fn):
     return type(params)(_map_weights(item, fn) for item in params)
 
 
-class L2:
-    """L2 (ridge) penalty: Ω = λ Σ_l ‖W(l)‖² = λ Σ_l Σ_ij (W(l)_ij)², gradient 2λW(l).
+def _weights(params, lam):
+    """The weight matrices (arrays with ndim >= 2) of `params`, after checking lam >= 0."""
+    if lam < 0:
+        raise ValueError(f"lam must be >= 0, got {lam}")
+    return [W for W in param_arrays(params) if W.ndim >= 2]
 
-    `penalty(params)` returns Ω as a float; `penalty.grad(params)` returns ∂Ω/∂params with
-    the nesting of `params` (zeros for biases), ready to add to the data gradients.
+
+def l2_penalty(params, lam) -> float:
+    """L2 (ridge) penalty Ω = λ Σ_l ‖W(l)‖² = λ Σ_l Σ_ij (W(l)_ij)², biases not penalized.
+
+    params: [(W1, b1), ..., (WL, bL)] (any nesting of arrays; 1-D arrays count as biases).
+    Returns a float.
     """
+    return float(lam) * sum(float(np.sum(W * W)) for W in _weights(params, lam))
+
+
+def l2_grad(params, lam):
+    """∂Ω/∂params of `l2_penalty`: 2λ W(l) for each weight matrix, zeros for the biases.
+
+    Returns the nesting of `params`, e.g. [(2λ W1, 0 * b1), ...], ready to add to the data
+    gradients.
+    """
+    _weights(params, lam)
+    return _map_weights(params, lambda W: 2.0 * lam * W)
+
+
+def l1_penalty(params, lam) -> float:
+    """L1 (lasso) penalty Ω = λ Σ_l Σ_ij |W(l)_ij|, biases not penalized. Returns a float."""
+    return float(lam) * sum(float(np.sum(np.abs(W))) for W in _weights(params, lam))
+
+
+def l1_grad(params, lam):
+    """∂Ω/∂params of `l1_penalty`: λ sign(W(l)) (0 where W = 0), zeros for the biases."""
+    _weights(params, lam)
+    return _map_weights(params, lambda W: lam * np.sign(W))
+
+
+class L2:
+    """L2 (ridge) penalty with a fixed λ: `penalty(params)` is `l2_penalty(params, λ)`,
+    `penalty.grad(params)` is `l2_grad(params, λ)`."""
+
+    penalty_fn, grad_fn = staticmethod(l2_penalty), staticmethod(l2_grad)
 
     def __init__(self, lam: float = 0.01):
         if lam < 0:
@@ -41,20 +83,40 @@ class L2:
         self.lam = float(lam)
 
     def __call__(self, params) -> float:
-        return self.lam * sum(float(np.sum(W * W)) for W in param_arrays(params) if W.ndim >= 2)
+        return self.penalty_fn(params, self.lam)
 
     def grad(self, params):
-        return _map_weights(params, lambda W: 2.0 * self.lam * W)
+        return self.grad_fn(params, self.lam)
 
 
 class L1(L2):
-    """L1 (lasso) penalty: Ω = λ Σ_l Σ_ij |W(l)_ij|, gradient λ sign(W(l)) (0 at W = 0)."""
+    """L1 (lasso) penalty with a fixed λ: `l1_penalty` and `l1_grad`."""
 
-    def __call__(self, params) -> float:
-        return self.lam * sum(float(np.sum(np.abs(W))) for W in param_arrays(params) if W.ndim >= 2)
+    penalty_fn, grad_fn = staticmethod(l1_penalty), staticmethod(l1_grad)
 
-    def grad(self, params):
-        return _map_weights(params, lambda W: self.lam * np.sign(W))
+
+def _apply_mask(A, r, p, inverted):
+    """Ã = r ⊙ A, or r ⊙ A / p for inverted dropout."""
+    return A * (r / p) if inverted else A * r
+
+
+def dropout_forward(A, p, rng=None, inverted=False):
+    """Dropout in training: keep each unit with probability p, zero it otherwise.
+
+    A: activations of any shape, e.g. (m, n); p in (0, 1]: the probability of KEEPING a
+    unit, as in the slides' r ~ Bernoulli(p). Draws r_ij ~ Bernoulli(p) from `rng` and
+    returns `(A_tilde, r)`: r is the 0/1 mask (float, A's shape) and
+
+        classic (the slides):     Ã = r ⊙ A          (inference then uses p A)
+        inverted (PyTorch, Keras): Ã = r ⊙ A / p      (inference then uses A)
+
+    so that E[Ã] equals what inference computes.
+    """
+    A = as_array(A, "A")
+    if not 0 < p <= 1:
+        raise ValueError(f"p (keep probability) must be in (0, 1], got {p}")
+    r = (as_rng(rng).random(A.shape) < p).astype(np.float64)
+    return _apply_mask(A, r, p, inverted), r
 
 
 class Dropout:
@@ -87,12 +149,14 @@ class Dropout:
         if not training:
             return A if self.inverted else self.p * A
         if mask is None:
-            mask = (self.rng.random(A.shape) < self.p).astype(np.float64)
+            A_tilde, mask = dropout_forward(A, self.p, self.rng, self.inverted)
         else:
             mask = as_array(mask, "mask")
             same_shape(A, mask, "A", "mask")
-        self.mask = mask / self.p if self.inverted else mask
-        return A * self.mask
+            A_tilde = _apply_mask(A, mask, self.p, self.inverted)
+        # what backward multiplies by: r, or r / p for inverted dropout
+        self.mask = _apply_mask(np.ones_like(mask), mask, self.p, self.inverted)
+        return A_tilde
 
     def backward(self, dA_tilde) -> np.ndarray:
         """dL/dA = dL/dÃ ⊙ r (divided by p if inverted); p dL/dÃ after a classic inference pass."""
@@ -168,14 +232,45 @@ class GaussianNoise:
         return as_array(dA_tilde, "dA_tilde")
 
 
+def early_stopping_epoch(val_losses, patience, min_delta=0.0):
+    """Where early stopping stops on a sequence of per-epoch validation losses.
+
+    Epochs are counted from 0. Epoch t improves if val_losses[t] < best − min_delta, where
+    best is the lowest loss of the improving epochs before t (epoch 0 always improves).
+    Training tolerates `patience` epochs in a row without improvement and stops at the
+    next one, the (patience + 1)-th: with the best at epoch t*, it stops at t* + patience + 1
+    (patience = 0 stops at the first epoch that does not improve).
+
+    val_losses: 1-D, at least one value; patience: int >= 0; min_delta >= 0.
+    Returns `(best_epoch, stop_epoch)`: the last improving epoch, and the epoch at which
+    the rule stops training, or the last epoch, len(val_losses) − 1, if it never fires.
+    """
+    losses = as_array(val_losses, "val_losses", 1)
+    if losses.size == 0:
+        raise ValueError("val_losses must hold at least one epoch, got an empty array")
+    if int(patience) != patience or patience < 0:
+        raise ValueError(f"patience must be an int >= 0, got {patience}")
+    if min_delta < 0:
+        raise ValueError(f"min_delta must be >= 0, got {min_delta}")
+    best, best_epoch = np.inf, 0
+    # sequential by nature: whether epoch t improves depends on the best before it
+    for t, loss in enumerate(losses):
+        if loss < best - min_delta:
+            best, best_epoch = loss, t
+        elif t - best_epoch > patience:
+            return best_epoch, t
+    return best_epoch, len(losses) - 1
+
+
 class EarlyStopping:
     """Stop when the monitored validation quantity has not improved for `patience` epochs.
 
-    `update(value, params)` records one epoch and returns True when training should stop.
-    An epoch improves on the best if value < best − min_delta (`mode="min"`, e.g. a loss)
-    or value > best + min_delta (`mode="max"`, e.g. accuracy). With
-    `restore_best_weights=True` it keeps a copy of the parameters of the best epoch, and
-    `restore(params)` writes them back in place.
+    `update(value, params)` records one epoch and returns True when training should stop,
+    by the rule of `early_stopping_epoch` (stop at the (patience + 1)-th epoch in a row
+    without improvement). An epoch improves on the best if value < best − min_delta
+    (`mode="min"`, e.g. a loss) or value > best + min_delta (`mode="max"`, e.g. accuracy).
+    With `restore_best_weights=True` it keeps a copy of the parameters of the best epoch,
+    and `restore(params)` writes them back in place.
     """
 
     def __init__(
@@ -203,17 +298,19 @@ class EarlyStopping:
         self.best_params = None
         self.wait = 0
         self.epoch = -1
+        self._losses: list[float] = []
 
     def update(self, value: float, params=None) -> bool:
         self.epoch += 1
-        sign = 1.0 if self.mode == "min" else -1.0
-        if sign * (self.best - value) > self.min_delta:
-            self.best, self.best_epoch, self.wait = float(value), self.epoch, 0
+        # a quantity to maximize is a loss to minimize once negated
+        self._losses.append(float(value) if self.mode == "min" else -float(value))
+        best_epoch, stop_epoch = early_stopping_epoch(self._losses, self.patience, self.min_delta)
+        if best_epoch == self.epoch:
+            self.best, self.best_epoch = float(value), best_epoch
             if self.restore_best_weights and params is not None:
                 self.best_params = copy.deepcopy(params)
-            return False
-        self.wait += 1
-        return self.wait > self.patience
+        self.wait = self.epoch - self.best_epoch
+        return stop_epoch - best_epoch > self.patience
 
     def restore(self, params) -> None:
         """Copy the best epoch's arrays back into `params`, in place."""

@@ -334,3 +334,27 @@ def test_mlp_predict_thresholds_a_single_output():
     model = network.MLP([2, 1], "sigmoid", rng=0)
     X = np.array([[0.0, 0.0], [1.0, 2.0], [-3.0, 1.0]])
     np.testing.assert_array_equal(model.predict(X), (model.forward(X)[:, 0] >= 0.5).astype(int))
+
+
+@pytest.mark.parametrize("name, variance", [
+    ("xavier_init", lambda n_in, n_out: 2 / (n_in + n_out)),
+    ("he_init", lambda n_in, n_out: 2 / n_in),
+])
+def test_xavier_and_he_init(name, variance):
+    init = getattr(network, name)
+    W = init(800, 200, rng=0)
+    assert W.shape == (200, 800)
+    assert W.var() == pytest.approx(variance(800, 200), rel=0.02)
+    np.testing.assert_array_equal(W, init(800, 200, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="n_in and n_out"):
+        init(0, 3)
+
+
+def test_init_params_draws_through_the_init_functions():
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    for init, fn in (("xavier", network.xavier_init), ("he", network.he_init)):
+        params = network.init_params([5, 4, 3], init, rng=rng_a)
+        expected = [fn(5, 4, rng_b), fn(4, 3, rng_b)]
+        for (W, b), W_expected in zip(params, expected, strict=True):
+            np.testing.assert_array_equal(W, W_expected)
+            assert not b.any()

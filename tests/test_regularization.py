@@ -147,3 +147,56 @@ def test_early_stopping_max_mode_and_min_delta():
     assert stopper.best_epoch == 1
     with pytest.raises(ValueError, match="mode"):
         EarlyStopping(mode="up")
+
+
+def test_penalty_functions_are_what_the_classes_compute():
+    from nnlib.regularization import l1_grad, l1_penalty, l2_grad, l2_penalty
+
+    params = _params(np.random.default_rng(6))
+    assert l2_penalty(params, 0.3) == L2(0.3)(params)
+    assert l1_penalty(params, 0.3) == L1(0.3)(params)
+    for (dW, db), (W, b) in zip(l2_grad(params, 0.25), params):
+        np.testing.assert_array_equal(dW, 0.5 * W)
+        np.testing.assert_array_equal(db, np.zeros_like(b))
+    for (dW, _), (W, _) in zip(l1_grad(params, 0.25), params):
+        np.testing.assert_array_equal(dW, 0.25 * np.sign(W))
+    # a nested structure with a batch-norm (gamma, beta) pair: 1-D arrays are not penalized
+    nested = [params[0], (np.ones(4), np.zeros(4))]
+    assert l2_penalty(nested, 1.0) == pytest.approx(np.sum(params[0][0] ** 2))
+    assert isinstance(l2_grad(nested, 1.0)[1], tuple)
+    for fn in (l2_penalty, l2_grad, l1_penalty, l1_grad):
+        with pytest.raises(ValueError, match="lam"):
+            fn(params, -0.1)
+
+
+@pytest.mark.parametrize("inverted", [False, True])
+def test_dropout_forward_returns_the_mask_and_matches_the_layer(inverted):
+    from nnlib.regularization import dropout_forward
+
+    A = np.random.default_rng(7).normal(size=(50, 40))
+    A_tilde, r = dropout_forward(A, 0.6, rng=8, inverted=inverted)
+    assert set(np.unique(r)) <= {0.0, 1.0} and r.shape == A.shape
+    np.testing.assert_array_equal(A_tilde, A * r / (0.6 if inverted else 1.0))
+    # the layer draws the same mask from the same seed, and backward multiplies by it
+    layer = Dropout(0.6, inverted=inverted, rng=8)
+    np.testing.assert_array_equal(layer.forward(A), A_tilde)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(A)), r / (0.6 if inverted else 1))
+    with pytest.raises(ValueError, match="keep probability"):
+        dropout_forward(A, 1.5)
+
+
+def test_early_stopping_class_follows_the_function():
+    from nnlib.regularization import early_stopping_epoch
+
+    rng = np.random.default_rng(9)
+    for _ in range(50):
+        losses = list(np.round(rng.uniform(0, 1, size=rng.integers(1, 30)), 1))
+        patience, min_delta = int(rng.integers(0, 4)), float(rng.choice([0.0, 0.1]))
+        best, stop = early_stopping_epoch(losses, patience, min_delta)
+        stopper = EarlyStopping(patience=patience, min_delta=min_delta)
+        stopped_at = next((t for t, v in enumerate(losses) if stopper.update(v)), len(losses) - 1)
+        assert (stopper.best_epoch, stopped_at) == (best, stop)
+        # mode="max" on the negated values stops at the same epochs
+        rising = EarlyStopping(mode="max", patience=patience, min_delta=min_delta)
+        assert next((t for t, v in enumerate(losses) if rising.update(-v)),
+                    len(losses) - 1) == stop

@@ -1,0 +1,539 @@
+"""09-regularization: L2 penalty and gradient, dropout, batch norm, initialization, early stopping.
+
+`dropout_forward`, `xavier_init` and `he_init` return random draws, so no reference output
+exists to compare with: their `verify` judges the properties every right answer has, with
+bounds chosen so that a right answer fails with probability below 1e-9 (the computation is
+next to each bound) while the usual wrong variants fail for sure. Biases are not penalized
+(the slides' Ω = λ Σ_l ‖W(l)‖²).
+"""
+
+import math
+
+import numpy as np
+
+from autograder.exercises.lesson05 import when_it_runs
+from autograder.registry import Case, Exercise, register
+
+# ---- shared helpers --------------------------------------------------------------------
+
+
+def _arr(x):
+    return np.asarray(x, dtype=float)
+
+
+def _random_params(rng, depth=None):
+    depth = int(rng.integers(1, 5)) if depth is None else depth
+    sizes = [int(n) for n in rng.integers(1, 7, size=depth + 1)]
+    return [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+
+
+def _params_public():
+    small = [(np.array([[0.5, -1.0], [2.0, 0.0]]), np.array([3.0, -4.0])),
+             (np.array([[1.0, -0.5]]), np.array([10.0]))]
+    deep = [(np.array([[0.2, 0.4], [0.3, 0.1]]), np.array([0.1, 0.2])),
+            (np.array([[0.6, 0.5]]), np.array([0.3]))]
+    three = [(np.arange(-6.0, 6.0).reshape(4, 3) / 4, np.ones(4)),
+             (np.eye(4)[:2], np.full(2, -2.0)),
+             (np.array([[-3.0, 1.0]]), np.array([5.0]))]
+    return [
+        Case((small, 0.1), note="two layers; large biases, which are not penalized"),
+        Case((deep, 0.01), note="the 2→2→1 network of lesson 05 with the slides' λ = 0.01"),
+        Case((three, 0.5), note="three layers"),
+        Case((small, 0.0), note="λ = 0: no penalty"),
+    ]
+
+
+def _params_hidden(rng):
+    cases = [Case((_random_params(rng), float(rng.uniform(0.001, 2.0))), note="a random network")
+             for _ in range(4)]
+    cases.append(Case((_random_params(rng, depth=1), float(rng.uniform(0.1, 1.0))),
+                      note="one layer"))
+    cases.append(Case((_random_params(rng, depth=5), 0.0), note="λ = 0"))
+    return cases
+
+
+# ---- l2_penalty, l2_grad ---------------------------------------------------------------
+
+
+def _penalty_with(weight_term, bias_term=lambda b: 0.0, factor=1.0):
+    def penalty(params, lam):
+        return float(factor * lam * sum(weight_term(_arr(W)) + bias_term(_arr(b))
+                                        for W, b in params))
+    return penalty
+
+
+_SQ = lambda W: float(np.sum(W * W))  # noqa: E731
+
+register(Exercise(
+    name="l2_penalty",
+    lessons=("09-regularization",),
+    signature="(params, lam)",
+    reference="nnlib.regularization.l2_penalty",
+    public=_params_public,
+    hidden=_params_hidden,
+    points=2,
+    mistakes={
+        "the biases are penalized too; the slides sum over the weights W(l) only":
+            _penalty_with(_SQ, _SQ),
+        "a factor 1/2 (λ/2 Σ W²); the slides' penalty is λ Σ W² without 1/2":
+            _penalty_with(_SQ, factor=0.5),
+        "λ is missing": lambda params, lam: float(sum(np.sum(_arr(W) ** 2) for W, _ in params)),
+        "the norm is not squared: λ Σ_l ‖W(l)‖ instead of λ Σ_l ‖W(l)‖²":
+            _penalty_with(lambda W: float(np.sqrt(np.sum(W * W)))),
+        "this is the L1 penalty λ Σ |W|": _penalty_with(lambda W: float(np.sum(np.abs(W)))),
+    },
+))
+
+
+def _grad_with(weight_grad, bias_grad=lambda b, lam: np.zeros_like(b)):
+    def grad(params, lam):
+        return [(weight_grad(_arr(W), lam), bias_grad(_arr(b), lam)) for W, b in params]
+    return grad
+
+
+register(Exercise(
+    name="l2_grad",
+    lessons=("09-regularization",),
+    signature="(params, lam)",
+    reference="nnlib.regularization.l2_grad",
+    public=_params_public,
+    hidden=_params_hidden,
+    points=2,
+    mistakes={
+        "the factor 2 is missing: the gradient of λ Σ W² is 2λW":
+            _grad_with(lambda W, lam: lam * W),
+        "λ is missing: the gradient of λ Σ W² is 2λW": _grad_with(lambda W, lam: 2 * W),
+        "the biases are penalized too; their penalty gradient must be 0":
+            _grad_with(lambda W, lam: 2 * lam * W, lambda b, lam: 2 * lam * b),
+        "this is the L1 gradient λ sign(W)": _grad_with(lambda W, lam: lam * np.sign(W)),
+    },
+))
+
+
+# ---- dropout_forward -------------------------------------------------------------------
+
+# The large cases: m x n = 500 x 200 = 100,000 units, positive activations A ~ U(0.5, 1.5).
+# For a right answer r_ij ~ Bernoulli(p) independently of A, so by Hoeffding's inequality
+#  (a) kept fraction: P(|mean(r) - p| >= 0.02) <= 2 exp(-2 * 1e5 * 0.02^2) = 2e^-80 ≈ 4e-35;
+#  (b) each of the 4 x 4 blocks of 125 x 50 = 6,250 units:
+#      P(|mean - p| >= 0.05) <= 2 exp(-2 * 6250 * 0.05^2) = 2e^-31.25 ≈ 5.4e-14, x 16 ≈ 9e-13;
+#  (c) independence of A: S = sum (r_ij - p) A_ij has independent terms in [-p A, (1-p) A],
+#      so P(|S| >= c sqrt(sum A^2)) <= 2 exp(-2 c^2) = 2e^-42.3 ≈ 4e-19 for c = 4.6.
+# A right answer fails a large case with probability below 1e-12; the checks on values
+# and masks are exact and cannot fail it. Wrong variants: dropping with probability p
+# (fraction 1 - p, off by >= 0.4 at p = 0.8 or 0.3), a fixed pattern (a block at 0 or 1),
+# keeping the largest activations (c is about 24 for p = 0.8).
+LARGE = (500, 200)
+FRACTION_TOL, BLOCK_TOL, HOEFFDING_C = 0.02, 0.05, 4.6
+
+
+def _mask_problem(A, A_tilde, r, p, inverted):
+    """A message when (A_tilde, r) is not r ⊙ A (/ p) with r in {0, 1}, else None."""
+    if not np.isin(r, (0.0, 1.0)).all():
+        if np.isin(np.round(r * p, 12), (0.0, 1.0)).all():
+            return "the mask holds 0 and 1/p; return the 0/1 draw r itself"
+        return "the mask must hold only 0 (dropped) and 1 (kept)"
+    scale = 1.0 / p if inverted else 1.0
+    if np.allclose(A_tilde, r * A * scale, rtol=1e-9, atol=1e-12):
+        return None
+    causes = [
+        (r * A * p, "kept units are scaled by p; inverted dropout divides by p"),
+        (r * A, "inverted dropout must divide the kept units by p"),
+        (r * A / p, "classic dropout (the slides') keeps the units unchanged in training; "
+                    "the scaling by p happens at inference"),
+        ((1 - r) * A * scale, "the mask is flipped: r = 1 means kept"),
+        (p * A, "this is the inference output p A, not a random training pass"),
+    ]
+    for value, cause in causes:
+        if np.allclose(A_tilde, value, rtol=1e-9, atol=1e-12):
+            return f"A_tilde does not match the mask: {cause}"
+    return "A_tilde must be r ⊙ A" + (" / p" if inverted else "") + " with your mask r"
+
+
+def _statistics_problem(A, r, p):
+    """A message when a large mask does not look like independent Bernoulli(p) draws."""
+    kept = float(r.mean())
+    if abs(kept - p) >= FRACTION_TOL:
+        hint = (": p is the probability of KEEPING a unit" if abs(kept - (1 - p)) < FRACTION_TOL
+                else "")
+        return f"{kept:.3f} of the units are kept, but p = {p}{hint}"
+    m, n = r.shape
+    for i in range(4):
+        for j in range(4):
+            block = r[i * m // 4:(i + 1) * m // 4, j * n // 4:(j + 1) * n // 4]
+            if abs(block.mean() - p) >= BLOCK_TOL:
+                return (f"the mask is not spread evenly: block ({i}, {j}) keeps "
+                        f"{block.mean():.3f} of its units; draw each r_ij independently")
+    statistic = float(np.sum((r - p) * A) / np.sqrt(np.sum(A * A)))
+    if abs(statistic) >= HOEFFDING_C:
+        return ("which units are kept depends on their activations; the mask must be random "
+                "and independent of A")
+    return None
+
+
+def _verify_dropout(output, case):
+    A, p = _arr(case.args[0]), float(case.args[1])
+    inverted = bool(case.kwargs.get("inverted", False))
+    if not isinstance(output, (tuple, list)) or len(output) != 2:
+        return "return the pair (A_tilde, mask)"
+    try:
+        A_tilde, r = _arr(output[0]), _arr(output[1])
+    except (TypeError, ValueError):
+        return "A_tilde and mask must be arrays of numbers"
+    for name, x in (("A_tilde", A_tilde), ("mask", r)):
+        if x.shape != A.shape:
+            return f"{name} has shape {x.shape} but A has shape {A.shape}"
+    problem = _mask_problem(A, A_tilde, r, p, inverted)
+    if problem is None and p == 1.0 and not r.all():
+        problem = "with p = 1 every unit is kept"
+    if problem is None and A.size >= LARGE[0] * LARGE[1]:
+        problem = _statistics_problem(A, r, p)
+    return problem
+
+
+def _dropout_case(rng, shape, p, inverted, seed, note):
+    A = rng.uniform(0.5, 1.5, size=shape)
+    return Case((A, p), {"rng": seed, "inverted": inverted}, note)
+
+
+def _dropout_public():
+    rng = np.random.default_rng(9)
+    return [
+        Case((np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]), 0.5), {"rng": 0},
+             "classic dropout, p = 0.5"),
+        Case((np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]), 0.5),
+             {"rng": 1, "inverted": True}, "inverted dropout, p = 0.5"),
+        Case((np.array([[0.3, 0.7]]), 1.0), {"rng": 2, "inverted": True},
+             "p = 1 keeps every unit"),
+        _dropout_case(rng, LARGE, 0.8, False, 3, "500 x 200 units, p = 0.8: about 80 % kept"),
+        _dropout_case(rng, LARGE, 0.3, True, 4, "500 x 200 units, inverted, p = 0.3"),
+    ]
+
+
+def _dropout_hidden(rng):
+    cases = []
+    for inverted in (False, True):
+        shape = tuple(int(k) for k in rng.integers(1, 9, size=2))
+        A = rng.normal(size=shape)
+        cases.append(Case((A, float(rng.uniform(0.2, 0.95))),
+                          {"rng": int(rng.integers(2**31)), "inverted": inverted},
+                          "a small random layer"))
+    for inverted in (False, True):
+        p = float(rng.choice([rng.uniform(0.15, 0.4), rng.uniform(0.6, 0.9)]))
+        cases.append(_dropout_case(rng, LARGE, p, inverted, int(rng.integers(2**31)),
+                                   "a large layer"))
+    cases.append(Case((rng.normal(size=(3, 4)), 1.0), {"rng": int(rng.integers(2**31))},
+                      "p = 1"))
+    return cases
+
+
+def _dropout_as_drop_rate(A, p, rng=None, inverted=False):
+    r = (np.random.default_rng(rng).random(np.shape(A)) >= p).astype(float)
+    return _arr(A) * r / ((1 - p) if inverted else 1.0), r
+
+
+def _dropout_scaled_by_p(A, p, rng=None, inverted=False):
+    r = (np.random.default_rng(rng).random(np.shape(A)) < p).astype(float)
+    return _arr(A) * r * (p if inverted else 1.0), r
+
+
+register(Exercise(
+    name="dropout_forward",
+    lessons=("09-regularization",),
+    signature="(A, p, rng=None, inverted=False)",
+    reference="nnlib.regularization.dropout_forward",
+    public=_dropout_public,
+    hidden=_dropout_hidden,
+    points=2,
+    verify=_verify_dropout,
+    mistakes={
+        "p is used as the drop probability; in the slides p is the probability of keeping":
+            _dropout_as_drop_rate,
+        "inverted dropout scales by p instead of 1/p": _dropout_scaled_by_p,
+    },
+))
+
+
+# ---- batchnorm_forward -----------------------------------------------------------------
+
+
+def _batchnorm_with(mean_var, normalize):
+    def batchnorm_forward(Z, gamma, beta, eps=1e-5):
+        Z = _arr(Z)
+        mu, var = mean_var(Z)
+        return _arr(gamma) * normalize(Z - mu, var, eps) + _arr(beta), None
+    return batchnorm_forward
+
+
+_OVER_BATCH = lambda Z: (Z.mean(axis=0), Z.var(axis=0))  # noqa: E731
+_INSIDE = lambda Zc, var, eps: Zc / np.sqrt(var + eps)  # noqa: E731
+
+
+def _bn_case(rng, m, n, note, small_var=False, eps=1e-5):
+    Z = rng.normal(rng.uniform(-5, 5, size=n), rng.uniform(0.1, 4.0, size=n), size=(m, n))
+    if small_var:
+        Z[:, 0] = 1.0 + 2e-3 * rng.standard_normal(m)
+    return Case((Z, rng.normal(size=n), rng.normal(size=n)), {"eps": eps}, note)
+
+
+def _bn_public():
+    Z = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    Z_small = np.array([[1.000, 4.0], [1.002, 0.0], [0.998, 2.0], [1.004, -2.0]])
+    Z_square = np.array([[1.0, 0.0, 2.0, 4.0], [3.0, 1.0, 1.0, 0.0], [0.0, 5.0, 2.0, 1.0],
+                         [2.0, 2.0, 7.0, 3.0]])
+    return [
+        Case((Z, np.ones(2), np.zeros(2)), note="γ = 1, β = 0: every column to mean 0, variance 1"),
+        Case((Z, np.array([2.0, 0.5]), np.array([1.0, -1.0])), note="scale by γ, shift by β"),
+        Case((Z_small, np.ones(2), np.zeros(2)),
+             note="a feature of variance 5e-6, where ε = 1e-5 matters"),
+        Case((Z_square, np.array([1.0, 2.0, 3.0, 4.0]), np.zeros(4)), {"eps": 0.1},
+             note="a square batch, ε = 0.1"),
+        Case((np.array([[2.0, -1.0], [2.0, 3.0]]), np.ones(2), np.array([0.5, 0.0])),
+             note="two samples; the first feature is constant (variance 0)"),
+    ]
+
+
+def _bn_hidden(rng):
+    cases = [_bn_case(rng, int(rng.integers(2, 40)), int(rng.integers(1, 10)), "a random batch",
+                      eps=float(rng.choice([1e-5, 1e-3, 0.1])))
+             for _ in range(3)]
+    cases.append(_bn_case(rng, int(rng.integers(5, 30)), int(rng.integers(2, 6)),
+                          "a feature of tiny variance", small_var=True))
+    n = int(rng.integers(2, 8))
+    cases.append(_bn_case(rng, n, n, "a square batch"))
+    cases.append(_bn_case(rng, 2, int(rng.integers(1, 6)), "a batch of two samples"))
+    return cases
+
+
+register(Exercise(
+    name="batchnorm_forward",
+    lessons=("09-regularization",),
+    signature="(Z, gamma, beta, eps=1e-5)",
+    reference="nnlib.batchnorm.batchnorm_forward",
+    public=_bn_public,
+    hidden=_bn_hidden,
+    points=3,
+    project=lambda out, case: out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else out,
+    mistakes={
+        "the variance has ddof=1 (divides by m − 1); batch norm divides by m":
+            _batchnorm_with(lambda Z: (Z.mean(axis=0), Z.var(axis=0, ddof=1)), _INSIDE),
+        "the statistics are over the wrong axis: one mean and variance per feature (column), "
+        "over the samples (axis 0)": when_it_runs(_batchnorm_with(
+            lambda Z: (Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)), _INSIDE)),
+        "ε is outside the square root: divide by √(σ² + ε)":
+            _batchnorm_with(_OVER_BATCH, lambda Zc, var, eps: Zc / (np.sqrt(var) + eps)),
+        "ε is missing": _batchnorm_with(_OVER_BATCH, lambda Zc, var, eps: Zc / np.sqrt(var)),
+        "γ and β are swapped": lambda Z, gamma, beta, eps=1e-5: _batchnorm_with(
+            _OVER_BATCH, _INSIDE)(Z, beta, gamma, eps),
+        "the result is not scaled by γ and shifted by β": lambda Z, gamma, beta, eps=1e-5:
+            _batchnorm_with(_OVER_BATCH, _INSIDE)(Z, np.ones_like(_arr(gamma)),
+                                                  np.zeros_like(_arr(beta)), eps),
+    },
+))
+
+
+# ---- xavier_init, he_init --------------------------------------------------------------
+
+# Statistics on the cases with N = n_in * n_out >= 100,000 weights, for a right answer
+# W_ij iid with mean 0 and variance s^2, normal or uniform on [-sqrt(3) s, sqrt(3) s]:
+#  (a) V = mean(W^2): for the normal form N V / s^2 ~ chi^2_N, and Chernoff's bound gives
+#      P(V / s^2 >= 1.05) <= exp(-N/2 (0.05 - ln 1.05)) = e^-60.5 ≈ 5e-27 and
+#      P(V / s^2 <= 0.95) <= exp(-N/2 (-0.05 - ln 0.95)) = e^-64.7 ≈ 8e-29; for the
+#      uniform form W^2 in [0, 3 s^2], and Hoeffding gives
+#      P(|V / s^2 - 1| >= 0.05) <= 2 exp(-2 N 0.05^2 / 9) = 2e^-55.6 ≈ 1.5e-24;
+#  (b) |mean(W)| >= 0.05 s: normal z = 0.05 sqrt(N) >= 15.8, P ≈ 3e-56; uniform (range
+#      2 sqrt(3) s): P <= 2 exp(-2 N 0.05^2 / 12) = 2e^-41.7 ≈ 1.6e-18;
+#  (c) on every case max |W| < 10 s: normal P(|W_ij| >= 10 s) = 1.5e-23 per weight, below
+#      1e-16 for N <= 1e7; uniform never exceeds sqrt(3) s.
+# A right answer fails with probability below 1e-15. The large cases have n_in and n_out
+# at least a factor 8 apart, one with n_in < n_out (there Xavier's and He's variances
+# differ by a factor (n_in + n_out) / n_in >= 9, and 2/n_out by as much) and one with
+# n_in > n_out (there 1/n_in is about half of either target); a wrong variance misses the
+# target by 45 % or more on one of them and cannot pass (a), whose own spread is 0.45 %.
+MIN_WEIGHTS, VAR_TOL, MEAN_TOL, MAX_SIGMAS = 100_000, 0.05, 0.05, 10.0
+
+
+def _variance_causes(n_in, n_out, target):
+    xavier, he = 2.0 / (n_in + n_out), 2.0 / n_in
+    return {
+        "1/n_in": 1.0 / n_in,
+        "1/n_out": 1.0 / n_out,
+        "2/n_out (the fan-out instead of the fan-in)": 2.0 / n_out,
+        "He's 2/n_in": he,
+        "Xavier's 2/(n_in + n_out)": xavier,
+        f"√{target:.3g}: the slides' N(0, s) has the standard deviation s as second argument, "
+        "so s is the square root of the variance": math.sqrt(target),
+        f"{target:.3g}², the variance used as a standard deviation": target**2,
+        "a uniform draw whose bound is the standard deviation (U(−s, s) has variance s²/3; "
+        "the bound is √3 s)": target / 3,
+        "1 (a standard normal, not scaled)": 1.0,
+    }
+
+
+def _verify_init(target_of):
+    def verify(W, case):
+        n_in, n_out = (int(n) for n in case.args[:2])
+        target = target_of(n_in, n_out)
+        try:
+            W = _arr(W)
+        except (TypeError, ValueError):
+            return "return W as an array of numbers"
+        if W.shape != (n_out, n_in):
+            hint = ": it is transposed" if W.shape == (n_in, n_out) else ""
+            return (f"W has shape {W.shape} but should have shape (n_out, n_in) = "
+                    f"{(n_out, n_in)}{hint}")
+        if not np.isfinite(W).all():
+            return "W holds values that are not finite"
+        s = math.sqrt(target)
+        if W.size < MIN_WEIGHTS:
+            if np.abs(W).max() >= MAX_SIGMAS * s:
+                return (f"a weight of size {np.abs(W).max():.3g} is over {MAX_SIGMAS:g} "
+                        f"standard deviations (s = {s:.3g}): the spread is too wide")
+            return None
+        variance = float(np.mean(W * W))
+        if abs(variance / target - 1) >= VAR_TOL:
+            message = (f"the weights have variance {variance:.4g} but should have "
+                       f"{target:.4g} (standard deviation {s:.4g})")
+            for cause, wrong in _variance_causes(n_in, n_out, target).items():
+                if wrong != target and abs(variance / wrong - 1) < 0.1:
+                    return f"{message}; it looks like {cause}"
+            return message
+        if abs(W.mean()) >= MEAN_TOL * s:
+            return f"the weights have mean {W.mean():.3g}; they must be centred at 0"
+        if np.abs(W).max() >= MAX_SIGMAS * s:
+            return f"a weight is over {MAX_SIGMAS:g} standard deviations from 0"
+        return None
+    return verify
+
+
+def _init_public():
+    return [
+        Case((1000, 100), {"rng": 0}, "1000 inputs, 100 units"),
+        Case((100, 2000), {"rng": 1}, "100 inputs, 2000 units"),
+        Case((3, 5), {"rng": 2}, "a small layer: shape (n_out, n_in) = (5, 3)"),
+    ]
+
+
+def _init_hidden(rng):
+    cases = []
+    for fan_in_is_small in (True, False):
+        few = int(rng.integers(40, 120))
+        many = max(MIN_WEIGHTS // few + 1, int(rng.integers(1000, 3000)))
+        n_in, n_out = (few, many) if fan_in_is_small else (many, few)
+        cases.append(Case((n_in, n_out), {"rng": int(rng.integers(2**31))}, "a large layer"))
+    cases.append(Case(tuple(int(n) for n in rng.integers(1, 12, size=2)),
+                      {"rng": int(rng.integers(2**31))}, "a small layer"))
+    return cases
+
+
+def _normal_with(variance):
+    return lambda n_in, n_out, rng=None: math.sqrt(variance(n_in, n_out)) * \
+        np.random.default_rng(rng).standard_normal((n_out, n_in))
+
+
+register(Exercise(
+    name="xavier_init",
+    lessons=("09-regularization",),
+    signature="(n_in, n_out, rng=None)",
+    reference="nnlib.network.xavier_init",
+    public=_init_public,
+    hidden=_init_hidden,
+    points=1,
+    verify=_verify_init(lambda n_in, n_out: 2.0 / (n_in + n_out)),
+    mistakes={
+        "the variance is 1/n_in (LeCun's), not 2/(n_in + n_out)":
+            _normal_with(lambda n_in, n_out: 1.0 / n_in),
+        "the standard deviation is 2/(n_in + n_out); it should be its square root":
+            _normal_with(lambda n_in, n_out: (2.0 / (n_in + n_out)) ** 2),
+    },
+))
+
+register(Exercise(
+    name="he_init",
+    lessons=("09-regularization",),
+    signature="(n_in, n_out, rng=None)",
+    reference="nnlib.network.he_init",
+    public=_init_public,
+    hidden=_init_hidden,
+    points=1,
+    verify=_verify_init(lambda n_in, n_out: 2.0 / n_in),
+    mistakes={
+        "the variance is 2/n_out: He uses the fan-in n_in":
+            _normal_with(lambda n_in, n_out: 2.0 / n_out),
+        "the variance is 1/n_in; He's has the factor 2 for ReLU":
+            _normal_with(lambda n_in, n_out: 1.0 / n_in),
+    },
+))
+
+
+# ---- early_stopping_epoch --------------------------------------------------------------
+
+
+def _stopper(improves, fires, one_based=False):
+    """An early-stopping rule built from an improvement test and a firing test."""
+    def early_stopping_epoch(val_losses, patience, min_delta=0.0):
+        best, best_epoch = math.inf, 0
+        losses = list(val_losses)
+        for t, loss in enumerate(losses):
+            if improves(loss, best, min_delta):
+                best, best_epoch = loss, t
+            elif fires(t - best_epoch, patience):
+                return best_epoch + one_based, t + one_based
+        return best_epoch + one_based, len(losses) - 1 + one_based
+    return early_stopping_epoch
+
+
+_STRICT = lambda loss, best, min_delta: loss < best - min_delta  # noqa: E731
+_PAST = lambda waited, patience: waited > patience  # noqa: E731
+
+
+def _es_public():
+    return [
+        Case(([5.0, 3.0, 4.0, 2.0, 2.5, 2.1, 3.0, 1.0], 2),
+             note="best 2.0 at epoch 3; epochs 4 and 5 are tolerated, epoch 6 stops"),
+        Case(([3.0, 2.0, 2.5, 1.0], 0), note="patience 0 stops at the first epoch without "
+             "improvement"),
+        Case(([5.0, 4.0, 3.0, 2.0, 1.0], 1), note="always improving: never stops"),
+        Case(([2.0, 1.0, 1.0, 1.0, 0.5], 1), note="an equal loss is not an improvement"),
+        Case(([1.0, 0.97, 0.94, 0.92, 0.90, 0.895, 0.5], 2), {"min_delta": 0.05},
+             "min_delta 0.05: only drops of more than 0.05 below the best count"),
+        Case(([0.7], 3), note="one epoch"),
+    ]
+
+
+def _es_hidden(rng):
+    cases = []
+    for _ in range(5):
+        n = int(rng.integers(5, 60))
+        t = np.linspace(0, 1, n)
+        turn = rng.uniform(0.2, 0.9)
+        losses = 1.0 + (t - turn) ** 2 * rng.uniform(1, 5) + rng.normal(scale=0.05, size=n)
+        min_delta = float(rng.choice([0.0, 0.0, rng.uniform(0.005, 0.05)]))
+        cases.append(Case((np.round(losses, 3).tolist(), int(rng.integers(0, 7))),
+                          {"min_delta": min_delta}, "a noisy validation curve"))
+    losses = np.round(rng.uniform(0.5, 1.5, size=int(rng.integers(3, 12))), 1).tolist()
+    cases.append(Case((losses, int(rng.integers(0, 3))), note="values with ties"))
+    return cases
+
+
+register(Exercise(
+    name="early_stopping_epoch",
+    lessons=("09-regularization",),
+    signature="(val_losses, patience, min_delta=0.0)",
+    reference="nnlib.regularization.early_stopping_epoch",
+    public=_es_public,
+    hidden=_es_hidden,
+    tolerance="exact",
+    points=2,
+    mistakes={
+        "off by one: it stops after `patience` epochs without improvement; the rule "
+        "tolerates `patience` of them and stops at the next one":
+            _stopper(_STRICT, lambda waited, patience: waited >= patience),
+        "an equal (or within min_delta) loss counts as an improvement":
+            _stopper(lambda loss, best, min_delta: loss <= best - min_delta, _PAST),
+        "min_delta is ignored": _stopper(lambda loss, best, min_delta: loss < best, _PAST),
+        "the epochs are counted from 1; count from 0 like Python indices":
+            _stopper(_STRICT, _PAST, one_based=True),
+    },
+))

@@ -1,0 +1,375 @@
+"""Lesson 09's checks fail wrong answers and pass right ones however written; its plots.
+
+Each graded function meets at least two wrong variants that must fail and a correct
+variant written differently from nnlib that must pass the public and the hidden checks.
+The random exercises (dropout, initializations) are judged by `verify`; their bounds are
+shown to fail a right answer with probability below 1e-9 (the bounds computed here) and
+the wrong variants are shown to fail on many independent draws.
+"""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from autograder import registry  # noqa: E402
+from autograder.check import SEED_ENV, CheckFailed, check  # noqa: E402
+from autograder.exercises import lesson09  # noqa: E402
+from autograder.registry import Case  # noqa: E402
+from nnlib import plot  # noqa: E402
+from nnlib.regularization import early_stopping_epoch  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _hidden_seed(monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "20240909")
+    yield
+    plt.close("all")
+
+
+def _passes(name, fn):
+    check(name, fn)
+    check(name, fn, hidden=True)
+
+
+def _fails(name, fn):
+    """The message of the first check (public, else hidden) that fails."""
+    for hidden in (False, True):
+        try:
+            check(name, fn, hidden=hidden)
+        except CheckFailed as failure:
+            return str(failure)
+    raise AssertionError(f"a wrong {name} passed every check")
+
+
+def _arr(x):
+    return np.asarray(x, dtype=float)
+
+
+# ---- l2_penalty, l2_grad ---------------------------------------------------------------
+
+
+def l2_penalty_flat(params, lam):
+    """Correct: one dot product of all weights, flattened."""
+    w = np.concatenate([_arr(W).ravel() for W, _ in params])
+    return lam * float(w @ w)
+
+
+def l2_grad_loop(params, lam):
+    """Correct: element by element, lists instead of tuples."""
+    grads = []
+    for W, b in params:
+        W = _arr(W)
+        dW = np.empty_like(W)
+        for index in np.ndindex(W.shape):
+            dW[index] = 2 * lam * W[index]
+        grads.append([dW, [0.0] * len(b)])
+    return grads
+
+
+def test_l2_correct_variants_pass():
+    _passes("l2_penalty", l2_penalty_flat)
+    _passes("l2_grad", l2_grad_loop)
+
+
+@pytest.mark.parametrize("wrong, cause", [
+    (lambda params, lam: lam * sum(np.sum(_arr(W) ** 2) + np.sum(_arr(b) ** 2)
+                                   for W, b in params), "biases are penalized"),
+    (lambda params, lam: 0.5 * lam * sum(np.sum(_arr(W) ** 2) for W, _ in params), "1/2"),
+    (lambda params, lam: sum(np.sum(_arr(W) ** 2) for W, _ in params), "λ is missing"),
+    (lambda params, lam: lam * sum(np.linalg.norm(W) for W, _ in params), "not squared"),
+])
+def test_l2_penalty_wrong_variants_fail(wrong, cause):
+    assert cause in _fails("l2_penalty", wrong)
+
+
+@pytest.mark.parametrize("wrong, cause", [
+    (lambda params, lam: [(lam * _arr(W), np.zeros(len(b))) for W, b in params], "factor 2"),
+    (lambda params, lam: [(2 * lam * _arr(W), 2 * lam * _arr(b)) for W, b in params],
+     "biases are penalized"),
+    (lambda params, lam: [(2 * _arr(W), np.zeros(len(b))) for W, b in params], "λ is missing"),
+    (lambda params, lam: [2 * lam * _arr(W) for W, _ in params], "expected a tuple of 2 items"),
+])
+def test_l2_grad_wrong_variants_fail(wrong, cause):
+    assert cause in _fails("l2_grad", wrong)
+
+
+# ---- dropout_forward -------------------------------------------------------------------
+
+
+def dropout_by_choice(A, p, rng=None, inverted=False):
+    """Correct, drawn differently: r = 1 where a uniform draw is >= 1 - p, bools, scaling
+    the kept units by multiplying with 1/p."""
+    A = _arr(A)
+    keep = np.random.default_rng(rng).uniform(size=A.shape) >= 1 - p
+    return np.where(keep, A * (1 / p if inverted else 1), 0.0), keep
+
+
+def _draw_mask(A, p, rng):
+    return (np.random.default_rng(rng).random(np.shape(A)) < p).astype(float)
+
+
+def test_dropout_correct_variant_passes():
+    _passes("dropout_forward", dropout_by_choice)
+
+
+@pytest.mark.parametrize("wrong, cause", [
+    (lambda A, p, rng=None, inverted=False: lesson09._dropout_as_drop_rate(A, p, rng, inverted),
+     "used as the drop probability"),
+    (lambda A, p, rng=None, inverted=False: lesson09._dropout_scaled_by_p(A, p, rng, inverted),
+     "scaled by p; inverted dropout divides by p"),
+    (lambda A, p, rng=None, inverted=False: (
+        _arr(A) * _draw_mask(A, p, rng), _draw_mask(A, p, rng)), "inverted dropout must divide"),
+    (lambda A, p, rng=None, inverted=False: (
+        _arr(A) * _draw_mask(A, p, rng) / p, _draw_mask(A, p, rng)),
+     "classic dropout (the slides') keeps the units unchanged"),
+    (lambda A, p, rng=None, inverted=False: (
+        _arr(A) * _draw_mask(A, p, rng) / (p if inverted else 1), _draw_mask(A, p, rng) / p),
+     "0 and 1/p"),
+    (lambda A, p, rng=None, inverted=False: (p * _arr(A), np.ones(np.shape(A))), "match the mask"),
+])
+def test_dropout_wrong_variants_fail(wrong, cause):
+    assert cause in _fails("dropout_forward", wrong)
+
+
+def _structured_masks():
+    """Masks with the right kept fraction but no randomness, or tied to A's values."""
+    def first_columns(A, p, rng=None, inverted=False):
+        A = _arr(A)
+        r = (np.arange(A.shape[-1]) < round(p * A.shape[-1])) * np.ones(A.shape)
+        return A * r / (p if inverted else 1), r
+
+    def largest(A, p, rng=None, inverted=False):
+        A = _arr(A)
+        r = (A >= np.quantile(A, 1 - p)).astype(float)
+        return A * r / (p if inverted else 1), r
+
+    return [(first_columns, "not spread evenly"), (largest, "depends on their activations")]
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_dropout_masks_without_randomness_fail(index):
+    wrong, cause = _structured_masks()[index]
+    assert cause in _fails("dropout_forward", wrong)
+
+
+def test_dropout_bounds_are_below_1e9_and_hold_for_many_right_draws():
+    n = lesson09.LARGE[0] * lesson09.LARGE[1]
+    fraction = 2 * math.exp(-2 * n * lesson09.FRACTION_TOL**2)
+    blocks = 16 * 2 * math.exp(-2 * (n / 16) * lesson09.BLOCK_TOL**2)
+    independence = 2 * math.exp(-2 * lesson09.HOEFFDING_C**2)
+    assert fraction + blocks + independence < 1e-11
+    # 60 fresh draws of the reference on the large cases all pass; the drop-rate and the
+    # keep-largest variants fail every one of them
+    ex = registry.get("dropout_forward")
+    large = [c for c in lesson09._dropout_public() if np.size(c.args[0]) >= n]
+    keep_largest, _ = _structured_masks()[1]
+    for seed in range(30):
+        for case in large:
+            case = Case(case.args, {**case.kwargs, "rng": seed + 100})
+            out = ex.reference_fn(*case.args, **case.kwargs)
+            assert ex.verify(out, case) is None
+            assert ex.verify(lesson09._dropout_as_drop_rate(*case.args, **case.kwargs), case)
+            assert ex.verify(keep_largest(*case.args, **case.kwargs), case)
+
+
+def test_dropout_expected_activations():
+    """E[Ã] = p A for classic dropout and A for inverted, within 5 standard errors."""
+    from nnlib.regularization import dropout_forward
+
+    a, p, n = np.array([0.5, 1.0, 3.0]), 0.7, 40_000
+    classic = dropout_forward(np.tile(a, (n, 1)), p, rng=0)[0].mean(axis=0)
+    inverted = dropout_forward(np.tile(a, (n, 1)), p, rng=1, inverted=True)[0].mean(axis=0)
+    assert np.all(np.abs(classic - p * a) < 5 * a * math.sqrt(p * (1 - p) / n))
+    assert np.all(np.abs(inverted - a) < 5 * a * math.sqrt((1 - p) / (p * n)))
+
+
+# ---- batchnorm_forward -----------------------------------------------------------------
+
+
+def batchnorm_by_hand(Z, gamma, beta, eps=1e-5):
+    """Correct: sums written out, rsqrt form, returns Y alone with an empty cache."""
+    Z = _arr(Z)
+    m = Z.shape[0]
+    mu = Z.sum(axis=0) / m
+    var = np.einsum("ij,ij->j", Z - mu, Z - mu) / m
+    return (Z - mu) * (1.0 / np.sqrt(var + eps)) * gamma + beta, {}
+
+
+def test_batchnorm_correct_variant_passes():
+    _passes("batchnorm_forward", batchnorm_by_hand)
+
+
+@pytest.mark.parametrize("wrong, cause", [
+    (lambda Z, g, b, eps=1e-5: (g * (Z - Z.mean(0)) / np.sqrt(Z.var(0, ddof=1) + eps) + b, None),
+     "ddof=1"),
+    (lambda Z, g, b, eps=1e-5: (g * (Z - Z.mean(1, keepdims=True))
+                                / np.sqrt(Z.var(1, keepdims=True) + eps) + b, None),
+     "wrong axis"),
+    (lambda Z, g, b, eps=1e-5: (g * (Z - Z.mean(0)) / (np.sqrt(Z.var(0)) + eps) + b, None),
+     "ε is outside the square root"),
+    (lambda Z, g, b, eps=1e-5: ((Z - Z.mean(0)) / np.sqrt(Z.var(0) + eps), None),
+     "not scaled by γ"),
+])
+def test_batchnorm_wrong_variants_fail(wrong, cause):
+    with np.errstate(all="ignore"):
+        message = _fails("batchnorm_forward", wrong)
+    assert cause in message
+
+
+# ---- xavier_init, he_init --------------------------------------------------------------
+
+
+def xavier_uniform(n_in, n_out, rng=None):
+    r = math.sqrt(6 / (n_in + n_out))
+    return np.random.default_rng(rng).uniform(-r, r, size=(n_out, n_in))
+
+
+def he_normal_scaled(n_in, n_out, rng=None):
+    return np.random.default_rng(rng).normal(size=(n_out, n_in)) * math.sqrt(2) / math.sqrt(n_in)
+
+
+def _normal(variance):
+    return lambda n_in, n_out, rng=None: np.random.default_rng(rng).normal(
+        0.0, math.sqrt(variance(n_in, n_out)), size=(n_out, n_in))
+
+
+def _uniform(variance):
+    return lambda n_in, n_out, rng=None: np.random.default_rng(rng).uniform(
+        -1, 1, size=(n_out, n_in)) * math.sqrt(3 * variance(n_in, n_out))
+
+
+XAVIER = lambda n_in, n_out: 2 / (n_in + n_out)  # noqa: E731
+HE = lambda n_in, n_out: 2 / n_in  # noqa: E731
+
+
+def test_init_correct_variants_pass_in_both_forms():
+    for name, target in (("xavier_init", XAVIER), ("he_init", HE)):
+        _passes(name, _normal(target))
+        _passes(name, _uniform(target))
+    _passes("xavier_init", xavier_uniform)
+    _passes("he_init", he_normal_scaled)
+
+
+@pytest.mark.parametrize("name, wrong, cause", [
+    ("xavier_init", _normal(lambda n_in, n_out: 1 / n_in), "1/n_in"),
+    ("xavier_init", _uniform(lambda n_in, n_out: 1 / n_in), "1/n_in"),
+    ("xavier_init", _normal(lambda n_in, n_out: math.sqrt(2 / (n_in + n_out))),
+     "standard deviation"),
+    ("xavier_init", _normal(HE), "He's 2/n_in"),
+    ("xavier_init", lambda n_in, n_out, rng=None: np.random.default_rng(rng).uniform(
+        -1, 1, (n_out, n_in)) * math.sqrt(2 / (n_in + n_out)), "bound is the standard deviation"),
+    ("xavier_init", lambda n_in, n_out, rng=None: _normal(XAVIER)(n_out, n_in, rng), "transposed"),
+    ("he_init", _normal(lambda n_in, n_out: 2 / n_out), "2/n_out"),
+    ("he_init", _uniform(lambda n_in, n_out: 1 / n_in), "1/n_in"),
+    ("he_init", _normal(XAVIER), "Xavier's"),
+    ("he_init", lambda n_in, n_out, rng=None: np.abs(_normal(HE)(n_in, n_out, rng)), "mean"),
+])
+def test_init_wrong_variants_fail(name, wrong, cause):
+    assert cause in _fails(name, wrong)
+
+
+def test_init_bounds_are_below_1e9_and_hold_for_many_right_draws():
+    n, t = lesson09.MIN_WEIGHTS, lesson09.VAR_TOL
+    chi2_upper = math.exp(-n / 2 * (t - math.log1p(t)))
+    chi2_lower = math.exp(-n / 2 * (-t - math.log1p(-t)))
+    uniform_var = 2 * math.exp(-2 * n * t**2 / 9)
+    uniform_mean = 2 * math.exp(-2 * n * lesson09.MEAN_TOL**2 / 12)
+    normal_mean = math.erfc(lesson09.MEAN_TOL * math.sqrt(n) / math.sqrt(2))
+    normal_max = 1e7 * math.erfc(lesson09.MAX_SIGMAS / math.sqrt(2))
+    total = chi2_upper + chi2_lower + uniform_var + uniform_mean + normal_mean + normal_max
+    assert total < 1e-15
+    # many independent draws of right answers pass; wrong variances fail all of them
+    for name, target, wrongs in (
+        ("xavier_init", XAVIER, [lambda a, b: 1 / a, lambda a, b: 1 / b, HE]),
+        ("he_init", HE, [lambda a, b: 2 / b, lambda a, b: 1 / a, XAVIER]),
+    ):
+        ex = registry.get(name)
+        rng = np.random.default_rng(7)
+        for trial in range(8):
+            for case in ex.hidden(rng):
+                for right in (_normal(target), _uniform(target)):
+                    assert ex.verify(right(*case.args, **case.kwargs), case) is None
+            failed = [any(ex.verify(_normal(w)(*c.args, **c.kwargs), c) for c in ex.hidden(rng))
+                      for w in wrongs]
+            assert all(failed), (name, trial, failed)
+
+
+# ---- early_stopping_epoch --------------------------------------------------------------
+
+
+def early_stopping_running_min(val_losses, patience, min_delta=0.0):
+    """Correct, written without a `waited` counter: scan for the next improvement."""
+    losses = list(val_losses)
+    best_epoch = 0
+    while True:
+        nxt = next((t for t in range(best_epoch + 1, len(losses))
+                    if losses[t] < losses[best_epoch] - min_delta), None)
+        limit = best_epoch + patience + 1
+        if nxt is None or nxt > limit:
+            return best_epoch, min(limit, len(losses) - 1)
+        best_epoch = nxt
+
+
+def test_early_stopping_correct_variant_passes():
+    _passes("early_stopping_epoch", early_stopping_running_min)
+
+
+@pytest.mark.parametrize("wrong, cause", [
+    (lesson09._stopper(lesson09._STRICT, lambda waited, patience: waited >= patience),
+     "off by one"),
+    (lesson09._stopper(lambda loss, best, d: loss <= best - d, lesson09._PAST), "equal"),
+    (lesson09._stopper(lambda loss, best, d: loss < best, lesson09._PAST), "min_delta"),
+    (lesson09._stopper(lesson09._STRICT, lesson09._PAST, one_based=True), "counted from 1"),
+    (lambda val_losses, patience, min_delta=0.0: (int(np.argmin(val_losses)), len(val_losses) - 1),
+     "should be 3"),
+])
+def test_early_stopping_wrong_variants_fail(wrong, cause):
+    assert cause in _fails("early_stopping_epoch", wrong)
+
+
+def test_early_stopping_rule_and_errors():
+    assert early_stopping_epoch([5.0, 3.0, 4.0, 2.0, 2.5, 2.1, 3.0, 1.0], 2) == (3, 6)
+    assert early_stopping_epoch([1.0, 2.0], 0) == (0, 1)
+    assert early_stopping_epoch([1.0, 2.0], 1) == (0, 1)  # never fires: the last epoch
+    for bad, match in (([], "at least one"), ([[1.0]], "1-D")):
+        with pytest.raises(ValueError, match=match):
+            early_stopping_epoch(bad, 1)
+    with pytest.raises(ValueError, match="patience"):
+        early_stopping_epoch([1.0], -1)
+    with pytest.raises(ValueError, match="min_delta"):
+        early_stopping_epoch([1.0], 1, min_delta=-0.1)
+
+
+# ---- plots -----------------------------------------------------------------------------
+
+
+def test_plot_early_stopping_marks_best_and_stop():
+    val = [3.0, 2.0, 1.0, 1.5, 1.6, 1.7, 1.2]
+    ax = plot.plot_early_stopping(val, 2, 4, train_losses=np.linspace(3, 0.5, 7))
+    xs = sorted({float(line.get_xdata()[0]) for line in ax.lines
+                 if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]})
+    assert xs == [2.0, 4.0]
+    run_line = [line for line in ax.lines if line.get_label() == "validation loss"][0]
+    np.testing.assert_array_equal(run_line.get_ydata(), val[:5])
+    with pytest.raises(ValueError, match="best_epoch"):
+        plot.plot_early_stopping(val, 5, 4)
+
+
+def test_plot_layer_stats_and_histograms():
+    ax = plot.plot_layer_stats({"a": [1.0, 0.1, 0.0], "b": [1.0, 1.0, 1.0]}, "std")
+    assert len(ax.lines) == 2 and ax.get_yscale() == "log"
+    np.testing.assert_array_equal(ax.lines[0].get_xdata(), [1, 2, 3])
+    assert ax.lines[0].get_ydata()[2] > 0  # a zero is drawn at the bottom, not dropped
+    layers = [np.zeros((5, 3)), np.arange(6.0)]
+    axes = plot.plot_layer_histograms(layers, bins=4)
+    assert len(axes) == 2
+    assert sum(patch.get_height() for patch in axes[0].patches) == 15
+    assert "std 0" in axes[0].get_title()
+    with pytest.raises(ValueError, match="2 layers but 3 axes"):
+        plot.plot_layer_histograms(layers, axes=plt.subplots(1, 3)[1])
