@@ -9,8 +9,9 @@ all must pass; an unclipped version (nan, inf, warnings) must fail.
 
 import numpy as np
 import pytest
+from checking import fails, passes
 
-from autograder.check import SEED_ENV, CheckFailed, check
+from autograder.check import SEED_ENV
 
 SEEDS = ["20240607", "7", "99"]
 
@@ -19,30 +20,6 @@ SEEDS = ["20240607", "7", "99"]
 def seed(request, monkeypatch):
     monkeypatch.setenv(SEED_ENV, request.param)
     return request.param
-
-
-def _messages(name, fn):
-    """The failure messages of the public and the hidden check, None where one passes."""
-    messages = []
-    for hidden in (False, True):
-        try:
-            with np.errstate(all="ignore"):  # the checker records warnings by itself
-                check(name, fn, hidden=hidden)
-            messages.append(None)
-        except CheckFailed as failure:
-            messages.append(str(failure))
-    return messages
-
-
-def _passes(name, fn):
-    assert _messages(name, fn) == [None, None]
-
-
-def _fails(name, fn):
-    """The message of the first check (public, else hidden) that fails."""
-    failed = [m for m in _messages(name, fn) if m]
-    assert failed, f"a wrong {name} passed every check"
-    return failed[0]
 
 
 def _arr(x):
@@ -144,7 +121,7 @@ CORRECT = {
 
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_a_correct_variant_passes(name, seed):
-    _passes(name, CORRECT[name])
+    passes(name, CORRECT[name])
 
 
 BINARY = [("bce", bce_clipped), ("bce_grad", bce_grad_clipped)]
@@ -155,18 +132,18 @@ EPSILONS = [1e-7, 1e-10, 1e-12, 1e-15, float(np.finfo(float).eps)]
 @pytest.mark.parametrize("eps", EPSILONS)
 @pytest.mark.parametrize("name, make", BINARY + CATEGORICAL)
 def test_every_usual_clipping_constant_passes(name, make, eps, seed):
-    _passes(name, make(eps))
+    passes(name, make(eps))
 
 
 @pytest.mark.parametrize("name, make", CATEGORICAL)
 def test_cce_needs_no_upper_clip_so_a_tiny_eps_passes(name, make, seed):
-    _passes(name, make(1e-300))
+    passes(name, make(1e-300))
 
 
 def test_additive_epsilon_and_the_log_clamp_pass(seed):
-    _passes("bce", bce_log_clamp)
-    _passes("cce", lambda y, p: float(-np.sum(_arr(y) * np.log(_arr(p) + 1e-12))) / len(y))
-    _passes("cce_grad", lambda y, p: -_arr(y) / (_arr(p) + 1e-13) / len(y))
+    passes("bce", bce_log_clamp)
+    passes("cce", lambda y, p: float(-np.sum(_arr(y) * np.log(_arr(p) + 1e-12))) / len(y))
+    passes("cce_grad", lambda y, p: -_arr(y) / (_arr(p) + 1e-13) / len(y))
 
 
 # ---- wrong variants ----------------------------------------------------------------------
@@ -214,18 +191,18 @@ WRONG = {
                                          for i in range(len(WRONG[n]))])
 def test_a_wrong_variant_fails(name, index):
     wrong, cause = WRONG[name][index]
-    assert cause in _fails(name, wrong)
+    assert cause in fails(name, wrong)
 
 
 @pytest.mark.parametrize("name, make", BINARY)
 def test_bce_with_an_eps_below_machine_precision_fails(name, make):
     # 1 - 1e-17 == 1.0, so ln(1 - p) or 1/(1 - p) is infinite at p = 1
-    assert "is nan" in _fails(name, make(1e-17)) or "is inf" in _fails(name, make(1e-17))
+    assert "is nan" in fails(name, make(1e-17)) or "is inf" in fails(name, make(1e-17))
 
 
 @pytest.mark.parametrize("name, make", BINARY + CATEGORICAL)
 def test_a_large_clipping_constant_fails(name, make):
-    _fails(name, make(1e-3))  # it changes the loss of ordinary confident predictions
+    fails(name, make(1e-3))  # it changes the loss of ordinary confident predictions
 
 
 def test_a_numpy_warning_fails_even_when_the_value_is_right():
@@ -235,4 +212,4 @@ def test_a_numpy_warning_fails_even_when_the_value_is_right():
         terms = np.where(y == 1, np.log(np.maximum(p, 1e-12)), np.log(1 - p))
         return float(-np.sum(terms)) / len(y)
 
-    assert "NumPy warned" in _fails("bce", bce_where)
+    assert "NumPy warned" in fails("bce", bce_where)

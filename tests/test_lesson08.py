@@ -8,9 +8,10 @@ a correct variant written differently from nnlib that must pass, through
 
 import numpy as np
 import pytest
+from checking import fails, passes
 
 from autograder import registry
-from autograder.check import SEED_ENV, CheckFailed, cases_for, check
+from autograder.check import SEED_ENV, cases_for
 from autograder.exercises import lesson08
 from autograder.judge import run_case
 from nnlib import optim
@@ -19,22 +20,6 @@ from nnlib import optim
 @pytest.fixture(autouse=True)
 def _hidden_seed(monkeypatch):
     monkeypatch.setenv(SEED_ENV, "20240808")
-
-
-def _passes(name, fn):
-    check(name, fn)
-    check(name, fn, hidden=True)
-
-
-def _fails(name, fn):
-    """The message of the first check (public, else hidden) that fails."""
-    for hidden in (False, True):
-        try:
-            with np.errstate(all="ignore"):
-                check(name, fn, hidden=hidden)
-        except CheckFailed as failure:
-            return str(failure)
-    raise AssertionError(f"a wrong {name} passed every check")
 
 
 def _a(x):
@@ -106,13 +91,13 @@ WRONG_MINIBATCHES = {
 
 @pytest.mark.parametrize("correct", [minibatches_split, minibatches_choice])
 def test_minibatches_correct_variants_pass(correct):
-    _passes("minibatches", correct)
+    passes("minibatches", correct)
 
 
 @pytest.mark.parametrize("mistake", list(WRONG_MINIBATCHES))
 def test_minibatches_wrong_variants_fail(mistake):
     wrong, words = WRONG_MINIBATCHES[mistake]
-    assert words in _fails("minibatches", wrong)
+    assert words in fails("minibatches", wrong)
 
 
 def test_minibatches_verify_passes_the_reference_on_many_hidden_draws():
@@ -228,7 +213,7 @@ CORRECT = {
 
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_update_correct_variants_pass(name):
-    _passes(name, CORRECT[name])
+    passes(name, CORRECT[name])
 
 
 def _momentum(theta, grad, v, eta, beta, *, sum_form=False, old_v=False, climb=False):
@@ -306,18 +291,18 @@ WRONG = [
 @pytest.mark.parametrize("index", range(len(WRONG)))
 def test_update_wrong_variants_fail(index):
     name, wrong, cause = WRONG[index]
-    assert cause in _fails(name, wrong)
+    assert cause in fails(name, wrong)
 
 
 def test_return_order_is_checked_and_in_place_steps_are_tolerated():
     # (v, θ) instead of (θ, v)
-    _fails("momentum_update", lambda *a, **k: optim.momentum_update(*a, **k)[::-1])
+    fails("momentum_update", lambda *a, **k: optim.momentum_update(*a, **k)[::-1])
 
     def in_place(theta, grad, eta):
         theta -= eta * grad  # the checker passes copies, so this is judged by its value
         return theta
 
-    _passes("sgd_update", in_place)
+    passes("sgd_update", in_place)
 
 
 def test_each_exercise_has_the_registered_points():

@@ -16,9 +16,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from checking import fails, passes  # noqa: E402
 
 from autograder import registry  # noqa: E402
-from autograder.check import SEED_ENV, CheckFailed, check  # noqa: E402
+from autograder.check import SEED_ENV  # noqa: E402
 from autograder.exercises import lesson09  # noqa: E402
 from autograder.registry import Case  # noqa: E402
 from nnlib import plot  # noqa: E402
@@ -30,21 +31,6 @@ def _hidden_seed(monkeypatch):
     monkeypatch.setenv(SEED_ENV, "20240909")
     yield
     plt.close("all")
-
-
-def _passes(name, fn):
-    check(name, fn)
-    check(name, fn, hidden=True)
-
-
-def _fails(name, fn):
-    """The message of the first check (public, else hidden) that fails."""
-    for hidden in (False, True):
-        try:
-            check(name, fn, hidden=hidden)
-        except CheckFailed as failure:
-            return str(failure)
-    raise AssertionError(f"a wrong {name} passed every check")
 
 
 def _arr(x):
@@ -73,8 +59,8 @@ def l2_grad_loop(params, lam):
 
 
 def test_l2_correct_variants_pass():
-    _passes("l2_penalty", l2_penalty_flat)
-    _passes("l2_grad", l2_grad_loop)
+    passes("l2_penalty", l2_penalty_flat)
+    passes("l2_grad", l2_grad_loop)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -85,7 +71,7 @@ def test_l2_correct_variants_pass():
     (lambda params, lam: lam * sum(np.linalg.norm(W) for W, _ in params), "not squared"),
 ])
 def test_l2_penalty_wrong_variants_fail(wrong, cause):
-    assert cause in _fails("l2_penalty", wrong)
+    assert cause in fails("l2_penalty", wrong)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -96,7 +82,7 @@ def test_l2_penalty_wrong_variants_fail(wrong, cause):
     (lambda params, lam: [2 * lam * _arr(W) for W, _ in params], "expected a tuple of 2 items"),
 ])
 def test_l2_grad_wrong_variants_fail(wrong, cause):
-    assert cause in _fails("l2_grad", wrong)
+    assert cause in fails("l2_grad", wrong)
 
 
 # ---- dropout_forward -------------------------------------------------------------------
@@ -115,7 +101,7 @@ def _draw_mask(A, p, rng):
 
 
 def test_dropout_correct_variant_passes():
-    _passes("dropout_forward", dropout_by_choice)
+    passes("dropout_forward", dropout_by_choice)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -134,7 +120,7 @@ def test_dropout_correct_variant_passes():
     (lambda A, p, rng=None, inverted=False: (p * _arr(A), np.ones(np.shape(A))), "match the mask"),
 ])
 def test_dropout_wrong_variants_fail(wrong, cause):
-    assert cause in _fails("dropout_forward", wrong)
+    assert cause in fails("dropout_forward", wrong)
 
 
 def _structured_masks():
@@ -155,7 +141,7 @@ def _structured_masks():
 @pytest.mark.parametrize("index", [0, 1])
 def test_dropout_masks_without_randomness_fail(index):
     wrong, cause = _structured_masks()[index]
-    assert cause in _fails("dropout_forward", wrong)
+    assert cause in fails("dropout_forward", wrong)
 
 
 def test_dropout_bounds_are_below_1e9_and_hold_for_many_right_draws():
@@ -202,7 +188,7 @@ def batchnorm_by_hand(Z, gamma, beta, eps=1e-5):
 
 
 def test_batchnorm_correct_variant_passes():
-    _passes("batchnorm_forward", batchnorm_by_hand)
+    passes("batchnorm_forward", batchnorm_by_hand)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -218,7 +204,7 @@ def test_batchnorm_correct_variant_passes():
 ])
 def test_batchnorm_wrong_variants_fail(wrong, cause):
     with np.errstate(all="ignore"):
-        message = _fails("batchnorm_forward", wrong)
+        message = fails("batchnorm_forward", wrong)
     assert cause in message
 
 
@@ -250,10 +236,10 @@ HE = lambda n_in, n_out: 2 / n_in  # noqa: E731
 
 def test_init_correct_variants_pass_in_both_forms():
     for name, target in (("xavier_init", XAVIER), ("he_init", HE)):
-        _passes(name, _normal(target))
-        _passes(name, _uniform(target))
-    _passes("xavier_init", xavier_uniform)
-    _passes("he_init", he_normal_scaled)
+        passes(name, _normal(target))
+        passes(name, _uniform(target))
+    passes("xavier_init", xavier_uniform)
+    passes("he_init", he_normal_scaled)
 
 
 @pytest.mark.parametrize("name, wrong, cause", [
@@ -271,7 +257,7 @@ def test_init_correct_variants_pass_in_both_forms():
     ("he_init", lambda n_in, n_out, rng=None: np.abs(_normal(HE)(n_in, n_out, rng)), "mean"),
 ])
 def test_init_wrong_variants_fail(name, wrong, cause):
-    assert cause in _fails(name, wrong)
+    assert cause in fails(name, wrong)
 
 
 def test_init_bounds_are_below_1e9_and_hold_for_many_right_draws():
@@ -317,7 +303,7 @@ def early_stopping_running_min(val_losses, patience, min_delta=0.0):
 
 
 def test_early_stopping_correct_variant_passes():
-    _passes("early_stopping_epoch", early_stopping_running_min)
+    passes("early_stopping_epoch", early_stopping_running_min)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -330,7 +316,7 @@ def test_early_stopping_correct_variant_passes():
      "should be 3"),
 ])
 def test_early_stopping_wrong_variants_fail(wrong, cause):
-    assert cause in _fails("early_stopping_epoch", wrong)
+    assert cause in fails("early_stopping_epoch", wrong)
 
 
 def test_early_stopping_rule_and_errors():

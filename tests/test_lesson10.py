@@ -9,10 +9,11 @@ what the returned network does on rows it never saw; the legitimate way of build
 
 import numpy as np
 import pytest
+from checking import fails, passes
 from sklearn import metrics as sk
 
 from autograder import registry
-from autograder.check import SEED_ENV, CheckFailed, cases_for, check
+from autograder.check import SEED_ENV, cases_for
 from autograder.judge import judge, run_case
 from nnlib import activations as act
 from nnlib.network import MLP
@@ -23,21 +24,6 @@ from nnlib.train import fit
 @pytest.fixture(autouse=True)
 def _hidden_seed(monkeypatch):
     monkeypatch.setenv(SEED_ENV, "20240610")
-
-
-def _passes(name, fn):
-    check(name, fn)
-    check(name, fn, hidden=True)
-
-
-def _fails(name, fn):
-    """The message of the first check (public, else hidden) that fails."""
-    for hidden in (False, True):
-        try:
-            check(name, fn, hidden=hidden)
-        except CheckFailed as failure:
-            return str(failure)
-    raise AssertionError(f"a wrong {name} passed every check")
 
 
 def _ints(y):
@@ -96,7 +82,7 @@ CORRECT = {
 
 @pytest.mark.parametrize("name", CORRECT)
 def test_right_metrics_pass(name):
-    _passes(name, CORRECT[name])
+    passes(name, CORRECT[name])
 
 
 # ---- wrong answers -------------------------------------------------------------------------
@@ -192,12 +178,12 @@ WRONG = {
 @pytest.mark.parametrize("name, fn, cause",
                          [(n, f, c) for n, variants in WRONG.items() for f, c in variants])
 def test_wrong_metrics_fail(name, fn, cause):
-    message = _fails(name, fn)
+    message = fails(name, fn)
     assert cause in message
 
 
 def test_the_confusion_matrix_message_says_rows_are_true_labels():
-    message = _fails("confusion_matrix", WRONG["confusion_matrix"][0][0])
+    message = fails("confusion_matrix", WRONG["confusion_matrix"][0][0])
     assert "public" in message and "TRUE label" in message
 
 
@@ -239,8 +225,8 @@ def train_digits_with_fit(X, y, rng=None):
 
 
 def test_right_models_pass():
-    _passes("train_digits", train_digits_own_loop)
-    _passes("train_digits", train_digits_with_fit)
+    passes("train_digits", train_digits_own_loop)
+    passes("train_digits", train_digits_with_fit)
 
 
 def _untrained(X, y, rng=None):
@@ -287,7 +273,7 @@ def _params_only(X, y, rng=None):
     (_params_only, "pair (params, activations)"),
 ])
 def test_wrong_models_fail(fn, message):
-    assert message in _fails("train_digits", fn)
+    assert message in fails("train_digits", fn)
 
 
 def test_the_held_out_rows_are_the_complement_of_the_training_rows():
@@ -334,7 +320,7 @@ def test_fit_runs_with_the_lessons_references_stubbed(monkeypatch):
         nnlib.metrics.confusion_matrix([0], [0])
     with pytest.raises(RuntimeError):
         nnlib.train.train_digits(None, None)
-    _passes("train_digits", train_digits_with_fit)
+    passes("train_digits", train_digits_with_fit)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
     for metrics in ((), ["accuracy"]):

@@ -9,29 +9,15 @@ import math
 
 import numpy as np
 import pytest
+from checking import fails, passes
 
-from autograder.check import SEED_ENV, CheckFailed, check
+from autograder.check import SEED_ENV
 from nnlib.activations import ACTIVATIONS
 
 
 @pytest.fixture(autouse=True)
 def _hidden_seed(monkeypatch):
     monkeypatch.setenv(SEED_ENV, "20240607")
-
-
-def _passes(name, fn):
-    check(name, fn)
-    check(name, fn, hidden=True)
-
-
-def _fails(name, fn):
-    """The message of the first check (public, else hidden) that fails."""
-    for hidden in (False, True):
-        try:
-            check(name, fn, hidden=hidden)
-        except CheckFailed as failure:
-            return str(failure)
-    raise AssertionError(f"a wrong {name} passed every check")
 
 
 def _arr(z):
@@ -92,14 +78,14 @@ WRONG_04 = {
 
 @pytest.mark.parametrize("name", sorted(CORRECT_04))
 def test_activation_correct_variant_passes(name):
-    _passes(name, CORRECT_04[name])
+    passes(name, CORRECT_04[name])
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n in sorted(WRONG_04) for i in (0, 1)])
 def test_activation_wrong_variant_fails(name, index):
     wrong, cause = WRONG_04[name][index]
     with np.errstate(all="ignore"):
-        message = _fails(name, wrong)
+        message = fails(name, wrong)
     assert cause in message
 
 
@@ -148,7 +134,7 @@ def _forward_with(layer):
 
 
 def test_dense_forward_correct_variant_passes():
-    _passes("dense_forward", dense_forward_columns)
+    passes("dense_forward", dense_forward_columns)
 
 
 @pytest.mark.parametrize("formula, cause", [
@@ -156,34 +142,34 @@ def test_dense_forward_correct_variant_passes():
     (lambda A, W, b: A @ W.T, "the bias b is missing"),
 ])
 def test_dense_forward_shape_mistakes_are_named(formula, cause):
-    assert cause in _fails("dense_forward", _dense_wrong(formula))
+    assert cause in fails("dense_forward", _dense_wrong(formula))
 
 
 def test_dense_forward_without_activation_fails():
     wrong = lambda A_prev, W, b, activation="sigmoid": (_arr(A_prev) @ _arr(W).T + b, None)  # noqa: E731
-    assert "the activation is not applied" in _fails("dense_forward", wrong)
+    assert "the activation is not applied" in fails("dense_forward", wrong)
 
 
 def test_forward_correct_variant_passes():
-    _passes("forward", forward_recursive)
+    passes("forward", forward_recursive)
 
 
 def test_forward_wrong_variants_fail():
-    assert "biases are missing" in _fails(
+    assert "biases are missing" in fails(
         "forward", _forward_with(_dense_wrong(lambda A, W, b: A @ W.T)))
 
     def first_name_only(X, params, activations):
         names = [activations] * len(params) if isinstance(activations, str) else activations
         return forward_recursive(X, params, names[0])
 
-    assert "first activation name" in _fails("forward", first_name_only)
+    assert "first activation name" in fails("forward", first_name_only)
 
 
 def test_count_params_variants():
-    _passes("count_params", lambda sizes: int(np.dot(sizes[1:], np.add(sizes[:-1], 1))))
-    assert "biases are not counted" in _fails(
+    passes("count_params", lambda sizes: int(np.dot(sizes[1:], np.add(sizes[:-1], 1))))
+    assert "biases are not counted" in fails(
         "count_params", lambda sizes: int(np.dot(sizes[1:], sizes[:-1])))
-    assert "one bias per input unit" in _fails(
+    assert "one bias per input unit" in fails(
         "count_params", lambda sizes: int(np.dot(np.add(sizes[1:], 1), sizes[:-1])))
 
 
@@ -242,37 +228,37 @@ def _value(name, Z):
 
 
 def test_output_delta_variants():
-    _passes("output_delta", output_delta_loop)
-    assert "uses f(Z) where f'(Z) is needed" in _fails(
+    passes("output_delta", output_delta_loop)
+    assert "uses f(Z) where f'(Z) is needed" in fails(
         "output_delta", lambda dA, Z, activation="sigmoid": dA * _value(activation, Z))
-    assert "the factor f'(Z) is missing" in _fails(
+    assert "the factor f'(Z) is missing" in fails(
         "output_delta", lambda dA, Z, activation="sigmoid": _arr(dA))
 
 
 def test_hidden_delta_variants():
-    _passes("hidden_delta", hidden_delta_einsum)
-    assert "W_next is used transposed" in _fails(
+    passes("hidden_delta", hidden_delta_einsum)
+    assert "W_next is used transposed" in fails(
         "hidden_delta", lambda d, W, Z, activation="sigmoid":
         (d @ W.T) * _f_prime(activation, Z))
-    assert "uses f(Z) where f'(Z) is needed" in _fails(
+    assert "uses f(Z) where f'(Z) is needed" in fails(
         "hidden_delta", lambda d, W, Z, activation="sigmoid": (d @ W) * _value(activation, Z))
 
 
 def test_dense_backward_variants():
-    _passes("dense_backward", dense_backward_einsum)
-    assert "uses f(Z) where f'(Z) is needed" in _fails(
+    passes("dense_backward", dense_backward_einsum)
+    assert "uses f(Z) where f'(Z) is needed" in fails(
         "dense_backward", _dense_backward_with(deriv=_value))
-    assert "transposed" in _fails("dense_backward", _dense_backward_with(transpose_dW=True))
-    _fails("dense_backward", _dense_backward_with(scale=0.25))  # an extra 1/m
+    assert "transposed" in fails("dense_backward", _dense_backward_with(transpose_dW=True))
+    fails("dense_backward", _dense_backward_with(scale=0.25))  # an extra 1/m
 
 
 def test_backward_variants():
-    _passes("backward", backward_recursive)
-    assert "uses f(Z) where f'(Z) is needed" in _fails(
+    passes("backward", backward_recursive)
+    assert "uses f(Z) where f'(Z) is needed" in fails(
         "backward", _backward_with(_dense_backward_with(deriv=_value)))
-    message = _fails("backward", _backward_with(_dense_backward_with(transpose_dW=True)))
+    message = fails("backward", _backward_with(_dense_backward_with(transpose_dW=True)))
     assert "transposed" in message
-    assert "from the last layer to the first" in _fails(
+    assert "from the last layer to the first" in fails(
         "backward", lambda *args: backward_recursive(*args)[::-1])
 
 
@@ -288,7 +274,7 @@ def numerical_gradient_copying(f, x, h=1e-5):
 
 
 def test_numerical_gradient_variants():
-    _passes("numerical_gradient", numerical_gradient_copying)
+    passes("numerical_gradient", numerical_gradient_copying)
 
     def one_sided(f, x, h=1e-5):
         grad = np.zeros(np.shape(x))
@@ -298,6 +284,6 @@ def test_numerical_gradient_variants():
             grad[i] = (f(up) - f(x)) / h
         return grad
 
-    assert "one-sided" in _fails("numerical_gradient", one_sided)
-    assert "divided by h instead of 2h" in _fails(
+    assert "one-sided" in fails("numerical_gradient", one_sided)
+    assert "divided by h instead of 2h" in fails(
         "numerical_gradient", lambda f, x, h=1e-5: 2 * numerical_gradient_copying(f, x, h))

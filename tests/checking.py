@@ -1,0 +1,34 @@
+"""Shared by the lesson tests: does a function pass or fail the checks of an exercise?
+
+`passes` requires both the public and the hidden check (with whatever hidden seed the test
+has set) to pass; `fails` returns the message of the first check that fails.
+"""
+
+import numpy as np
+
+from autograder.check import CheckFailed, check
+
+
+def messages(name, fn) -> list[str | None]:
+    """The failure messages of the public and the hidden check, None where one passes."""
+    found = []
+    for hidden in (False, True):
+        try:
+            with np.errstate(all="ignore"):  # the checker records warnings by itself
+                check(name, fn, hidden=hidden)
+            found.append(None)
+        except CheckFailed as failure:
+            found.append(str(failure))
+    return found
+
+
+def passes(name, fn) -> None:
+    public, hidden = messages(name, fn)
+    assert public is None and hidden is None, public or hidden
+
+
+def fails(name, fn) -> str:
+    """The message of the first check (public, else hidden) that fails."""
+    failed = [m for m in messages(name, fn) if m]
+    assert failed, f"a wrong {name} passed every check"
+    return failed[0]

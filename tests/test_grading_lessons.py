@@ -1,0 +1,94 @@
+"""The lessons whose answers are judged by properties or by a trained model grade as
+intended under `nncourse grade`, in the sandbox with the stubbed nnlib.
+
+Each student's submission is the lesson's release with the solution cells filled in from
+the instructor's notebook: it must earn every autograded point. A second student hands in
+10-training with a model that is never trained: the grader's own held-out evaluation
+must refuse it, and the written answer waits for the instructor in both cases.
+"""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.course import find_root, release_notebook, source_notebook
+from autograder.grading import batch
+from autograder.grading.sandbox import Limits
+from autograder.registry import all_exercises
+from autograder.release import build
+
+ROOT = find_root(Path(__file__).parent)
+LESSONS = ("08-optimizers", "09-regularization", "10-training")
+
+UNTRAINED = '''def train_digits(X, y, rng=None):
+    rng = np.random.default_rng(rng)
+    W1, W2 = rng.normal(scale=0.1, size=(32, 64)), rng.normal(scale=0.1, size=(10, 32))
+    return [(W1, np.zeros(32)), (W2, np.zeros(10))], ["relu", "softmax"]'''
+
+
+def _answered(root: Path, lesson: str, replace: dict[str, str] | None = None):
+    """The release of `lesson` with every answer cell taken from the solution notebook."""
+    solution = nbformat.read(source_notebook(ROOT, lesson), as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in solution.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = nbformat.read(release_notebook(root, lesson), as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            source = (replace or {}).get(meta["grade_id"], answers[meta["grade_id"]])
+            cell.source = "\n".join(line for line in source.splitlines()
+                                    if "### BEGIN SOLUTION" not in line
+                                    and "### END SOLUTION" not in line)
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lessons") / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for lesson in LESSONS:
+        shutil.copytree(ROOT / "solutions" / lesson, root / "solutions" / lesson)
+        built = build(root, lesson, root / "released")
+        shutil.copytree(built, root / "lectures" / lesson)
+    subs, rows = root / "submitted", {}
+    model_cell = next(
+        c.metadata["nbgrader"]["grade_id"] for c in nbformat.read(
+            source_notebook(ROOT, "10-training"), as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("solution") and "def train_digits" in c.source)
+    for lesson in LESSONS:
+        students = {"ada": None}
+        if lesson == "10-training":
+            students["bob"] = {model_cell: UNTRAINED}
+        for student, replace in students.items():
+            (subs / student / lesson).mkdir(parents=True)
+            nbformat.write(_answered(root, lesson, replace),
+                           subs / student / lesson / f"{lesson}.ipynb")
+        out = root / "graded" / lesson
+        results = batch.grade(root, lesson, subs, out, jobs=2, limits=Limits(timeout=60),
+                              log=lambda line: None)
+        rows[lesson] = {r["student_id"]: r for r in results}
+    return rows
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_the_solutions_earn_every_autograded_point(graded, lesson):
+    row = graded[lesson]["ada"]
+    auto = sum(ex.points for ex in all_exercises(lesson))
+    assert row["status"] == "graded", row["notes"]
+    assert row["score"] == auto, {n: e["message"] for n, e in row["exercises"].items()
+                                  if e["score"] < e["max"]}
+    assert row["max_score"] == auto + row["by_hand"]
+
+
+def test_an_untrained_model_is_refused_by_the_graders_own_evaluation(graded):
+    rows = graded["10-training"]
+    model = rows["bob"]["exercises"]["train_digits"]
+    assert model["score"] == 0
+    assert "held-out accuracy" in model["message"] and "is below 0.95" in model["message"]
+    others = {n: e["score"] for n, e in rows["bob"]["exercises"].items() if n != "train_digits"}
+    assert others == {n: e["score"] for n, e in rows["ada"]["exercises"].items()
+                      if n != "train_digits"}
+    assert rows["ada"]["by_hand"] == rows["bob"]["by_hand"] == 2
