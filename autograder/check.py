@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,11 +54,13 @@ def hidden_seed() -> int:
 def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None):
     """The public cases, or the hidden ones drawn from `seed` (default: `hidden_seed()`)."""
     if not hidden:
-        return exercise.public()
-    seed = hidden_seed() if seed is None else seed
-    # One stream per exercise, so its cases do not depend on which others ran first.
-    rng = np.random.default_rng([seed, zlib.crc32(exercise.name.encode())])
-    return exercise.hidden(rng)
+        cases = exercise.public()
+    else:
+        seed = hidden_seed() if seed is None else seed
+        # One stream per exercise, so its cases do not depend on which others ran first.
+        rng = np.random.default_rng([seed, zlib.crc32(exercise.name.encode())])
+        cases = exercise.hidden(rng)
+    return [replace(c, read_only=True) for c in cases] if exercise.pure else cases
 
 
 def check(name: str, fn, hidden: bool = False) -> None:

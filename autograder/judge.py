@@ -49,16 +49,37 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
+def _freeze(x) -> None:
+    """Make every array in `x` (nested in lists, tuples and dicts) read-only."""
+    if isinstance(x, np.ndarray):
+        x.flags.writeable = False
+    elif isinstance(x, (list, tuple)):
+        for item in x:
+            _freeze(item)
+    elif isinstance(x, dict):
+        for item in x.values():
+            _freeze(item)
+
+
+READ_ONLY = ("changes an input in place (the inputs are read-only here: `x -= ...`, "
+             "`x[...] = ...` or `out=x` write into the caller's array); return a new array")
+
+
 def run_case(fn, case: Case) -> Outcome:
     """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings."""
     args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    if case.read_only:
+        _freeze((args, kwargs))
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
-            return Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
+            text = str(exc)
+            if case.read_only and isinstance(exc, ValueError) and "read-only" in text:
+                text = READ_ONLY
+            return Outcome(error=type(exc).__name__, error_message=text[:500])
     seen = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
     return Outcome(value=to_data(value), warnings=seen)
 

@@ -34,6 +34,7 @@ class Case:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     note: str = ""
+    read_only: bool = False  # the arrays are passed read-only (see Exercise.pure)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class Exercise:
                 (random draws, a trained model) it replaces the comparison with the
                 reference: the output is judged by the properties every right answer has.
                 The reference must pass it like any right answer.
+    pure        the function must not change its inputs: every case passes its arrays
+                read-only, so writing into one (`y_hat -= y`) fails the case
     """
 
     name: str
@@ -72,6 +75,7 @@ class Exercise:
     project: Callable[[Any, Case], Any] | None = None
     strict_warnings: bool = False
     verify: Callable[[Any, Case], str | None] | None = None
+    pure: bool = False
 
     def __post_init__(self):
         if self.tolerance not in TOLERANCES:

@@ -189,3 +189,21 @@ def test_verify_replaces_the_comparison_and_reports_its_message():
     assert good.passed  # differs from the "reference" np.ones, yet right by the property
     bad = judge(ex, cases, [run_case(np.ones, c) for c in cases], False)
     assert not bad.passed and "its length is 1.73, not 1" in bad.message(cases)
+
+
+def test_a_pure_exercise_passes_read_only_inputs_even_after_pickling():
+    import pickle
+
+    ex = registry.Exercise(
+        name="negate", lessons=(), signature="(x)", reference="numpy.negative",
+        public=lambda: [Case((np.array([1.0, -2.0]),))], hidden=lambda rng: [], pure=True)
+    cases = pickle.loads(pickle.dumps(cases_for(ex, hidden=False)))  # as the grader sends them
+
+    def in_place(x):
+        x *= -1
+        return x
+
+    bad = run_case(in_place, cases[0])
+    assert bad.error == "ValueError" and "changes an input in place" in bad.error_message
+    assert run_case(np.negative, cases[0]).value.tolist() == [-1.0, 2.0]
+    assert cases[0].args[0].flags.writeable  # the case itself stays untouched

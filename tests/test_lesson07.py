@@ -213,3 +213,55 @@ def test_a_numpy_warning_fails_even_when_the_value_is_right():
         return float(-np.sum(terms)) / len(y)
 
     assert "NumPy warned" in fails("bce", bce_where)
+
+
+# ---- regressions found by red-teaming --------------------------------------------------
+
+
+def _f32(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+FLOAT32 = {
+    "mse": lambda y, y_hat: float(np.sum((_f32(y) - _f32(y_hat)) ** 2)) / len(y),
+    "mse_grad": lambda y, y_hat: (2 * (_f32(y_hat) - _f32(y)) / len(y)).astype(float),
+    "mae": lambda y, y_hat: float(np.sum(np.abs(_f32(y) - _f32(y_hat)))) / len(y),
+    "huber_grad": lambda y, y_hat, delta=1.0: (np.clip(_f32(y_hat) - _f32(y), -delta, delta)
+                                               / len(y)).astype(float),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32))
+def test_a_regression_loss_computed_in_float32_passes(name, seed):
+    passes(name, FLOAT32[name])
+
+
+def _mse_in_place(y, y_hat):
+    r = np.asarray(y_hat)  # a view of the caller's array
+    r -= y
+    return float(np.sum(r * r)) / len(r)
+
+
+def _bce_clip_in_place(y, p):
+    p = np.asarray(p)
+    np.clip(p, 1e-12, 1 - 1e-12, out=p)  # changes the caller's probabilities
+    return bce_clipped(1e-12)(y, p)
+
+
+REGRESSIONS = [
+    ("mse", _mse_in_place, "read-only"),
+    ("bce", _bce_clip_in_place, "read-only"),
+    ("mse", lambda y, y_hat: np.array([float(np.sum((_arr(y) - y_hat) ** 2)) / len(y)]),
+     "not a number"),
+    ("cce", lambda y, p: [cce_clipped(1e-12)(y, p)], "not a number"),
+    ("mse_grad", lambda y, y_hat: (2 * (_arr(y_hat) - y) / len(y)).tolist(), "not an array"),
+    ("mae_grad", lambda y, y_hat: np.tanh(1e3 * (_arr(y_hat) - y)) / len(y), ""),
+    ("mae_grad", lambda y, y_hat: (_arr(y_hat) - y) / (np.abs(_arr(y_hat) - y) + 1e-8)
+     / len(y), ""),
+]
+
+
+@pytest.mark.parametrize("index", range(len(REGRESSIONS)))
+def test_regressions_fail_on_every_seed(index, seed):
+    name, wrong, words = REGRESSIONS[index]
+    assert words in fails(name, wrong)

@@ -120,8 +120,9 @@ def test_minibatches_false_failure_probability_is_below_1e_9():
                 total += lesson08.succession_alarm(m)
                 total += block if block < lesson08.BLOCK_ALARM else 0.0
         assert total < 1e-9
-    assert lesson08.succession_alarm(lesson08.RUN_LIMIT) == 0.0
-    assert lesson08.succession_alarm(1000) < 2.0 / 87178291200  # 2 / 14!
+    assert lesson08.succession_alarm(2) == 0.0
+    assert lesson08.succession_alarm(1000) < 2.0 / 87178291200 + 2000.0 / 20922789888000
+    # 2 / 14! + 2 n / 16!
 
 
 def test_the_succession_bound_against_an_exact_count():
@@ -294,15 +295,76 @@ def test_update_wrong_variants_fail(index):
     assert cause in fails(name, wrong)
 
 
-def test_return_order_is_checked_and_in_place_steps_are_tolerated():
+def test_return_order_is_checked_and_in_place_steps_fail():
     # (v, θ) instead of (θ, v)
     fails("momentum_update", lambda *a, **k: optim.momentum_update(*a, **k)[::-1])
 
     def in_place(theta, grad, eta):
-        theta -= eta * grad  # the checker passes copies, so this is judged by its value
+        theta -= eta * grad  # changes the caller's θ: the exercise asks for a new array
         return theta
 
-    passes("sgd_update", in_place)
+    assert "read-only" in fails("sgd_update", in_place)
+
+    def momentum_in_place(theta, grad, v, eta=0.01, beta=0.9):
+        v = np.asarray(v, dtype=float)  # a view of the caller's v, not a copy
+        v *= beta
+        v += (1 - beta) * _a(grad)
+        return _a(theta) - eta * v, v
+
+    assert "read-only" in fails("momentum_update", momentum_in_place)
+    passes("sgd_update", lambda theta, grad, eta: np.array(theta, dtype=float).__isub__(
+        eta * _a(grad)))  # in place on its own copy is fine
+
+
+def test_a_list_instead_of_an_array_fails():
+    assert "not an array" in fails("sgd_update", lambda theta, grad, eta: (
+        _a(theta) - eta * _a(grad)).tolist())
+    assert "not an array" in fails("rmsprop_update", lambda *a, **k: tuple(
+        x.tolist() for x in optim.rmsprop_update(*a, **k)))
+
+
+def test_a_deterministic_scramble_is_not_a_shuffle():
+    def evens_then_odds(m, batch_size, shuffle=True, rng=None):
+        order = np.r_[np.arange(0, m, 2), np.arange(1, m, 2)] if shuffle else np.arange(m)
+        return _cut(order, batch_size)
+
+    assert "differ by the same 2" in fails("minibatches", evens_then_odds)
+
+
+def _f32(x):
+    return np.asarray(x, dtype=np.float32)
+
+
+def sgd_float32(theta, grad, eta):
+    return (_f32(theta) - np.float32(eta) * _f32(grad)).astype(float)
+
+
+def adam_float32(theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-08,
+                 bias_correction=False):
+    g, b1, b2 = _f32(grad), np.float32(beta1), np.float32(beta2)
+    m, v = b1 * _f32(m) + (1 - b1) * g, b2 * _f32(v) + (1 - b2) * g * g
+    c1, c2 = (1 - b1**t, 1 - b2**t) if bias_correction else (1, 1)
+    theta = _f32(theta) - np.float32(eta) * (m / c1) / (np.sqrt(v / c2) + np.float32(eps))
+    return theta, m, v
+
+
+@pytest.mark.parametrize("seed", ["1", "2", "424242"])
+def test_a_step_computed_in_float32_passes(seed, monkeypatch):
+    monkeypatch.setenv(SEED_ENV, seed)
+    passes("sgd_update", sgd_float32)
+    passes("adam_update", adam_float32)
+
+
+def test_a_wrong_default_epsilon_fails():
+    def rmsprop_eps(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-06, eps_inside_sqrt=True):
+        return optim.rmsprop_update(theta, grad, mu, eta, beta, eps, eps_inside_sqrt)
+
+    def adam_eps(theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-07,
+                 bias_correction=False):
+        return optim.adam_update(theta, grad, m, v, t, eta, beta1, beta2, eps, bias_correction)
+
+    fails("rmsprop_update", rmsprop_eps)
+    fails("adam_update", adam_eps)
 
 
 def test_each_exercise_has_the_registered_points():

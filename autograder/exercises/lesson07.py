@@ -21,10 +21,19 @@ answer has (`project` maps a value with those properties to nnlib's value):
 nan, inf and NumPy warnings fail (`strict_warnings`). Cases with a certain and wrong
 prediction hold no other uncertain elements, so the interval for the loss cannot hide an
 error elsewhere.
+
+Every input array is read-only (`pure`), so a function that changes its inputs in place
+(`y_hat -= y`, `np.clip(p, eps, 1 - eps, out=p)`) fails. A loss must be a number (a list or
+an array of shape (1,) fails: `f"{loss:.3f}"` would raise) and a gradient an array, not a
+list. The regression losses and their gradients accept a computation in float32 (relative
+error about 1e-7 of the inputs' size), the cross-entropies do not: float32 cannot hold
+1 - p for p near 1.
 """
+
 
 import numpy as np
 
+from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
 from nnlib import losses
 from nnlib.activations import softmax
@@ -36,6 +45,33 @@ GRAD_MIN = 0.99e7                           # |N dL/dp| at a certain wrong p: 1/
 
 def _f(x):
     return np.asarray(x, dtype=float)
+
+
+# ---- read-only inputs -------------------------------------------------------------------
+
+
+def _kind(x):
+    if isinstance(x, np.ndarray):
+        return f"NumPy array of shape {x.shape}"
+    return type(x).__name__
+
+
+def _a_number(out, case=None):
+    """A loss is a number: a list or an array with an axis is refused."""
+    if isinstance(out, (list, tuple)) or isinstance(out, np.ndarray) and out.ndim:
+        return Unserializable(f"{_kind(out)}, not a number,")
+    return out
+
+
+def _an_array(out, case=None):
+    """A gradient is an array: a list or a tuple is refused."""
+    if isinstance(out, (list, tuple)):
+        return Unserializable(f"{_kind(out)}, not an array,")
+    return out
+
+
+def _then(first, second):
+    return lambda out, case: second(first(out, case), case)
 
 
 def _rows(y):
@@ -51,12 +87,14 @@ def _regression_hidden(rng, delta=False):
     n, k = (int(v) for v in rng.integers(2, 7, size=2))
     size = int(rng.integers(1, 30))
     y_int = rng.integers(-3, 4, size=12).astype(float)
+    residuals = rng.permutation([0.0, 0.0, 0.0, 0.5, -1.0, 2.0, -3.0, 0.25, 1e-3, -1e-3,
+                                 1e-6, -1e-6])
     cases = [
         Case((rng.normal(size=size), rng.normal(scale=3.0, size=size)), note="a vector"),
         Case((rng.normal(size=(n, k)), rng.normal(scale=2.0, size=(n, k))), note="a batch"),
         Case((rng.normal(size=(n, 1)), rng.normal(scale=2.0, size=(n, 1))), note="one output"),
-        Case((y_int, y_int + rng.choice([0.0, 0.0, 0.5, -1.0, 2.0, -3.0], size=12)),
-             note="residuals 0, +-0.5, -1, 2, -3"),
+        Case((y_int, y_int + residuals),
+             note="residuals 0, 0.25, +-0.5, -1, 2, -3, +-1e-3, +-1e-6"),
         Case((rng.normal(size=(1, k)), rng.normal(scale=2.0, size=(1, k))), note="one sample"),
     ]
     if delta:
@@ -241,7 +279,8 @@ def _project_grad(reference, categorical):
 # ---- registrations ----------------------------------------------------------------------
 
 
-def _reg(name, signature, public, hidden, points, mistakes, **fields):
+def _reg(name, signature, public, hidden, points, mistakes, project=None, **fields):
+    typed = _an_array if name.endswith("_grad") else _a_number
     register(Exercise(
         name=name,
         lessons=("07-losses",),
@@ -249,6 +288,8 @@ def _reg(name, signature, public, hidden, points, mistakes, **fields):
         reference=f"nnlib.losses.{name}",
         public=public,
         hidden=hidden,
+        pure=True,
+        project=_then(typed, project) if project else typed,
         points=points,
         mistakes=mistakes,
         **fields,
@@ -267,7 +308,7 @@ _reg("mse", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
     "returns the RMSE: no square root in the MSE": losses.rmse,
     "has a factor 1/2 (that is half the SSE divided by N)": lambda y, y_hat:
         losses.half_sse(y, y_hat) / _rows(y),
-})
+}, tolerance="iterative")
 
 _reg("mse_grad", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
     "the sign is flipped: d/dy_hat (y - y_hat)^2 = -2 (y - y_hat) = 2 (y_hat - y)":
@@ -277,7 +318,7 @@ _reg("mse_grad", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
     "the factor 2 of the square is missing": lambda y, y_hat: losses.mse_grad(y, y_hat) / 2,
     "divides by the number of elements instead of the number of samples N":
         lambda y, y_hat: 2.0 * (_f(y_hat) - _f(y)) / _f(y).size,
-})
+}, tolerance="numerical")
 
 _reg("mae", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
     "sums over the samples: divide by N": lambda y, y_hat: float(np.sum(np.abs(_r(y, y_hat)))),
@@ -285,7 +326,7 @@ _reg("mae", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
         lambda y, y_hat: float(np.mean(np.abs(_r(y, y_hat)))),
     "the absolute value is missing: positive and negative residuals cancel":
         lambda y, y_hat: float(np.sum(_r(y, y_hat))) / _rows(y),
-})
+}, tolerance="iterative")
 
 _reg("mae_grad", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
     "gives +1 where y_hat == y; the convention is 0 there (np.sign(0) == 0)":
@@ -318,7 +359,7 @@ _reg("huber", "(y, y_hat, delta=1.0)", lambda: _regression_public(delta=True),
          "sums over the samples: divide by N": lambda y, y_hat, delta=1.0:
              losses.huber(y, y_hat, delta) * _rows(y),
          "ignores delta and always uses 1": lambda y, y_hat, delta=1.0: losses.huber(y, y_hat),
-     })
+     }, tolerance="iterative")
 
 _reg("huber_grad", "(y, y_hat, delta=1.0)", lambda: _regression_public(delta=True),
      lambda rng: _regression_hidden(rng, delta=True), 1, {
@@ -336,7 +377,7 @@ _reg("huber_grad", "(y, y_hat, delta=1.0)", lambda: _regression_public(delta=Tru
                  -delta * np.sign(_r(y, y_hat))) / _rows(y),
          "ignores delta and always uses 1": lambda y, y_hat, delta=1.0:
              losses.huber_grad(y, y_hat),
-     })
+     }, tolerance="numerical")
 
 
 _reg("bce", "(y, p)", _binary_public, _binary_hidden, 2, {

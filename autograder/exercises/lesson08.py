@@ -5,12 +5,18 @@ is. θ in the cases is of the order of one step, so that a wrong step changes th
 by far more than the tolerance. `minibatches` returns a random answer when it shuffles;
 `verify_minibatches` judges it by what every right answer has (see its docstring for
 the probability that it fails a right one).
+
+The update rules compare with the "numerical" tolerance (relative 1e-4), so that a step
+computed in float32 passes; every case keeps a wrong step far above it. Their inputs are
+read-only (`pure`): a function that changes θ, v, μ or m in place fails, as the
+exercises ask for new arrays. A list in place of an array fails too.
 """
 
 from math import comb, factorial
 
 import numpy as np
 
+from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
 from nnlib.optim import adam_update, minibatches, momentum_update, rmsprop_update
 
@@ -25,14 +31,19 @@ RUN_LIMIT = 14
 # The test that the batches are blocks of consecutive indices is made only where it would
 # fail a uniform random order with probability below this.
 BLOCK_ALARM = 1e-12
+# The same bound holds for neighbours (i, i + d) for any fixed d (a chain i, i + d, ...), so a
+# shuffled epoch also fails when one other difference d (|d| ≥ 2) occurs this often between
+# neighbours: a deterministic scramble such as "the even indices, then the odd ones" or a
+# stride repeats one difference almost everywhere. Union bound over the 2(n − 2) values of d.
+STRIDE_LIMIT = 16
 
 
 def succession_alarm(n: int) -> float:
-    """Bound on the probability that a uniform random order of n indices fails the test
-    of consecutive neighbours (either direction)."""
-    if n <= RUN_LIMIT:
-        return 0.0
-    return 2.0 * (n - RUN_LIMIT) / (n * factorial(RUN_LIMIT))
+    """Bound on the probability that a uniform random order of n indices fails the tests
+    of neighbours: consecutive indices (either direction), or one other difference d."""
+    ones = 2.0 * max(n - RUN_LIMIT, 0) / (n * factorial(RUN_LIMIT))
+    others = 2.0 * max(n - 2, 0) * max(n - STRIDE_LIMIT, 0) / (n * factorial(STRIDE_LIMIT))
+    return ones + others
 
 
 def block_alarm(m: int, batch_size: int) -> float:
@@ -122,6 +133,12 @@ def verify_minibatches(output, case: Case) -> str | None:
             return (f"the order is not shuffled: {runs} of the {m - 1} neighbours are "
                     f"consecutive indices {words}, where a random order has about one; "
                     "draw a permutation of all m indices from rng before cutting batches")
+    values, counts = np.unique(steps[np.abs(steps) >= 2], return_counts=True)
+    if counts.size and counts.max() >= STRIDE_LIMIT:
+        d = int(values[np.argmax(counts)])
+        return (f"the order is not shuffled: {counts.max()} of the {m - 1} neighbours differ "
+                f"by the same {d} (i, i {'+' if d > 0 else '−'} {abs(d)}), where a random "
+                "order has a few at most; draw a permutation of all m indices from rng")
     full = [b for b in batches if len(b) == size]
     if block_alarm(m, size) < BLOCK_ALARM and all(np.ptp(b) == size - 1 for b in full):
         return ("every batch is a block of consecutive indices: shuffle the samples, "
@@ -184,6 +201,19 @@ def _arr(x):
     return np.asarray(x, dtype=float)
 
 
+def _array(out, case=None):
+    """The new θ is an array (or a number), not a list: `theta - eta * grad` on a list
+    fails in the next step."""
+    if isinstance(out, (list, tuple)):
+        return Unserializable(f"{type(out).__name__}, not an array,")
+    return out
+
+
+def _arrays(out, case=None):
+    """Each of the returned θ and moments is an array (see `_array`)."""
+    return type(out)(_array(x) for x in out) if isinstance(out, (list, tuple)) else out
+
+
 def _shape(rng):
     return tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(0, 3))))
 
@@ -208,6 +238,7 @@ register(Exercise(
     lessons=(LESSON,),
     signature="(theta, grad, eta)",
     reference="nnlib.optim.sgd_update",
+    pure=True,
     public=lambda: [
         Case((np.array([1.0, -2.0, 0.5]), np.array([0.5, 0.5, -1.0]), 0.1), note="a vector"),
         Case((np.zeros((2, 2)), np.array([[1.0, -2.0], [0.0, 4.0]]), 0.25),
@@ -215,6 +246,8 @@ register(Exercise(
         Case((np.array(3.0), np.array(-2.0), 0.5), note="a single number (0-d array)"),
     ],
     hidden=_sgd_hidden,
+    project=_array,
+    tolerance="numerical",
     points=1,
     mistakes={
         "the update climbs: θ − η ∇L, not θ + η ∇L":
@@ -261,6 +294,7 @@ register(Exercise(
     lessons=(LESSON,),
     signature="(theta, grad, v, eta=0.01, beta=0.9)",
     reference="nnlib.optim.momentum_update",
+    pure=True,
     public=lambda: [
         Case((np.array([1.0, 1.0]), np.array([1.0, -2.0]), np.zeros(2)),
              {"eta": 0.1, "beta": 0.9}, "the first step: v = (1 − β) ∇L"),
@@ -272,6 +306,8 @@ register(Exercise(
              {"eta": 0.1, "beta": 0.0}, "β = 0: plain gradient descent"),
     ],
     hidden=_momentum_hidden,
+    project=_arrays,
+    tolerance="numerical",
     points=2,
     mistakes={
         "v = β v + ∇L is PyTorch's form; the slides average: v = β v + (1 − β) ∇L":
@@ -295,11 +331,12 @@ def _rmsprop_hidden(rng):
                           {"eta": eta, "beta": beta, "eps": eps,
                            "eps_inside_sqrt": bool(rng.integers(2))},
                           note=f"random arrays of shape {shape}"))
-    cases.append(Case((np.zeros(4), rng.normal(scale=0.01, size=4), np.zeros(4)),
-                      {"eps": 1e-4}, "the first step from μ = 0"))
-    cases.append(Case((rng.normal(scale=0.001, size=(2, 3)), rng.normal(size=(2, 3)),
-                       rng.uniform(0, 1, size=(2, 3))), {"eps_inside_sqrt": False},
-                      "ε outside, default rates"))
+    # Small gradients, so that the default ε = 1e-8 shows against μ.
+    cases.append(Case((np.zeros(4), rng.normal(scale=1e-4, size=4), np.zeros(4)),
+                      note="the first step from μ = 0, default rates, small gradients"))
+    cases.append(Case((rng.normal(scale=0.001, size=(2, 3)), rng.normal(scale=1e-3, size=(2, 3)),
+                       rng.uniform(0, 1e-6, size=(2, 3))), {"eps_inside_sqrt": False},
+                      "ε outside, default rates, small gradients"))
     return cases
 
 
@@ -333,6 +370,7 @@ register(Exercise(
     lessons=(LESSON,),
     signature="(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-08, eps_inside_sqrt=True)",
     reference="nnlib.optim.rmsprop_update",
+    pure=True,
     public=lambda: [
         Case((np.zeros(2), np.array([0.1, -0.3]), np.zeros(2)),
              {"eta": 0.01, "beta": 0.9, "eps": 1e-2}, "the first step, a large ε"),
@@ -344,6 +382,8 @@ register(Exercise(
              "a matrix, ε outside the root (PyTorch's form)"),
     ],
     hidden=_rmsprop_hidden,
+    project=_arrays,
+    tolerance="numerical",
     points=2,
     mistakes={
         "ε is on the wrong side of the square root: the slides use √(μ + ε); "
@@ -372,9 +412,10 @@ def _adam_hidden(rng):
             note=f"random arrays of shape {shape}"))
     cases.append(Case((np.zeros(3), rng.normal(size=3), np.zeros(3), np.zeros(3), 1),
                       {"bias_correction": True}, "the first step, corrected"))
-    cases.append(Case((rng.normal(scale=0.001, size=(2, 2)), rng.normal(size=(2, 2)),
-                       rng.normal(scale=0.1, size=(2, 2)), rng.uniform(0, 0.01, size=(2, 2)),
-                       int(rng.integers(2, 10))), note="default rates, no correction"))
+    cases.append(Case((rng.normal(scale=0.001, size=(2, 2)), rng.normal(scale=1e-3, size=(2, 2)),
+                       rng.normal(scale=1e-4, size=(2, 2)), rng.uniform(0, 1e-8, size=(2, 2)),
+                       int(rng.integers(2, 10))),
+                      note="default rates, no correction, small gradients (ε = 1e-8 shows)"))
     return cases
 
 
@@ -412,6 +453,7 @@ register(Exercise(
     signature="(theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-08, "
               "bias_correction=False)",
     reference="nnlib.optim.adam_update",
+    pure=True,
     public=lambda: [
         Case((np.zeros(2), np.array([0.5, -1.0]), np.zeros(2), np.zeros(2), 1),
              note="the first step, the slides' form: about 3.16 η per weight"),
@@ -425,6 +467,8 @@ register(Exercise(
              {"eps": 1e-3}, "a later step, the slides' form, a large ε"),
     ],
     hidden=_adam_hidden,
+    project=_arrays,
+    tolerance="numerical",
     points=3,
     mistakes={
         "bias correction is applied when it should not be, or missing when "
