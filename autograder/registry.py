@@ -13,6 +13,7 @@ first use.
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import json
 import pkgutil
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class Exercise:
                 The reference must pass it like any right answer.
     pure        the function must not change its inputs: every case passes its arrays
                 read-only, so writing into one (`y_hat -= y`) fails the case
+    withheld    data files `verify` evaluates on, as "package:relative/path"; while grading
+                they read as empty in the student's kernel, so the held-out data is not there
     """
 
     name: str
@@ -76,6 +79,7 @@ class Exercise:
     strict_warnings: bool = False
     verify: Callable[[Any, Case], str | None] | None = None
     pure: bool = False
+    withheld: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.tolerance not in TOLERANCES:
@@ -88,6 +92,14 @@ class Exercise:
     def reference_fn(self) -> Callable:
         module, _, attr = self.reference.rpartition(".")
         return getattr(importlib.import_module(module), attr)
+
+    @property
+    def withheld_paths(self) -> list[Path]:
+        paths = []
+        for entry in self.withheld:
+            package, _, relative = entry.partition(":")
+            paths.append(Path(str(importlib.resources.files(package).joinpath(relative))))
+        return paths
 
     @property
     def tol(self) -> dict[str, float]:

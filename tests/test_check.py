@@ -207,3 +207,16 @@ def test_a_pure_exercise_passes_read_only_inputs_even_after_pickling():
     assert bad.error == "ValueError" and "changes an input in place" in bad.error_message
     assert run_case(np.negative, cases[0]).value.tolist() == [-1.0, 2.0]
     assert cases[0].args[0].flags.writeable  # the case itself stays untouched
+
+
+def test_a_mistake_that_cannot_run_on_a_case_names_nothing_and_breaks_nothing():
+    def broken(z):
+        raise ValueError("this mistake does not apply here")
+
+    ex = registry.Exercise(
+        name="ident", lessons=(), signature="(z)", reference="numpy.positive",
+        public=lambda: [Case((np.array([1.0, 2.0]),))], hidden=lambda rng: [],
+        mistakes={"never matches": broken, "negates": np.negative})
+    cases = ex.public()
+    report = judge(ex, cases, [run_case(np.negative, c) for c in cases], False)
+    assert not report.passed and "likely cause: negates" in report.message(cases)

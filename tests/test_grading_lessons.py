@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.check import check
 from autograder.course import find_root, release_notebook, source_notebook
 from autograder.grading import batch
 from autograder.grading.sandbox import Limits
@@ -21,6 +22,13 @@ from autograder.release import build
 
 ROOT = find_root(Path(__file__).parent)
 LESSONS = ("08-optimizers", "09-regularization", "10-training")
+
+PEEKS = '''def train_digits(X, y, rng=None):
+    from nnlib import datasets, network, optim, train
+    X_all, y_all = datasets.digits()  # every row, the held-out ones included
+    model = network.MLP([64, 64, 10], ["relu", "softmax"], init="he", rng=0)
+    train.fit(model, X_all, y_all, "cce", optim.Adam(0.01), epochs=30, rng=0, progress=False)
+    return model.params, list(model.activations)'''
 
 UNTRAINED = '''def train_digits(X, y, rng=None):
     rng = np.random.default_rng(rng)
@@ -62,6 +70,7 @@ def graded(tmp_path_factory):
         students = {"ada": None}
         if lesson == "10-training":
             students["bob"] = {model_cell: UNTRAINED}
+            students["cy"] = {model_cell: PEEKS}
         for student, replace in students.items():
             (subs / student / lesson).mkdir(parents=True)
             nbformat.write(_answered(root, lesson, replace),
@@ -92,3 +101,14 @@ def test_an_untrained_model_is_refused_by_the_graders_own_evaluation(graded):
     assert others == {n: e["score"] for n, e in rows["ada"]["exercises"].items()
                       if n != "train_digits"}
     assert rows["ada"]["by_hand"] == rows["bob"]["by_hand"] == 2
+
+
+def test_the_held_out_digits_are_not_in_the_students_kernel(graded):
+    """A function that trains on the whole data set, held-out rows included, passes where the
+    data is readable, but finds the file empty while grading: only the rows it is given
+    exist there."""
+    namespace = {}
+    exec(PEEKS, namespace)
+    check("train_digits", namespace["train_digits"])  # outside the sandbox the peek works
+    model = graded["10-training"]["cy"]["exercises"]["train_digits"]
+    assert model["score"] == 0 and "raised" in model["message"], model["message"]

@@ -47,20 +47,60 @@ def l2_penalty_flat(params, lam):
 
 
 def l2_grad_loop(params, lam):
-    """Correct: element by element, lists instead of tuples."""
+    """Correct: element by element, lists instead of tuples, integer zeros."""
     grads = []
     for W, b in params:
         W = _arr(W)
         dW = np.empty_like(W)
         for index in np.ndindex(W.shape):
             dW[index] = 2 * lam * W[index]
-        grads.append([dW, [0.0] * len(b)])
+        grads.append([dW, np.zeros(len(b), dtype=int)])
     return grads
+
+
+def l2_penalty_float32(params, lam):
+    """Correct to float32 precision: the check's tolerance (rtol 1e-6) accepts it."""
+    return float(np.float32(lam) * sum(np.sum(np.asarray(W, np.float32) ** 2) for W, _ in params))
+
+
+def l2_grad_float32(params, lam):
+    return [((2 * np.float32(lam) * np.asarray(W, np.float32)).astype(float), np.zeros(np.shape(b)))
+            for W, b in params]
 
 
 def test_l2_correct_variants_pass():
     passes("l2_penalty", l2_penalty_flat)
+    passes("l2_penalty", lambda params, lam: lam * sum(float(np.trace(_arr(W).T @ _arr(W)))
+                                                       for W, _ in params))
     passes("l2_grad", l2_grad_loop)
+    for seed in ("1", "4", "7"):  # seeds on which float32 missed rtol 1e-7
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(SEED_ENV, seed)
+            passes("l2_penalty", l2_penalty_float32)
+            passes("l2_grad", l2_grad_float32)
+
+
+def _penalty(params, lam):
+    return lam * sum(float(np.sum(_arr(W) ** 2)) for W, _ in params)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda params, lam: [_penalty(params, lam)], "list object; expected a number"),
+    (lambda params, lam: np.array([[_penalty(params, lam)]]), "shape (1, 1)"),
+    (lambda params, lam: lam * sum(np.mean(_arr(W) ** 2) for W, _ in params), "should be"),
+    (lambda params, lam: lam * float(np.sum(_arr(params[-1][0]) ** 2)), "should be"),
+])
+def test_l2_penalty_wrong_types_and_reductions_fail(wrong, message):
+    assert message in fails("l2_penalty", wrong)
+
+
+def test_l2_grad_with_list_bias_gradients_fails():
+    # `b -= eta * db` breaks on a list db: every dW and db must be an array
+    wrong = lambda params, lam: [(2 * lam * _arr(W), [0.0] * len(b)) for W, b in params]  # noqa: E731
+    assert "list, not an array" in fails("l2_grad", wrong)
+    as_lists = lambda params, lam: [((2 * lam * _arr(W)).tolist(), np.zeros(len(b)))  # noqa: E731
+                                    for W, b in params]
+    assert "list, not an array" in fails("l2_grad", as_lists)
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -144,12 +184,66 @@ def test_dropout_masks_without_randomness_fail(index):
     assert cause in fails("dropout_forward", wrong)
 
 
+def _with_mask(draw):
+    def dropout(A, p, rng=None, inverted=False):
+        A = _arr(A)
+        r = np.asarray(draw(np.random.default_rng(rng), A.shape, p), dtype=float)
+        return A * r / (p if inverted else 1), r
+    return dropout
+
+
+def _fixed_count_per_row(g, shape, p):
+    r = np.zeros(shape).reshape(shape[0] if len(shape) > 1 else 1, -1)
+    for row in r:
+        row[g.permutation(row.size)[:round(p * row.size)]] = 1
+    return r.reshape(shape)
+
+
+@pytest.mark.parametrize("draw, cause", [
+    (lambda g, shape, p: np.broadcast_to(g.random(shape[-1]) < p, shape), ""),
+    (lambda g, shape, p: np.broadcast_to(g.random(shape[:-1] + (1,)) < p, shape), ""),
+    (_fixed_count_per_row, "the same number of units"),
+    (lambda g, shape, p: g.random((shape[0], shape[1])) < p, "raised"),  # assumes 2-D A
+])
+def test_dropout_shared_masks_fixed_counts_and_2d_only_fail(draw, cause):
+    assert cause in fails("dropout_forward", _with_mask(draw))
+
+
+def test_dropout_a_mask_shared_by_the_rows_fails_even_with_the_right_fractions():
+    # every row keeps the columns j with j % 5 != 0: the kept fraction is exactly 0.8 in
+    # the whole and in every block, and independent of A; only the neighbour test sees it
+    ex = registry.get("dropout_forward")
+    case = lesson09._dropout_public()[3]
+    A, p = case.args
+    r = np.broadcast_to(np.arange(A.shape[1]) % 5 != 0, A.shape).astype(float)
+    assert "neighbouring rows (samples) agree" in ex.verify((A * r, r), case)
+    column_mask = np.broadcast_to((np.arange(A.shape[0]) % 5 != 0)[:, None], A.shape) * 1.0
+    assert "neighbouring" in ex.verify((A * column_mask, column_mask), case)
+
+
+def test_dropout_results_must_be_arrays():
+    def as_lists(A, p, rng=None, inverted=False):
+        right = _with_mask(lambda g, shape, p: g.random(shape) < p)
+        return tuple(x.tolist() for x in right(A, p, rng, inverted))
+    assert "must be NumPy arrays" in fails("dropout_forward", as_lists)
+
+
+def test_dropout_more_right_draws_pass():
+    passes("dropout_forward", _with_mask(lambda g, shape, p: g.binomial(1, p, shape)))
+    passes("dropout_forward", _with_mask(lambda g, shape, p: g.random(shape) <= p))
+
+
 def test_dropout_bounds_are_below_1e9_and_hold_for_many_right_draws():
     n = lesson09.LARGE[0] * lesson09.LARGE[1]
     fraction = 2 * math.exp(-2 * n * lesson09.FRACTION_TOL**2)
     blocks = 16 * 2 * math.exp(-2 * (n / 16) * lesson09.BLOCK_TOL**2)
     independence = 2 * math.exp(-2 * lesson09.HOEFFDING_C**2)
     assert fraction + blocks + independence < 1e-11
+    pairs = 2 * 2 * math.exp(-2 * (n / 2) * lesson09.PAIR_TOL**2)
+    sigma2 = lesson09.LARGE[1] * 0.15 * 0.85  # the smallest row-count variance, p = 0.15
+    t = 1 - lesson09.ROW_SPREAD
+    spread = math.exp(-lesson09.LARGE[0] * t**2 / (2 * (3 + 1 / sigma2)))
+    assert pairs + spread < 1e-19
     # 60 fresh draws of the reference on the large cases all pass; the drop-rate and the
     # keep-largest variants fail every one of them
     ex = registry.get("dropout_forward")
@@ -189,6 +283,34 @@ def batchnorm_by_hand(Z, gamma, beta, eps=1e-5):
 
 def test_batchnorm_correct_variant_passes():
     passes("batchnorm_forward", batchnorm_by_hand)
+    one_pass = lambda Z, g, b, eps=1e-5: ((Z - Z.mean(0)) / np.sqrt(  # noqa: E731
+        (Z * Z).mean(0) - Z.mean(0) ** 2 + eps) * g + b, None)
+    passes("batchnorm_forward", lambda Z, g, b, eps=1e-5: list(one_pass(_arr(Z), g, b, eps)))
+
+
+def _bn_in_place(Z, gamma, beta, eps=1e-5):
+    Z -= Z.mean(axis=0)  # mutates the caller's batch; fails on an integer batch
+    Z /= np.sqrt((Z * Z).mean(axis=0) + eps)
+    return gamma * Z + beta, None
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lambda Z, g, b, eps=1e-5: batchnorm_by_hand(Z, g, b, eps)[0], "instead of the pair"),
+    (lambda Z, g, b, eps=1e-5: (batchnorm_by_hand(Z, g, b, eps)[0].tolist(), None),
+     "list, not an array"),
+    (_bn_in_place, "raised"),
+    (lambda Z, g, b, eps=1e-5: ((Z - Z.mean()) / np.sqrt(Z.var() + eps) * g + b, None), "should"),
+])
+def test_batchnorm_wrong_types_and_in_place_fail(wrong, message):
+    with np.errstate(all="ignore"):
+        assert message in fails("batchnorm_forward", wrong)
+
+
+def test_a_mistake_that_cannot_run_never_stands_as_text_for_the_expected_value():
+    # the wrong-axis mistake gives NO_MATCH on a non-square batch; a result of one element
+    # must be judged without comparing numbers with text
+    message = fails("batchnorm_forward", lambda Z, g, b, eps=1e-5: (np.zeros((1, 1)), None))
+    assert "shape" in message
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -242,7 +364,22 @@ def test_init_correct_variants_pass_in_both_forms():
     passes("he_init", he_normal_scaled)
 
 
+def _tiled_rows(variance):
+    return lambda n_in, n_out, rng=None: np.tile(np.random.default_rng(rng).normal(
+        0, math.sqrt(variance(n_in, n_out)), n_in), (n_out, 1))
+
+
+def _sorted(variance):
+    return lambda n_in, n_out, rng=None: np.sort(_normal(variance)(n_in, n_out, rng), axis=None
+                                                 ).reshape(n_out, n_in)
+
+
 @pytest.mark.parametrize("name, wrong, cause", [
+    ("xavier_init", _tiled_rows(XAVIER), "neighbouring rows of W are correlated"),
+    ("he_init", _tiled_rows(HE), "neighbouring rows of W are correlated"),
+    ("he_init", _sorted(HE), "correlated"),
+    ("xavier_init", lambda n_in, n_out, rng=None: _normal(XAVIER)(n_in, n_out, rng).tolist(),
+     "NumPy array, not a list"),
     ("xavier_init", _normal(lambda n_in, n_out: 1 / n_in), "1/n_in"),
     ("xavier_init", _uniform(lambda n_in, n_out: 1 / n_in), "1/n_in"),
     ("xavier_init", _normal(lambda n_in, n_out: math.sqrt(2 / (n_in + n_out))),
@@ -270,6 +407,12 @@ def test_init_bounds_are_below_1e9_and_hold_for_many_right_draws():
     normal_max = 1e7 * math.erfc(lesson09.MAX_SIGMAS / math.sqrt(2))
     total = chi2_upper + chi2_lower + uniform_var + uniform_mean + normal_mean + normal_max
     assert total < 1e-15
+    # neighbour correlation: N' >= 48,000 products; Chernoff (normal), Hoeffding (uniform)
+    c, pairs = lesson09.CORR_TOL, 48_000
+    normal_corr = 2 * math.exp(min(-pairs * (c * t + math.log(1 - t * t) / 2)
+                                   for t in np.linspace(0.01, 0.5, 50)))
+    uniform_corr = 2 * math.exp(-2 * pairs * c**2 / 36)
+    assert normal_corr + uniform_corr < 1e-11
     # many independent draws of right answers pass; wrong variances fail all of them
     for name, target, wrongs in (
         ("xavier_init", XAVIER, [lambda a, b: 1 / a, lambda a, b: 1 / b, HE]),
@@ -304,6 +447,21 @@ def early_stopping_running_min(val_losses, patience, min_delta=0.0):
 
 def test_early_stopping_correct_variant_passes():
     passes("early_stopping_epoch", early_stopping_running_min)
+    passes("early_stopping_epoch", lambda val_losses, patience, min_delta=0.0: [
+        np.int64(t) for t in early_stopping_running_min(val_losses, patience, min_delta)])
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (lesson09._stopper(lambda loss, best, d: loss < best * (1 - d), lesson09._PAST),
+     "should be"),  # min_delta taken as relative
+    (lambda val_losses, patience, min_delta=0.0: tuple(
+        float(t) for t in early_stopping_running_min(val_losses, patience, min_delta)),
+     "float, not an int"),
+    (lambda val_losses, patience, min_delta=0.0: early_stopping_running_min(
+        val_losses + [], patience, min_delta), "raised"),  # a list only: [] + an array fails
+])
+def test_early_stopping_relative_delta_floats_and_list_only_fail(wrong, message):
+    assert message in fails("early_stopping_epoch", wrong)
 
 
 @pytest.mark.parametrize("wrong, cause", [

@@ -182,6 +182,53 @@ def test_wrong_metrics_fail(name, fn, cause):
     assert cause in message
 
 
+def _as_list(name):
+    return lambda *args, **kwargs: [CORRECT[name](*args, **kwargs)]
+
+
+@pytest.mark.parametrize("name", ["precision", "recall", "f1", "top_k_accuracy", "roc_auc"])
+def test_a_number_returned_in_a_list_or_array_fails(name):
+    assert "list object; expected a number" in fails(name, _as_list(name))
+    as_array = lambda *args, **kwargs: np.array([CORRECT[name](*args, **kwargs)])  # noqa: E731
+    assert "ndarray of shape (1,)" in fails(name, as_array)
+    passes(name, lambda *args, **kwargs: np.float32(CORRECT[name](*args, **kwargs)).item())
+
+
+def test_counts_as_floats_pass_and_a_list_of_lists_fails():
+    passes("confusion_matrix",
+           lambda y, y_pred, n_classes=None: confusion_loops(y, y_pred, n_classes).astype(float))
+    assert "list, not an array" in fails(
+        "confusion_matrix", lambda y, y_pred, n_classes=None: confusion_loops(
+            y, y_pred, n_classes).tolist())
+
+
+def test_k_from_the_distinct_labels_fails_on_every_seed(monkeypatch):
+    def distinct(y, y_pred, n_classes=None):
+        K = n_classes or len(set(_ints(y)) | set(_ints(y_pred)))
+        return confusion_loops(y, y_pred, K)
+
+    for seed in range(12):  # the label after a gap used to be drawn from 3..10
+        monkeypatch.setenv(SEED_ENV, str(seed))
+        fails("confusion_matrix", distinct)
+
+
+def test_a_one_element_matrix_is_judged_without_comparing_numbers_with_text():
+    # the rates mistake gives floats; they must never stand as text for the expected value
+    message = fails("confusion_matrix", lambda y, y_pred, n_classes=None: np.ones((1, 1), int))
+    assert "shape (1, 1)" in message
+
+
+@pytest.mark.parametrize("name", ["precision", "recall", "f1"])
+def test_the_macro_average_over_the_true_classes_only_fails(name):
+    def over_true_classes(y, y_pred, average="binary", pos_label=1):
+        if average != "macro":
+            return CORRECT[name](y, y_pred, average, pos_label)
+        return float(np.mean([CORRECT[name](_ints(y) == k, _ints(y_pred) == k)
+                              for k in np.unique(_ints(y))]))
+
+    fails(name, over_true_classes)
+
+
 def test_the_confusion_matrix_message_says_rows_are_true_labels():
     message = fails("confusion_matrix", WRONG["confusion_matrix"][0][0])
     assert "public" in message and "TRUE label" in message
@@ -274,6 +321,19 @@ def _params_only(X, y, rng=None):
 ])
 def test_wrong_models_fail(fn, message):
     assert message in fails("train_digits", fn)
+
+
+def test_a_deep_chain_is_judged_quickly():
+    # 64 -> 1 -> 1 ... (24,000 layers) -> 10: within the parameter budget, judged in well
+    # under a few seconds, and failed
+    def chain(X, y, rng=None):
+        params = [(np.full((1, 64), 0.1), np.zeros(1))]
+        params += [(np.ones((1, 1)), np.zeros(1))] * 24_000 + [(np.ones((10, 1)), np.zeros(10))]
+        return params, "relu"
+    import time
+    start = time.perf_counter()
+    assert "is below 0.95" in fails("train_digits", chain)
+    assert time.perf_counter() - start < 10
 
 
 def test_the_held_out_rows_are_the_complement_of_the_training_rows():

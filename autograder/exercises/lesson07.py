@@ -6,7 +6,9 @@ For `cce` the classes are the last axis of an (N, K) array.
 
 At a probability of exactly 0 or 1 the cross-entropies need a convention, because ln 0 is
 -inf. nnlib clips p into [EPS, 1 - EPS] with EPS = 1e-12; a student may choose any clipping
-constant eps from about 5e-324 up to 1e-7 (Keras uses 1e-7, scikit-learn used 1e-15). The
+constant eps up to 1e-7 (Keras uses 1e-7, scikit-learn used 1e-15) that keeps -ln eps finite:
+with the usual clip into [eps, 1 - eps] that means eps above 2^-54 (about 1e-16, since
+1 - eps rounds to 1 below it), or any eps down to 5e-324 when 1 - p is clipped on its own. The
 checks therefore judge the elements where p is exactly 0 or 1 by properties every such
 answer has (`project` maps a value with those properties to nnlib's value):
 

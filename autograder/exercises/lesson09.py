@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from autograder.exercises.lesson05 import when_it_runs
+from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
 
 # ---- shared helpers --------------------------------------------------------------------
@@ -19,6 +20,34 @@ from autograder.registry import Case, Exercise, register
 
 def _arr(x):
     return np.asarray(x, dtype=float)
+
+
+def _kind(x) -> str:
+    return f"ndarray of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+
+
+def number(out, case=None):
+    """`project` for an exercise whose answer is one number: the judge accepts any size-1
+    result for a number, so a list [v] or an array of shape (1,) becomes a mismatch."""
+    if isinstance(out, (int, float, np.integer, np.floating)) and not isinstance(out, bool):
+        return out
+    if isinstance(out, np.ndarray) and out.ndim == 0:
+        return out
+    return out if out is None else Unserializable(_kind(out))
+
+
+def array(x):
+    """An ndarray as it is; anything else (a list, a number) becomes a mismatch."""
+    return x if isinstance(x, np.ndarray) else Unserializable(f"{_kind(x)}, not an array,")
+
+
+def _pairs_of_arrays(out, case=None):
+    """`project` of l2_grad: a list db would break `b -= eta * db`, so every dW, db must be
+    an array."""
+    if not isinstance(out, (list, tuple)):
+        return out
+    return [tuple(array(x) for x in pair) if isinstance(pair, (list, tuple)) and len(pair) == 2
+            else pair for pair in out]
 
 
 def _random_params(rng, depth=None):
@@ -72,7 +101,9 @@ register(Exercise(
     reference="nnlib.regularization.l2_penalty",
     public=_params_public,
     hidden=_params_hidden,
+    tolerance="stable",  # float32 arithmetic is right too
     points=2,
+    project=number,
     mistakes={
         "the biases are penalized too; the slides sum over the weights W(l) only":
             _penalty_with(_SQ, _SQ),
@@ -99,7 +130,9 @@ register(Exercise(
     reference="nnlib.regularization.l2_grad",
     public=_params_public,
     hidden=_params_hidden,
+    tolerance="stable",  # float32 arithmetic is right too
     points=2,
+    project=_pairs_of_arrays,
     mistakes={
         "the factor 2 is missing: the gradient of λ Σ W² is 2λW":
             _grad_with(lambda W, lam: lam * W),
@@ -120,12 +153,23 @@ register(Exercise(
 #      P(|mean - p| >= 0.05) <= 2 exp(-2 * 6250 * 0.05^2) = 2e^-31.25 ≈ 5.4e-14, x 16 ≈ 9e-13;
 #  (c) independence of A: S = sum (r_ij - p) A_ij has independent terms in [-p A, (1-p) A],
 #      so P(|S| >= c sqrt(sum A^2)) <= 2 exp(-2 c^2) = 2e^-42.3 ≈ 4e-19 for c = 4.6.
+#  (d) neighbours: the disjoint pairs of rows (2i, 2i + 1) give 250 x 200 = 50,000
+#      independent indicators [r_2i,j = r_2i+1,j] of mean q = p² + (1 - p)², so
+#      P(|mean - q| >= 0.03) <= 2 exp(-2 * 50000 * 0.03^2) = 2e^-90; the same for the
+#      500 x 100 pairs of columns;
+#  (e) row counts: c_i = Σ_j r_ij ~ Binomial(200, p) independently, X_i = (c_i - 200 p)² / σ²
+#      (σ² = 200 p (1 - p) >= 25.5 for p in [0.15, 0.95]) has E X = 1 and E X² = 3 +
+#      (1 - 6 p (1 - p)) / σ² <= 3.04, so Maurer's bound for non-negative variables gives
+#      P(mean X <= 0.25) <= exp(-500 * 0.75² / (2 * 3.04)) = e^-46.3 ≈ 8e-21.
 # A right answer fails a large case with probability below 1e-12; the checks on values
 # and masks are exact and cannot fail it. Wrong variants: dropping with probability p
 # (fraction 1 - p, off by >= 0.4 at p = 0.8 or 0.3), a fixed pattern (a block at 0 or 1),
-# keeping the largest activations (c is about 24 for p = 0.8).
+# keeping the largest activations (c is about 24 for p = 0.8), one mask shared by every
+# row or every column (neighbours agree on all units, while q <= 1 - 2 * 0.15 * 0.85 = 0.745),
+# exactly round(p n) units kept in every row (mean X = 0).
 LARGE = (500, 200)
 FRACTION_TOL, BLOCK_TOL, HOEFFDING_C = 0.02, 0.05, 4.6
+PAIR_TOL, ROW_SPREAD = 0.03, 0.25
 
 
 def _mask_problem(A, A_tilde, r, p, inverted):
@@ -169,6 +213,19 @@ def _statistics_problem(A, r, p):
     if abs(statistic) >= HOEFFDING_C:
         return ("which units are kept depends on their activations; the mask must be random "
                 "and independent of A")
+    q = p * p + (1 - p) * (1 - p)
+    for axis, what in ((0, "rows (samples)"), (1, "columns (units)")):
+        pairs = np.moveaxis(r, axis, 0)
+        half = pairs.shape[0] // 2
+        agree = float(np.mean(pairs[0:2 * half:2] == pairs[1:2 * half:2]))
+        if abs(agree - q) >= PAIR_TOL:
+            return (f"neighbouring {what} agree on {agree:.3f} of their mask entries instead "
+                    f"of about p² + (1 - p)² = {q:.3f}: draw each r_ij independently, not one "
+                    "mask shared by all samples or units")
+    spread = float(np.mean((r.sum(axis=1) - n * p) ** 2) / (n * p * (1 - p)))
+    if spread <= ROW_SPREAD:
+        return ("every sample keeps (almost) the same number of units; draw each r_ij "
+                "independently with probability p instead of choosing a fixed count")
     return None
 
 
@@ -177,6 +234,8 @@ def _verify_dropout(output, case):
     inverted = bool(case.kwargs.get("inverted", False))
     if not isinstance(output, (tuple, list)) or len(output) != 2:
         return "return the pair (A_tilde, mask)"
+    if not all(isinstance(x, np.ndarray) for x in output):
+        return "A_tilde and mask must be NumPy arrays"
     try:
         A_tilde, r = _arr(output[0]), _arr(output[1])
     except (TypeError, ValueError):
@@ -213,18 +272,18 @@ def _dropout_public():
 
 def _dropout_hidden(rng):
     cases = []
-    for inverted in (False, True):
-        shape = tuple(int(k) for k in rng.integers(1, 9, size=2))
+    for inverted, ndim in ((False, 2), (True, 1)):  # A may have any shape
+        shape = tuple(int(k) for k in rng.integers(1, 9, size=ndim))
         A = rng.normal(size=shape)
         cases.append(Case((A, float(rng.uniform(0.2, 0.95))),
                           {"rng": int(rng.integers(2**31)), "inverted": inverted},
-                          "a small random layer"))
+                          f"a small random {ndim}-D layer"))
     for inverted in (False, True):
         p = float(rng.choice([rng.uniform(0.15, 0.4), rng.uniform(0.6, 0.9)]))
         cases.append(_dropout_case(rng, LARGE, p, inverted, int(rng.integers(2**31)),
                                    "a large layer"))
-    cases.append(Case((rng.normal(size=(3, 4)), 1.0), {"rng": int(rng.integers(2**31))},
-                      "p = 1"))
+    cases.append(Case((rng.normal(size=(2, 3, 4)), 1.0), {"rng": int(rng.integers(2**31))},
+                      "p = 1, a 3-D array"))
     return cases
 
 
@@ -301,9 +360,21 @@ def _bn_hidden(rng):
     cases.append(_bn_case(rng, int(rng.integers(5, 30)), int(rng.integers(2, 6)),
                           "a feature of tiny variance", small_var=True))
     n = int(rng.integers(2, 8))
-    cases.append(_bn_case(rng, n, n, "a square batch"))
+    square = _bn_case(rng, n, n, "a square batch of integers")
+    cases.append(Case((np.round(square.args[0]).astype(int), *square.args[1:]), square.kwargs,
+                      square.note))
     cases.append(_bn_case(rng, 2, int(rng.integers(1, 6)), "a batch of two samples"))
     return cases
+
+
+def _bn_output(out, case=None):
+    """Y of the pair (Y, cache); Y alone, or Y as a list, is a mismatch. A 0-d array (a
+    mistake's NO_MATCH) stays a number, so that no text ever stands as the expected value."""
+    if isinstance(out, (tuple, list)) and len(out) == 2:
+        return array(out[0])
+    if isinstance(out, np.ndarray) and out.ndim == 0:
+        return out
+    return Unserializable(f"{_kind(out)} instead of the pair (Y, cache),")
 
 
 register(Exercise(
@@ -314,7 +385,7 @@ register(Exercise(
     public=_bn_public,
     hidden=_bn_hidden,
     points=3,
-    project=lambda out, case: out[0] if isinstance(out, (tuple, list)) and len(out) == 2 else out,
+    project=_bn_output,
     mistakes={
         "the variance has ddof=1 (divides by m − 1); batch norm divides by m":
             _batchnorm_with(lambda Z: (Z.mean(axis=0), Z.var(axis=0, ddof=1)), _INSIDE),
@@ -346,12 +417,24 @@ register(Exercise(
 #      2 sqrt(3) s): P <= 2 exp(-2 N 0.05^2 / 12) = 2e^-41.7 ≈ 1.6e-18;
 #  (c) on every case max |W| < 10 s: normal P(|W_ij| >= 10 s) = 1.5e-23 per weight, below
 #      1e-16 for N <= 1e7; uniform never exceeds sqrt(3) s.
-# A right answer fails with probability below 1e-15. The large cases have n_in and n_out
+#  (d) independence: the disjoint pairs of rows (2i, 2i + 1) give N' >= 48,000 independent
+#      products W_2i,j W_2i+1,j of mean 0 (the same for columns); their mean over s² is
+#      at least 0.1 in size with probability below 2 min_t exp(-N' (0.1 t + ln(1 - t²) / 2))
+#      ≈ 2e^-240 for normal weights, 2 exp(-2 N' 0.1² / 6²) ≈ 4e-12 for uniform ones
+#      (products in [-3 s², 3 s²]). Tiled or mirrored rows or columns, or sorted weights,
+#      make it close to ±1.
+# A right answer fails with probability below 1e-11. The large cases have n_in and n_out
 # at least a factor 8 apart, one with n_in < n_out (there Xavier's and He's variances
 # differ by a factor (n_in + n_out) / n_in >= 9, and 2/n_out by as much) and one with
 # n_in > n_out (there 1/n_in is about half of either target); a wrong variance misses the
 # target by 45 % or more on one of them and cannot pass (a), whose own spread is 0.45 %.
-MIN_WEIGHTS, VAR_TOL, MEAN_TOL, MAX_SIGMAS = 100_000, 0.05, 0.05, 10.0
+MIN_WEIGHTS, VAR_TOL, MEAN_TOL, MAX_SIGMAS, CORR_TOL = 100_000, 0.05, 0.05, 10.0, 0.1
+
+
+def _neighbour_correlation(W, axis):
+    pairs = np.moveaxis(W, axis, 0)
+    half = pairs.shape[0] // 2
+    return float(np.mean(pairs[0:2 * half:2] * pairs[1:2 * half:2]))
 
 
 def _variance_causes(n_in, n_out, target):
@@ -375,6 +458,8 @@ def _verify_init(target_of):
     def verify(W, case):
         n_in, n_out = (int(n) for n in case.args[:2])
         target = target_of(n_in, n_out)
+        if not isinstance(W, np.ndarray):
+            return f"return W as a NumPy array, not a {type(W).__name__}"
         try:
             W = _arr(W)
         except (TypeError, ValueError):
@@ -403,6 +488,11 @@ def _verify_init(target_of):
             return f"the weights have mean {W.mean():.3g}; they must be centred at 0"
         if np.abs(W).max() >= MAX_SIGMAS * s:
             return f"a weight is over {MAX_SIGMAS:g} standard deviations from 0"
+        for axis, what in ((0, "rows"), (1, "columns")):
+            rho = _neighbour_correlation(W, axis) / target
+            if abs(rho) >= CORR_TOL:
+                return (f"neighbouring {what} of W are correlated (ρ = {rho:.2f}); draw every "
+                        "weight independently")
         return None
     return verify
 
@@ -496,25 +586,37 @@ def _es_public():
              "improvement"),
         Case(([5.0, 4.0, 3.0, 2.0, 1.0], 1), note="always improving: never stops"),
         Case(([2.0, 1.0, 1.0, 1.0, 0.5], 1), note="an equal loss is not an improvement"),
-        Case(([1.0, 0.97, 0.94, 0.92, 0.90, 0.895, 0.5], 2), {"min_delta": 0.05},
-             "min_delta 0.05: only drops of more than 0.05 below the best count"),
+        Case(([10.0, 9.7, 9.4, 9.2, 9.0, 8.95, 5.0], 2), {"min_delta": 0.5},
+             "min_delta 0.5: only drops of more than 0.5 below the best count"),
         Case(([0.7], 3), note="one epoch"),
     ]
 
 
 def _es_hidden(rng):
     cases = []
-    for _ in range(5):
+    for i in range(5):
         n = int(rng.integers(5, 60))
         t = np.linspace(0, 1, n)
         turn = rng.uniform(0.2, 0.9)
         losses = 1.0 + (t - turn) ** 2 * rng.uniform(1, 5) + rng.normal(scale=0.05, size=n)
-        min_delta = float(rng.choice([0.0, 0.0, rng.uniform(0.005, 0.05)]))
-        cases.append(Case((np.round(losses, 3).tolist(), int(rng.integers(0, 7))),
-                          {"min_delta": min_delta}, "a noisy validation curve"))
+        # losses far from 1 and min_delta > 0 in three curves: min_delta is absolute
+        scale = 1.0 if i < 2 else float(rng.choice([rng.uniform(0.02, 0.2), rng.uniform(5, 50)]))
+        min_delta = 0.0 if i < 2 else scale * float(rng.uniform(0.005, 0.05))
+        losses = np.round(losses, 3) * scale
+        cases.append(Case((losses if i == 0 else losses.tolist(), int(rng.integers(0, 7))),
+                          {"min_delta": min_delta},
+                          "a noisy validation curve" + (" as an array" if i == 0 else "")))
     losses = np.round(rng.uniform(0.5, 1.5, size=int(rng.integers(3, 12))), 1).tolist()
     cases.append(Case((losses, int(rng.integers(0, 3))), note="values with ties"))
     return cases
+
+
+def _epochs(out, case=None):
+    """A pair of ints; an epoch returned as a float or an array is a mismatch."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return out
+    return tuple(x if isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                 else Unserializable(f"{_kind(x)}, not an int,") for x in out)
 
 
 register(Exercise(
@@ -526,6 +628,7 @@ register(Exercise(
     hidden=_es_hidden,
     tolerance="exact",
     points=2,
+    project=_epochs,
     mistakes={
         "off by one: it stops after `patience` epochs without improvement; the rule "
         "tolerates `patience` of them and stops at the next one":

@@ -8,13 +8,16 @@ Labels may arrive as floats, as `nnlib.datasets.digits()` gives them.
 
 `train_digits` has no unique answer: `verify` checks the returned network's structure and
 measures its accuracy itself on the rows of `datasets.digits()` that the case's split
-(seeded by the case's `rng`) held out from the student.
+(seeded by the case's `rng`) held out from the student. While grading, the digits file reads
+as empty in the student's kernel (`withheld`), so the function has only the rows it is given.
 """
 
 from functools import cache
 
 import numpy as np
 
+from autograder.exercises.lesson09 import number
+from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
 from nnlib import metrics
 from nnlib.activations import ACTIVATIONS
@@ -56,11 +59,29 @@ def _confusion_hidden(rng):
     return [
         Case((y, noisy), note=f"{K} classes, {m} samples"),
         Case((rng.integers(0, 4, 30), rng.integers(0, 4, 30)), note="random int labels"),
-        Case((np.array([0.0, 1.0, 2.0, 1.0]), np.array([0.0, 1.0, 2.0, K + 0.0])),
-             note="the largest label occurs only in y_pred"),
+        Case((np.array([0.0, 1.0, 2.0, 1.0]), np.array([0.0, 1.0, 2.0, max(K, 4) + 0.0])),
+             note="the largest label occurs only in y_pred, after a gap"),
         Case((top, top[::-1]), {"n_classes": int(rng.integers(4, 9))}, "n_classes > labels"),
         Case((np.zeros(0), np.zeros(0)), {"n_classes": 3}, "no samples"),
     ]
+
+
+def _counts(out, case=None):
+    """`project` of confusion_matrix: a list of lists is a mismatch (the result is an array);
+    counts held as floats are counts all the same (`np.zeros((K, K))` then `+= 1`), so an
+    array whose values are all whole numbers is compared as integers."""
+    if isinstance(out, (list, tuple)):
+        return Unserializable(f"{type(out).__name__}, not an array,")
+    if (isinstance(out, np.ndarray) and out.dtype.kind in "fb" and np.all(np.isfinite(out))
+            and np.all(out == np.round(out))):
+        return out.astype(np.int64)
+    return out
+
+
+def _rates_mistake(y, y_pred, n_classes=None):
+    """The row-normalised matrix, or NO_MATCH where every rate is 0 or 1 (as counts)."""
+    rates = _row_rates(metrics.confusion_matrix(y, y_pred, n_classes))
+    return NO_MATCH if np.all(rates == np.round(rates)) else rates
 
 
 register(Exercise(
@@ -77,13 +98,13 @@ register(Exercise(
     hidden=_confusion_hidden,
     tolerance="exact",
     points=2,
+    project=_counts,
     mistakes={
         "the matrix is transposed: row i must count the samples whose TRUE label is i":
             _safe(lambda y, y_pred, n_classes=None: metrics.confusion_matrix(
                 y_pred, y, n_classes)),
         "the rows are normalised; count the samples instead":
-            _safe(lambda y, y_pred, n_classes=None: _row_rates(
-                metrics.confusion_matrix(y, y_pred, n_classes))),
+            _safe(_rates_mistake),
     },
 ))
 
@@ -125,8 +146,8 @@ def _prf_hidden(rng):
     cases.append(Case((yb, pb), {"pos_label": 0}, "binary, pos_label=0"))
     cases.append(Case((np.array([1.0, 1.0, 0.0]), np.zeros(3)), note="nothing predicted positive"))
     gap = np.array([0, 5, 5, 2, 0, 5])
-    cases.append(Case((gap, np.array([5, 5, 0, 2, 0, 0])), {"average": "macro"},
-                      "labels with gaps"))
+    cases.append(Case((gap, np.array([5, 5, 0, 2, 0, 3])), {"average": "macro"},
+                      "labels with gaps; class 3 occurs only in y_pred"))
     return cases
 
 
@@ -181,6 +202,7 @@ for _name, _other, _points in (("precision", "recall", 1), ("recall", "precision
         public=_prf_public,
         hidden=_prf_hidden,
         points=_points,
+        project=number,
         mistakes=_prf_mistakes(_name, _other),
     ))
 
@@ -199,6 +221,7 @@ register(Exercise(
     public=_prf_public,
     hidden=_prf_hidden,
     points=1,
+    project=number,
     mistakes={
         "the harmonic mean of the averaged precision and recall; average the per-class F1 "
         "scores instead": _safe(_f1_of_averages),
@@ -273,6 +296,7 @@ register(Exercise(
     ],
     hidden=_top_k_hidden,
     points=1,
+    project=number,
     mistakes={
         "a tie with the k-th score is counted as outside the top k; count a sample when "
         "fewer than k classes score strictly higher": _safe(_top_k_pessimistic),
@@ -349,6 +373,7 @@ register(Exercise(
     ],
     hidden=_roc_hidden,
     points=2,
+    project=number,
     mistakes={
         "computed from hard predictions (argmax or score >= 0.5); AUC needs the scores, "
         "it measures how well they rank positives above negatives": _safe(_auc_hard),
@@ -443,4 +468,6 @@ register(Exercise(
     hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)), "another 80/20 split")],
     points=5,
     verify=_verify_model,
+    # The held-out rows are rows of this file: the student's kernel must not read them.
+    withheld=("sklearn.datasets:data/digits.csv.gz",),
 ))

@@ -161,7 +161,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     stub_reference(Path(nnlib.__file__).parent, [ex.reference for ex in exercises],
                    work / "stub")
     sandbox = make_sandbox(root, [submissions, out, seed_file(root)], work / "stub",
-                           Path(nnlib.__file__).parent, limits, use_bwrap)
+                           Path(nnlib.__file__).parent, limits, use_bwrap,
+                           [p for ex in exercises for p in ex.withheld_paths])
     log(sandbox.describe())
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}

@@ -138,13 +138,16 @@ class Sandbox:
     hide: list[Path] = field(default_factory=list)
     reveal: list[Path] = field(default_factory=list)
     cgroups: Path | None = None
+    withheld: list[Path] = field(default_factory=list)
 
     def describe(self) -> str:
         lim = self.limits
         cap = ("a pids cgroup" if self.cgroups else
                "RLIMIT_NPROC" if os.geteuid() != 0 else "nothing (root without cgroups)")
         what = ("bubblewrap: no network, own PID namespace, course files, submissions, seed "
-                "and nnlib's reference source hidden" if self.mode == "bubblewrap" else
+                "and nnlib's reference source hidden"
+                + (f", {len(self.withheld)} data file(s) withheld" if self.withheld else "")
+                if self.mode == "bubblewrap" else
                 "resource limits only (bubblewrap unavailable): network open and files "
                 "readable; nnlib's graded functions stubbed on PYTHONPATH")
         return (f"isolation: {what}; limits: {lim.timeout:g} s per cell, "
@@ -155,7 +158,8 @@ class Sandbox:
         """`argv` wrapped in bwrap: `workdir` and `writable` read-write, `readonly` not."""
         if self.mode != "bubblewrap":
             return argv
-        overlays = [(self.stub_dir / "nnlib", self.nnlib_dir), *((p, p) for p in readonly)]
+        overlays = [(self.stub_dir / "nnlib", self.nnlib_dir), *((p, p) for p in readonly),
+                    *((Path("/dev/null"), p) for p in self.withheld)]
         return _bwrap_args(self.hide, self.reveal, overlays, [workdir, *writable]) + [
             "--chdir", str(workdir), "--", *argv]
 
@@ -228,9 +232,11 @@ def _outermost(paths) -> list[Path]:
 
 
 def make_sandbox(root: Path, secret: list[Path], stub_dir: Path, nnlib_dir: Path,
-                 limits: Limits, use_bwrap: bool = True) -> Sandbox:
+                 limits: Limits, use_bwrap: bool = True, withheld=()) -> Sandbox:
     """The strongest sandbox that works here. `secret` are extra paths to hide (the
-    submissions, the output folder, the seed file); `stub_dir` holds the stubbed nnlib."""
+    submissions, the output folder, the seed file); `stub_dir` holds the stubbed nnlib;
+    `withheld` are data files that read as empty, even inside the revealed environment
+    (the data the grader evaluates a trained model on)."""
     package = Path(autograder.__file__).resolve().parent
     checkout = [package.parent] if (package.parent / "nbgrader_config.py").exists() else []
     hide = _outermost([root, *checkout, *secret, Path(tempfile.gettempdir()), Path.home(),
@@ -241,4 +247,4 @@ def make_sandbox(root: Path, secret: list[Path], stub_dir: Path, nnlib_dir: Path
     hide = [h for h in hide if h not in reveal]
     mode = "bubblewrap" if use_bwrap and _bwrap_works(hide, reveal) else "rlimits"
     return Sandbox(mode, limits, nnlib_dir.resolve(), stub_dir, hide, reveal,
-                   _pids_cgroup_base())
+                   _pids_cgroup_base(), [Path(p).resolve() for p in withheld])
