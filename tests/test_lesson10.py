@@ -393,3 +393,11 @@ def test_softmax_is_an_accepted_output():
     # the verify accepts the names forward accepts: ACTIVATIONS and "softmax"
     from autograder.exercises.lesson10 import KNOWN
     assert set(KNOWN) == {*act.ACTIVATIONS, "softmax"}
+
+
+def test_a_train_digits_that_changes_X_in_place_fails():
+    def rescales(X, y, rng=None):
+        X *= 2.0  # the exercise asks for X to be left as it is
+        return train_digits_with_fit(X, y, rng)
+
+    assert "changes an input in place" in fails("train_digits", rescales)

@@ -468,6 +468,7 @@ register(Exercise(
     hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)), "another 80/20 split")],
     points=5,
     verify=_verify_model,
+    pure=True,
     # The held-out rows are rows of this file: the student's kernel must not read them.
     withheld=("sklearn.datasets:data/digits.csv.gz",),
 ))
