@@ -517,3 +517,12 @@ def test_plot_layer_stats_and_histograms():
     assert "std 0" in axes[0].get_title()
     with pytest.raises(ValueError, match="2 layers but 3 axes"):
         plot.plot_layer_histograms(layers, axes=plt.subplots(1, 3)[1])
+
+
+@pytest.mark.parametrize("name, in_place", [
+    ("l2_grad", lambda params, lam: [(W.__imul__(2 * lam), np.zeros_like(b)) for W, b in params]),
+    ("batchnorm_forward", lambda Z, gamma, beta, eps=1e-5: (
+        Z.__isub__(Z.mean(axis=0)), None)),
+])
+def test_changing_an_input_in_place_fails(name, in_place):
+    assert "changes an input in place" in fails(name, in_place)

@@ -96,6 +96,7 @@ _SQ = lambda W: float(np.sum(W * W))  # noqa: E731
 
 register(Exercise(
     name="l2_penalty",
+    pure=True,
     lessons=("09-regularization",),
     signature="(params, lam)",
     reference="nnlib.regularization.l2_penalty",
@@ -125,6 +126,7 @@ def _grad_with(weight_grad, bias_grad=lambda b, lam: np.zeros_like(b)):
 
 register(Exercise(
     name="l2_grad",
+    pure=True,
     lessons=("09-regularization",),
     signature="(params, lam)",
     reference="nnlib.regularization.l2_grad",
@@ -299,6 +301,7 @@ def _dropout_scaled_by_p(A, p, rng=None, inverted=False):
 
 register(Exercise(
     name="dropout_forward",
+    pure=True,
     lessons=("09-regularization",),
     signature="(A, p, rng=None, inverted=False)",
     reference="nnlib.regularization.dropout_forward",
@@ -379,6 +382,7 @@ def _bn_output(out, case=None):
 
 register(Exercise(
     name="batchnorm_forward",
+    pure=True,
     lessons=("09-regularization",),
     signature="(Z, gamma, beta, eps=1e-5)",
     reference="nnlib.batchnorm.batchnorm_forward",
@@ -621,6 +625,7 @@ def _epochs(out, case=None):
 
 register(Exercise(
     name="early_stopping_epoch",
+    pure=True,
     lessons=("09-regularization",),
     signature="(val_losses, patience, min_delta=0.0)",
     reference="nnlib.regularization.early_stopping_epoch",
