@@ -127,6 +127,8 @@ def test_every_exercise_names_a_known_tolerance_and_a_real_reference():
         assert ex.tolerance in registry.TOLERANCES
         assert callable(ex.reference_fn), ex.name
         assert ex.points > 0
+        assert all(p.is_file() for p in ex.withheld_paths), ex.name
+    assert any(ex.withheld_paths for ex in registry.all_exercises())
 
 
 def test_overflow_is_reported_as_such():

@@ -147,6 +147,11 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     cells, manual = test_cells(release), sum(by_hand(release).values())
     db_url, autograded = nbgrader_paths(root)
     gradebook.require(db_url, lesson)
+    withheld = [p for ex in exercises for p in ex.withheld_paths]
+    missing = [str(p) for p in withheld if not p.is_file()]
+    if missing:
+        raise CourseError(f"the data to withhold from students' kernels is not where the "
+                          f"registry says: {', '.join(missing)}")
     seed = secret_seed(root)
 
     work = out / ".work"
@@ -161,8 +166,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     stub_reference(Path(nnlib.__file__).parent, [ex.reference for ex in exercises],
                    work / "stub")
     sandbox = make_sandbox(root, [submissions, out, seed_file(root)], work / "stub",
-                           Path(nnlib.__file__).parent, limits, use_bwrap,
-                           [p for ex in exercises for p in ex.withheld_paths])
+                           Path(nnlib.__file__).parent, limits, use_bwrap, withheld)
     log(sandbox.describe())
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
