@@ -252,8 +252,8 @@ REGRESSIONS = [
     ("mse", _mse_in_place, "read-only"),
     ("bce", _bce_clip_in_place, "read-only"),
     ("mse", lambda y, y_hat: np.array([float(np.sum((_arr(y) - y_hat) ** 2)) / len(y)]),
-     "not a number"),
-    ("cce", lambda y, p: [cce_clipped(1e-12)(y, p)], "not a number"),
+     "expected a number"),
+    ("cce", lambda y, p: [cce_clipped(1e-12)(y, p)], "expected a number"),
     ("mse_grad", lambda y, y_hat: (2 * (_arr(y_hat) - y) / len(y)).tolist(), "not an array"),
     ("mae_grad", lambda y, y_hat: np.tanh(1e3 * (_arr(y_hat) - y)) / len(y), ""),
     ("mae_grad", lambda y, y_hat: (_arr(y_hat) - y) / (np.abs(_arr(y_hat) - y) + 1e-8)

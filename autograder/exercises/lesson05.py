@@ -10,10 +10,6 @@ from autograder.registry import Case, Exercise, register
 from nnlib.activations import ACTIVATIONS
 from nnlib.network import forward
 
-# A result that matches no answer: what a mistake gives when it cannot run on a case
-# (a transposed W only multiplies when W is square).
-NO_MATCH = (np.array(np.nan), None)
-
 HANDWORKED = dict(
     x=np.array([0.5, 0.8]),
     W1=np.array([[0.2, 0.4], [0.3, 0.1]]),
@@ -22,17 +18,6 @@ HANDWORKED = dict(
     b2=np.array([0.3]),
 )
 
-
-def when_it_runs(fn):
-    """`fn`, or NO_MATCH on a case where the wrong formula cannot even be evaluated."""
-
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValueError:
-            return NO_MATCH
-
-    return wrapped
 
 
 def _f(activation):
@@ -96,11 +81,11 @@ register(Exercise(
     project=lambda out, case: out[0],
     mistakes={
         "W is used transposed: with W of shape (n_out, n_in), Z = A_prev W^T + b":
-            when_it_runs(_dense_transposed),
-        "the bias b is missing": when_it_runs(_dense_no_bias),
-        "the activation is not applied: A = f(Z), not Z": when_it_runs(_dense_no_activation),
+            _dense_transposed,
+        "the bias b is missing": _dense_no_bias,
+        "the activation is not applied: A = f(Z), not Z": _dense_no_activation,
         "the bias is added after the activation; it belongs inside: f(A_prev W^T + b)":
-            when_it_runs(_dense_bias_after),
+            _dense_bias_after,
     },
 ))
 
@@ -164,10 +149,10 @@ register(Exercise(
     points=2,
     project=lambda out, case: out[0],
     mistakes={
-        "the last layer's activation is not applied": when_it_runs(_forward_last_linear),
+        "the last layer's activation is not applied": _forward_last_linear,
         "every layer uses the first activation name; layer l uses activations[l]":
-            when_it_runs(_forward_first_name),
-        "the biases are missing": when_it_runs(_forward_no_bias),
+            _forward_first_name,
+        "the biases are missing": _forward_no_bias,
     },
 ))
 

@@ -9,7 +9,6 @@ from functools import partial
 
 import numpy as np
 
-from autograder.exercises.lesson05 import when_it_runs
 from autograder.registry import Case, Exercise, register
 from nnlib.activations import ACTIVATIONS
 from nnlib.gradcheck import numerical_gradient
@@ -125,8 +124,8 @@ register(Exercise(
     points=2,
     mistakes={
         "W_next is used transposed: in rows, delta_next (m, n_next) times W_next (n_next, n)":
-            when_it_runs(lambda d, W, Z, activation="sigmoid":
-                         (np.asarray(d) @ np.asarray(W).T) * _prime(activation, Z)),
+            lambda d, W, Z, activation="sigmoid":
+                (np.asarray(d) @ np.asarray(W).T) * _prime(activation, Z),
         "uses f(Z) where f'(Z) is needed": lambda d, W, Z, activation="sigmoid":
             (np.asarray(d) @ W) * _value(activation, Z),
         "the factor f'(Z) is missing": lambda d, W, Z, activation="sigmoid": np.asarray(d) @ W,
@@ -163,8 +162,8 @@ def _dense_backward_public():
 
 
 def _dense_mistake(**options):
-    return when_it_runs(lambda dA, cache, W, activation="sigmoid":
-                        _layer_backward(dA, cache, W, activation, **options))
+    return lambda dA, cache, W, activation="sigmoid": _layer_backward(
+        dA, cache, W, activation, **options)
 
 
 def _dense_dA_prev_transposed(dA, cache, W, activation="sigmoid"):
@@ -190,9 +189,9 @@ register(Exercise(
         "uses f(Z) where f'(Z) is needed": _dense_mistake(deriv=_value),
         "takes the derivative at A = f(Z) instead of at Z": _dense_mistake(deriv=_prime_at_A),
         "dW is transposed: dL/dW = delta^T A_prev has W's shape (n_out, n_in)":
-            when_it_runs(_dense_dW_transposed),
+            _dense_dW_transposed,
         "dA_prev uses W transposed: in rows, dA_prev = delta W":
-            when_it_runs(_dense_dA_prev_transposed),
+            _dense_dA_prev_transposed,
     },
 ))
 
@@ -225,15 +224,15 @@ register(Exercise(
     hidden=_backward_hidden,
     points=3,
     mistakes={
-        "uses f(Z) where f'(Z) is needed": when_it_runs(partial(
-            _backprop, layer=partial(_layer_backward, deriv=_value))),
-        "takes the derivative at A = f(Z) instead of at Z": when_it_runs(partial(
-            _backprop, layer=partial(_layer_backward, deriv=_prime_at_A))),
+        "uses f(Z) where f'(Z) is needed": partial(
+            _backprop, layer=partial(_layer_backward, deriv=_value)),
+        "takes the derivative at A = f(Z) instead of at Z": partial(
+            _backprop, layer=partial(_layer_backward, deriv=_prime_at_A)),
         "the activations are used in reverse order: layer l has activations[l]":
-            when_it_runs(lambda dY, caches, params, names: _backprop(
-                dY, caches, params, names[::-1])),
+            lambda dY, caches, params, names: _backprop(
+                dY, caches, params, names[::-1]),
         "the gradients are listed from the last layer to the first":
-            when_it_runs(lambda *args: _backprop(*args)[::-1]),
+            lambda *args: _backprop(*args)[::-1],
     },
 ))
 

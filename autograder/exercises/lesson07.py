@@ -35,8 +35,8 @@ error about 1e-7 of the inputs' size), the cross-entropies do not: float32 canno
 
 import numpy as np
 
-from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
+from autograder.results import array, number, then
 from nnlib import losses
 from nnlib.activations import softmax
 
@@ -50,30 +50,6 @@ def _f(x):
 
 
 # ---- read-only inputs -------------------------------------------------------------------
-
-
-def _kind(x):
-    if isinstance(x, np.ndarray):
-        return f"NumPy array of shape {x.shape}"
-    return type(x).__name__
-
-
-def _a_number(out, case=None):
-    """A loss is a number: a list or an array with an axis is refused."""
-    if isinstance(out, (list, tuple)) or isinstance(out, np.ndarray) and out.ndim:
-        return Unserializable(f"{_kind(out)}, not a number,")
-    return out
-
-
-def _an_array(out, case=None):
-    """A gradient is an array: a list or a tuple is refused."""
-    if isinstance(out, (list, tuple)):
-        return Unserializable(f"{_kind(out)}, not an array,")
-    return out
-
-
-def _then(first, second):
-    return lambda out, case: second(first(out, case), case)
 
 
 def _rows(y):
@@ -282,7 +258,7 @@ def _project_grad(reference, categorical):
 
 
 def _reg(name, signature, public, hidden, points, mistakes, project=None, **fields):
-    typed = _an_array if name.endswith("_grad") else _a_number
+    typed = array if name.endswith("_grad") else number
     register(Exercise(
         name=name,
         lessons=("07-losses",),
@@ -291,7 +267,7 @@ def _reg(name, signature, public, hidden, points, mistakes, project=None, **fiel
         public=public,
         hidden=hidden,
         pure=True,
-        project=_then(typed, project) if project else typed,
+        project=then(typed, project) if project else typed,
         points=points,
         mistakes=mistakes,
         **fields,

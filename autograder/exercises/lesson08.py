@@ -16,8 +16,8 @@ from math import comb, factorial
 
 import numpy as np
 
-from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
+from autograder.results import array, arrays
 from nnlib.optim import adam_update, minibatches, momentum_update, rmsprop_update
 
 LESSON = "08-optimizers"
@@ -201,19 +201,6 @@ def _arr(x):
     return np.asarray(x, dtype=float)
 
 
-def _array(out, case=None):
-    """The new θ is an array (or a number), not a list: `theta - eta * grad` on a list
-    fails in the next step."""
-    if isinstance(out, (list, tuple)):
-        return Unserializable(f"{type(out).__name__}, not an array,")
-    return out
-
-
-def _arrays(out, case=None):
-    """Each of the returned θ and moments is an array (see `_array`)."""
-    return type(out)(_array(x) for x in out) if isinstance(out, (list, tuple)) else out
-
-
 def _shape(rng):
     return tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(0, 3))))
 
@@ -246,7 +233,7 @@ register(Exercise(
         Case((np.array(3.0), np.array(-2.0), 0.5), note="a single number (0-d array)"),
     ],
     hidden=_sgd_hidden,
-    project=_array,
+    project=array,
     tolerance="numerical",
     points=1,
     mistakes={
@@ -306,7 +293,7 @@ register(Exercise(
              {"eta": 0.1, "beta": 0.0}, "β = 0: plain gradient descent"),
     ],
     hidden=_momentum_hidden,
-    project=_arrays,
+    project=arrays,
     tolerance="numerical",
     points=2,
     mistakes={
@@ -382,7 +369,7 @@ register(Exercise(
              "a matrix, ε outside the root (PyTorch's form)"),
     ],
     hidden=_rmsprop_hidden,
-    project=_arrays,
+    project=arrays,
     tolerance="numerical",
     points=2,
     mistakes={
@@ -467,7 +454,7 @@ register(Exercise(
              {"eps": 1e-3}, "a later step, the slides' form, a large ε"),
     ],
     hidden=_adam_hidden,
-    project=_arrays,
+    project=arrays,
     tolerance="numerical",
     points=3,
     mistakes={

@@ -11,34 +11,15 @@ import math
 
 import numpy as np
 
-from autograder.exercises.lesson05 import when_it_runs
 from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
+from autograder.results import array, kind, number
 
 # ---- shared helpers --------------------------------------------------------------------
 
 
 def _arr(x):
     return np.asarray(x, dtype=float)
-
-
-def _kind(x) -> str:
-    return f"ndarray of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
-
-
-def number(out, case=None):
-    """`project` for an exercise whose answer is one number: the judge accepts any size-1
-    result for a number, so a list [v] or an array of shape (1,) becomes a mismatch."""
-    if isinstance(out, (int, float, np.integer, np.floating)) and not isinstance(out, bool):
-        return out
-    if isinstance(out, np.ndarray) and out.ndim == 0:
-        return out
-    return out if out is None else Unserializable(_kind(out))
-
-
-def array(x):
-    """An ndarray as it is; anything else (a list, a number) becomes a mismatch."""
-    return x if isinstance(x, np.ndarray) else Unserializable(f"{_kind(x)}, not an array,")
 
 
 def _pairs_of_arrays(out, case=None):
@@ -371,13 +352,10 @@ def _bn_hidden(rng):
 
 
 def _bn_output(out, case=None):
-    """Y of the pair (Y, cache); Y alone, or Y as a list, is a mismatch. A 0-d array (a
-    mistake's NO_MATCH) stays a number, so that no text ever stands as the expected value."""
+    """Y of the pair (Y, cache); Y alone, or Y as a list, is a mismatch."""
     if isinstance(out, (tuple, list)) and len(out) == 2:
         return array(out[0])
-    if isinstance(out, np.ndarray) and out.ndim == 0:
-        return out
-    return Unserializable(f"{_kind(out)} instead of the pair (Y, cache),")
+    return Unserializable(f"{kind(out)} instead of the pair (Y, cache),")
 
 
 register(Exercise(
@@ -394,8 +372,8 @@ register(Exercise(
         "the variance has ddof=1 (divides by m − 1); batch norm divides by m":
             _batchnorm_with(lambda Z: (Z.mean(axis=0), Z.var(axis=0, ddof=1)), _INSIDE),
         "the statistics are over the wrong axis: one mean and variance per feature (column), "
-        "over the samples (axis 0)": when_it_runs(_batchnorm_with(
-            lambda Z: (Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)), _INSIDE)),
+        "over the samples (axis 0)": _batchnorm_with(
+            lambda Z: (Z.mean(axis=1, keepdims=True), Z.var(axis=1, keepdims=True)), _INSIDE),
         "ε is outside the square root: divide by √(σ² + ε)":
             _batchnorm_with(_OVER_BATCH, lambda Zc, var, eps: Zc / (np.sqrt(var) + eps)),
         "ε is missing": _batchnorm_with(_OVER_BATCH, lambda Zc, var, eps: Zc / np.sqrt(var)),
@@ -620,7 +598,7 @@ def _epochs(out, case=None):
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         return out
     return tuple(x if isinstance(x, (int, np.integer)) and not isinstance(x, bool)
-                 else Unserializable(f"{_kind(x)}, not an int,") for x in out)
+                 else Unserializable(f"{kind(x)}, not an int,") for x in out)
 
 
 register(Exercise(

@@ -16,9 +16,8 @@ from functools import cache
 
 import numpy as np
 
-from autograder.exercises.lesson09 import number
-from autograder.judge import Unserializable
 from autograder.registry import Case, Exercise, register
+from autograder.results import array, number
 from nnlib import metrics
 from nnlib.activations import ACTIVATIONS
 from nnlib.datasets import digits, one_hot, train_val_split
@@ -26,18 +25,6 @@ from nnlib.network import forward
 
 NO_MATCH = np.array(np.nan)
 
-
-def _safe(fn):
-    """`fn`, or a result that matches nothing where the wrong formula cannot run."""
-
-    def wrapped(*args, **kwargs):
-        try:
-            with np.errstate(all="ignore"):
-                return fn(*args, **kwargs)
-        except (ValueError, IndexError, ZeroDivisionError):
-            return NO_MATCH
-
-    return wrapped
 
 
 def _labels(rng, K, m):
@@ -70,12 +57,10 @@ def _counts(out, case=None):
     """`project` of confusion_matrix: a list of lists is a mismatch (the result is an array);
     counts held as floats are counts all the same (`np.zeros((K, K))` then `+= 1`), so an
     array whose values are all whole numbers is compared as integers."""
-    if isinstance(out, (list, tuple)):
-        return Unserializable(f"{type(out).__name__}, not an array,")
     if (isinstance(out, np.ndarray) and out.dtype.kind in "fb" and np.all(np.isfinite(out))
             and np.all(out == np.round(out))):
         return out.astype(np.int64)
-    return out
+    return array(out)
 
 
 def _rates_mistake(y, y_pred, n_classes=None):
@@ -101,10 +86,10 @@ register(Exercise(
     project=_counts,
     mistakes={
         "the matrix is transposed: row i must count the samples whose TRUE label is i":
-            _safe(lambda y, y_pred, n_classes=None: metrics.confusion_matrix(
-                y_pred, y, n_classes)),
+            lambda y, y_pred, n_classes=None: metrics.confusion_matrix(
+                y_pred, y, n_classes),
         "the rows are normalised; count the samples instead":
-            _safe(_rates_mistake),
+            _rates_mistake,
     },
 ))
 
@@ -165,17 +150,17 @@ def _macro_over_all(name):
         K = int(max(y.max(), y_pred.max())) + 1
         return float(np.mean([_metric(name)(y == k, y_pred == k) for k in range(K)]))
 
-    return _safe(wrong)
+    return wrong
 
 
 def _ignoring_pos_label(name):
-    return _safe(lambda y, y_pred, average="binary", pos_label=1: _metric(name)(
-        y, y_pred, average, 1))
+    return lambda y, y_pred, average="binary", pos_label=1: _metric(name)(
+        y, y_pred, average, 1)
 
 
 def _prf_mistakes(name, other):
     return {
-        f"precision and recall are swapped: this is the {other}": _safe(_metric(other)),
+        f"precision and recall are swapped: this is the {other}": _metric(other),
         "macro and micro are mixed up: macro is the plain mean of the per-class values, "
         "micro pools the counts of all classes": _swap_micro_macro(name),
         "the macro average includes classes that occur in neither y nor y_pred":
@@ -190,7 +175,7 @@ def _swap_micro_macro(name):
     def wrong(y, y_pred, average="binary", pos_label=1):
         return _metric(name)(y, y_pred, swap.get(average, average), pos_label)
 
-    return _safe(wrong)
+    return wrong
 
 
 for _name, _other, _points in (("precision", "recall", 1), ("recall", "precision", 1)):
@@ -224,11 +209,11 @@ register(Exercise(
     project=number,
     mistakes={
         "the harmonic mean of the averaged precision and recall; average the per-class F1 "
-        "scores instead": _safe(_f1_of_averages),
+        "scores instead": _f1_of_averages,
         "the arithmetic mean (P + R) / 2 instead of the harmonic mean 2PR / (P + R)":
-            _safe(lambda y, y_pred, average="binary", pos_label=1: (metrics.precision(
+            lambda y, y_pred, average="binary", pos_label=1: (metrics.precision(
                 y, y_pred, average, pos_label) + metrics.recall(y, y_pred, average,
-                                                                pos_label)) / 2),
+                                                                pos_label)) / 2,
         "macro and micro are mixed up: macro is the plain mean of the per-class values, "
         "micro pools the counts of all classes": _swap_micro_macro("f1"),
         "the macro average includes classes that occur in neither y nor y_pred":
@@ -299,10 +284,10 @@ register(Exercise(
     project=number,
     mistakes={
         "a tie with the k-th score is counted as outside the top k; count a sample when "
-        "fewer than k classes score strictly higher": _safe(_top_k_pessimistic),
+        "fewer than k classes score strictly higher": _top_k_pessimistic,
         "ties are broken by class position (argsort); count a sample when fewer than k "
-        "classes score strictly higher": _safe(_top_k_by_position),
-        "takes the k LOWEST scores (argsort sorts ascending)": _safe(_bottom_k),
+        "classes score strictly higher": _top_k_by_position,
+        "takes the k LOWEST scores (argsort sorts ascending)": _bottom_k,
     },
 ))
 
@@ -376,10 +361,10 @@ register(Exercise(
     project=number,
     mistakes={
         "computed from hard predictions (argmax or score >= 0.5); AUC needs the scores, "
-        "it measures how well they rank positives above negatives": _safe(_auc_hard),
-        "a tie between a positive and a negative counts 0; it counts 1/2": _safe(_auc_strict),
+        "it measures how well they rank positives above negatives": _auc_hard,
+        "a tie between a positive and a negative counts 0; it counts 1/2": _auc_strict,
         "the one-vs-rest AUCs are weighted by class size; take their plain mean":
-            _safe(_auc_weighted),
+            _auc_weighted,
     },
 ))
 
