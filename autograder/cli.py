@@ -1,26 +1,30 @@
-"""The `nncourse` command: release, self-test and grade the course.
+"""The `nncourse` command: release, self-test and grade the course; nbgrader and JupyterLab.
 
     nncourse release [LESSON ...] [--check]
     nncourse selftest [LESSON ...]
     nncourse grade LESSON --submissions DIR [--out OUT] [--jobs N] [--timeout SECONDS]
                    [--memory-mb MB] [--scheduler ADDRESS]
+    nncourse nbgrader ARGS ...
+    nncourse lab [JUPYTER_ARGS ...]
 
-Every command finds the course root (see `autograder.course.find_root`) and runs
-nbgrader from there, whatever directory it is called from.
+Every command finds the course root (see `autograder.course.find_root`: NNCOURSE_ROOT, or
+the current directory or one above it) and runs nbgrader from there; outside a course it
+stops with an error and touches nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from autograder.course import CourseError, find_root, resolve_lessons
+from autograder.course import CourseError, environment, find_root, nbgrader, resolve_lessons
 
 
 def _release(args) -> int:
+    root = find_root()  # first: outside a course, fail before the slow imports
     from autograder.release import release
 
-    root = find_root()
     changes = release(root, resolve_lessons(root, args.lessons), check_only=args.check)
     if args.check:
         if changes:
@@ -35,29 +39,65 @@ def _release(args) -> int:
 def _selftest(args) -> int:
     from tqdm.auto import tqdm
 
-    from autograder.selftest import selftest_lesson, table
+    from autograder.selftest import STEPS, header, row, selftest_lesson
 
     root = find_root()
     lessons = resolve_lessons(root, args.lessons)
-    results = []
-    for lesson in tqdm(lessons, desc="selftest", unit="lesson", disable=None):
-        results.append(selftest_lesson(root, lesson))
-    print(table(results))
-    return 0 if all(r.ok for r in results) else 1
+    print(header(), flush=True)
+    ok = True
+    with tqdm(total=len(lessons) * len(STEPS), unit="step", disable=None,
+              bar_format="{desc} {bar} {n_fmt}/{total_fmt} steps [{elapsed}]") as bar:
+        for done, lesson in enumerate(lessons, start=1):
+            def step(what, lesson=lesson):
+                if what != STEPS[0]:
+                    bar.update()
+                bar.set_description_str(f"{lesson}: {what}")
+            result = selftest_lesson(root, lesson, step)
+            bar.update()
+            bar.write(row(result, done, len(lessons)))
+            sys.stdout.flush()
+            ok &= result.ok
+    return 0 if ok else 1
 
 
 def _grade(args) -> int:
     from pathlib import Path
 
+    root = find_root()
     from autograder.grading.batch import grade
     from autograder.grading.sandbox import Limits
 
-    root = find_root()
     lesson, = resolve_lessons(root, [args.lesson])
     grade(root, lesson, Path(args.submissions), Path(args.out) if args.out else None,
           jobs=args.jobs, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
           scheduler=args.scheduler)
     return 0
+
+
+def _nbgrader(args) -> int:
+    """nbgrader ARGS from the course root, its output passed through, its exit code returned."""
+    root = find_root()
+    try:
+        return nbgrader(root, *args.args, check=False, capture=False).returncode
+    except KeyboardInterrupt:
+        return 130
+
+
+def _lab(args) -> int:
+    """Replace this process by JupyterLab serving the course root, with nbgrader's instructor
+    tools (Formgrader, Create Assignment) and --allow-root when run as root."""
+    root = find_root()
+    (root / "grading" / "exchange").mkdir(parents=True, exist_ok=True)
+    as_root = ["--allow-root"] if getattr(os, "geteuid", lambda: -1)() == 0 else []
+    print(f"nncourse: JupyterLab in {root}; Formgrader is under the Nbgrader menu", flush=True)
+    os.chdir(root)
+    os.execve(sys.executable, [sys.executable, "-m", "jupyterlab", *as_root, *args.args],
+              environment())
+    return 1  # not reached
+
+
+# Commands whose arguments are another program's: passed on verbatim, flags included.
+PASSTHROUGH = {"nbgrader": _nbgrader, "lab": _lab}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,11 +124,27 @@ def parser() -> argparse.ArgumentParser:
                     help="address-space limit of a kernel")
     gr.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler to send work to")
     gr.set_defaults(run=_grade)
+    nb = sub.add_parser("nbgrader", add_help=False,
+                        help="run nbgrader ARGS from the course root (e.g. `nncourse nbgrader "
+                             "export` writes grading/grades.csv); relative paths in ARGS are "
+                             "taken from the course root")
+    nb.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    lab = sub.add_parser("lab", add_help=False,
+                         help="open JupyterLab on the whole course with nbgrader's instructor "
+                              "tools (adds --allow-root as root); ARGS go to jupyter lab")
+    lab.add_argument("args", nargs=argparse.REMAINDER, metavar="JUPYTER_ARGS")
+    for name, run in PASSTHROUGH.items():
+        sub.choices[name].set_defaults(run=run)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in PASSTHROUGH:
+        # argparse would take `--help`, `-h` or `--version` after the command as its own
+        args = argparse.Namespace(command=argv[0], args=argv[1:], run=PASSTHROUGH[argv[0]])
+    else:
+        args = parser().parse_args(argv)
     try:
         return args.run(args)
     except CourseError as exc:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade, is_solution
+from traitlets.config import Config
 
 from autograder import contract
 from autograder.check import SEED_ENV
@@ -32,6 +34,7 @@ from autograder.grading.run import by_hand
 
 VALIDATE_PASS = "Success! Your notebook passes all the tests."
 VALIDATE_ALL_FAIL = "Success! The notebook does not pass any tests."
+STEPS = ("contract", "solution", "release", "validate")
 
 
 class _QuietLog:
@@ -42,13 +45,20 @@ class _QuietLog:
 
 
 def execute(path: Path, timeout: int = 120):
-    """Execute a notebook in its own folder, with a fresh hidden-test seed, allowing errors."""
+    """Execute a notebook in its own folder, with a fresh hidden-test seed, allowing errors.
+
+    The kernel talks over Unix sockets in a private temporary folder (ipc transport), as in
+    grading: nothing else on the machine can connect to it, and ipykernel has no reason to
+    warn that TCP is unencrypted."""
     nb = read_notebook(path)
     env = environment()
     env[SEED_ENV] = str(secrets.randbits(63))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=env)
+    with tempfile.TemporaryDirectory(prefix="nncourse-kernel-") as sockets:
+        ipc = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/s"}})
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                config=ipc, shutdown_kernel="immediate",
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute(env=env)
     return nb
 
 
@@ -106,11 +116,14 @@ def _validate(root: Path, path: Path, invert: bool) -> str:
     return proc.stdout + proc.stderr
 
 
-def selftest_lesson(root: Path, lesson: str) -> LessonResult:
-    """Run every selftest step on one lesson; problems are collected, never raised."""
+def selftest_lesson(root: Path, lesson: str, step=lambda what: None) -> LessonResult:
+    """Run every selftest step on one lesson; problems are collected, never raised.
+    `step(what)` is called as each step starts, for a progress display."""
     start, result = time.perf_counter(), LessonResult(lesson)
+    step("contract")
     result.problems += contract.problems(root, lesson)
 
+    step("solution")
     solution = execute(source_notebook(root, lesson))
     result.solution = got, total = score(solution)
     if total == 0:
@@ -120,6 +133,7 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
                   for i, _, out in cell_errors(solution)]
         result.problems.append(f"the solution scores {got:g}/{total:g}: " + "; ".join(failed))
 
+    step("release")
     release_path = release_notebook(root, lesson)
     result.by_hand = sum(by_hand(read_notebook(release_path)).values())
     released = execute(release_path)
@@ -128,6 +142,7 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
         result.problems.append(f"the release scores {result.release[0]:g} before any work")
     result.problems += [f"release {p}" for p in unexpected_errors(released)]
 
+    step("validate")
     if VALIDATE_PASS not in _validate(root, source_notebook(root, lesson), invert=False):
         result.problems.append("nbgrader validate does not pass the solution")
     if VALIDATE_ALL_FAIL not in _validate(root, release_path, invert=True):
@@ -136,15 +151,21 @@ def selftest_lesson(root: Path, lesson: str) -> LessonResult:
     return result
 
 
-def table(results: list[LessonResult]) -> str:
-    """A plain-text table: one row per lesson, then its problems."""
-    rows = [("lesson", "solution", "release", "by hand", "time", "status")]
-    for r in results:
-        rows.append((r.lesson, f"{r.solution[0]:g}/{r.solution[1]:g}",
-                     f"{r.release[0]:g}/{r.release[1]:g}", f"{r.by_hand:g}", f"{r.seconds:.1f}s",
-                     "ok" if r.ok else f"{len(r.problems)} problem(s)"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    for r in results:
-        lines += [f"  {r.lesson}: {p}" for p in r.problems]
-    return "\n".join(lines)
+COLUMNS = ("#", "lesson", "solution", "release", "by hand", "time", "status")
+WIDTHS = (5, 18, 9, 9, 7, 7, 0)
+
+
+def _line(cells) -> str:
+    return "  ".join(str(c).ljust(w) for c, w in zip(cells, WIDTHS, strict=True)).rstrip()
+
+
+def header() -> str:
+    return _line(COLUMNS)
+
+
+def row(r: LessonResult, done: int, total: int) -> str:
+    """The line of the `done`-th of `total` lessons, followed by its problems, one per line."""
+    line = _line((f"{done}/{total}", r.lesson, f"{r.solution[0]:g}/{r.solution[1]:g}",
+                  f"{r.release[0]:g}/{r.release[1]:g}", f"{r.by_hand:g}", f"{r.seconds:.1f}s",
+                  "ok" if r.ok else f"{len(r.problems)} problem(s)"))
+    return "\n".join([line] + [f"    {p}" for p in r.problems])

@@ -1,9 +1,15 @@
-"""How long `nnlib.train.fit` takes to learn scikit-learn's digits.
+"""How long training and judging on scikit-learn's digits take.
 
-Trains 64 -> 32 -> 10 (ReLU, softmax) with Adam (eta = 0.01), cross-entropy, 20 epochs of
-mini-batches of 32 on a stratified 80/20 split, and prints the validation accuracy and the
-time of the fit alone and with imports and data loading. Target: at least 95% validation
-accuracy in under 20 s on 2 cores.
+1. `nnlib.train.fit`: trains 64 -> 32 -> 10 (ReLU, softmax) with Adam (eta = 0.01),
+   cross-entropy, 20 epochs of mini-batches of 32 on a stratified 80/20 split, and prints
+   the validation accuracy and the time of the fit alone and with imports and data loading.
+   Target: at least 95% validation accuracy in under 20 s on 2 cores.
+2. `nnlib.train.train_digits`, the capstone's reference model, against that fit (ratio).
+   It trains a wider network for longer. Target: at most 3x the fit's time.
+3. Judging the capstone (`check("train_digits", ...)`, public cases) of a 24,000-layer chain
+   of one-unit layers, within the parameter budget and useless, against judging an honest
+   model. The chain must be refused, and the judge must not spend on it more than 5x what
+   an honest model costs.
 
 Usage: python benchmarks/digits.py
 """
@@ -11,6 +17,46 @@ Usage: python benchmarks/digits.py
 import time
 
 TARGET_SECONDS, TARGET_ACCURACY = 20.0, 0.95
+TARGET_REFERENCE_RATIO, TARGET_CHAIN_RATIO = 3.0, 5.0
+
+
+def seconds(f, *args, **kwargs):
+    start = time.perf_counter()
+    out = f(*args, **kwargs)
+    return time.perf_counter() - start, out
+
+
+def honest(X, y, rng=None):
+    """A student's capstone: nnlib's training stack, not nnlib's answer."""
+    from nnlib.network import MLP
+    from nnlib.optim import Adam
+    from nnlib.train import fit
+
+    model = MLP([64, 64, 10], ["relu", "softmax"], init="he", rng=rng)
+    fit(model, X, y, "cce", Adam(eta=0.01), epochs=25, batch_size=32, rng=rng, progress=False)
+    return model.params, model.activations
+
+
+def chain(X, y, rng=None, depth=24_000):
+    import numpy as np
+
+    params = [(np.full((1, 64), 0.1), np.zeros(1))]
+    params += [(np.ones((1, 1)), np.zeros(1))] * depth + [(np.ones((10, 1)), np.zeros(10))]
+    return params, "relu"
+
+
+def verdict(fn):
+    import contextlib
+    import io
+
+    from autograder.check import CheckFailed, check
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            check("train_digits", fn)
+    except CheckFailed as failure:
+        return str(failure).splitlines()[0]
+    return "passed"
 
 
 def main():
@@ -18,7 +64,7 @@ def main():
     from nnlib import datasets
     from nnlib.network import MLP
     from nnlib.optim import Adam
-    from nnlib.train import fit
+    from nnlib.train import fit, train_digits
 
     X, y = datasets.digits()
     X_tr, X_val, y_tr, y_val = datasets.train_val_split(X, y, val_fraction=0.2, rng=0)
@@ -27,11 +73,24 @@ def main():
                   Adam(eta=0.01), epochs=20, batch_size=32, validation_data=(X_val, y_val),
                   metrics=["accuracy"], rng=0, progress=False)
     end = time.perf_counter()
-    accuracy, total = history["val_accuracy"][-1], end - start
+    accuracy, total, fit_time = history["val_accuracy"][-1], end - start, end - before_fit
     print(f"validation accuracy {accuracy:.4f} (target >= {TARGET_ACCURACY})")
-    print(f"fit {end - before_fit:.2f} s; with imports and data {total:.2f} s "
+    print(f"fit {fit_time:.2f} s; with imports and data {total:.2f} s "
           f"(target < {TARGET_SECONDS:g} s)")
-    met = accuracy >= TARGET_ACCURACY and total < TARGET_SECONDS
+
+    reference, _ = seconds(train_digits, X_tr, y_tr, rng=0)
+    print(f"train_digits {reference:.2f} s = {reference / fit_time:.2f}x the fit "
+          f"(target <= {TARGET_REFERENCE_RATIO:g}x)")
+
+    honest_time, honest_verdict = seconds(verdict, honest)
+    chain_time, chain_verdict = seconds(verdict, chain)
+    print(f"judging an honest model {honest_time:.2f} s ({honest_verdict}); a 24,000-layer "
+          f"chain {chain_time:.2f} s = {chain_time / honest_time:.2f}x "
+          f"(target <= {TARGET_CHAIN_RATIO:g}x, refused: {chain_verdict})")
+
+    met = (accuracy >= TARGET_ACCURACY and total < TARGET_SECONDS
+           and reference <= TARGET_REFERENCE_RATIO * fit_time and honest_verdict == "passed"
+           and chain_verdict != "passed" and chain_time <= TARGET_CHAIN_RATIO * honest_time)
     print("targets met" if met else "targets MISSED")
 
 

@@ -323,17 +323,16 @@ def test_wrong_models_fail(fn, message):
     assert message in fails("train_digits", fn)
 
 
-def test_a_deep_chain_is_judged_quickly():
-    # 64 -> 1 -> 1 ... (24,000 layers) -> 10: within the parameter budget, judged in well
-    # under a few seconds, and failed
-    def chain(X, y, rng=None):
-        params = [(np.full((1, 64), 0.1), np.zeros(1))]
-        params += [(np.ones((1, 1)), np.zeros(1))] * 24_000 + [(np.ones((10, 1)), np.zeros(10))]
-        return params, "relu"
-    import time
-    start = time.perf_counter()
-    assert "is below 0.95" in fails("train_digits", chain)
-    assert time.perf_counter() - start < 10
+def deep_chain(X, y, rng=None):
+    """64 -> 1 -> 1 ... (24,000 layers) -> 10: within the parameter budget, and useless."""
+    params = [(np.full((1, 64), 0.1), np.zeros(1))]
+    params += [(np.ones((1, 1)), np.zeros(1))] * 24_000 + [(np.ones((10, 1)), np.zeros(10))]
+    return params, "relu"
+
+
+def test_a_deep_chain_is_judged_and_failed():
+    # how long judging it takes is measured by benchmarks/digits.py
+    assert "is below 0.95" in fails("train_digits", deep_chain)
 
 
 def test_the_held_out_rows_are_the_complement_of_the_training_rows():

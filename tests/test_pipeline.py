@@ -75,12 +75,15 @@ def test_leaks_are_found_and_unmarked_solutions_are_refused():
         lint_source(bad, Path("x.ipynb"))
 
 
-def test_release_check_from_another_directory(tmp_path):
+def test_release_check_from_a_folder_inside_the_course(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NNCOURSE_ROOT"}
-    proc = nncourse("release", "--check", "00-welcome", cwd=tmp_path, env=env)
+    inside = ROOT / "lectures" / "00-welcome"
+    proc = nncourse("release", "--check", "00-welcome", cwd=inside, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "lectures/ is up to date." in proc.stdout
-    assert not (tmp_path / "gradebook.db").exists()
+    assert not (inside / "gradebook.db").exists()
+    proc = nncourse("release", "--check", "00-welcome", cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and "is not inside a course" in proc.stderr
 
 
 def test_clear_errors_for_missing_lesson_and_malformed_notebook(course):
@@ -136,3 +139,21 @@ def test_release_errors_are_allowed_only_when_they_come_from_stubs():
                    ("V.sum()", "NameError", "name 'V' is not defined"))
     assert unexpected_errors(nb) == ["cell 4: ZeroDivisionError: division by zero",
                                      "cell 5: NameError: name 'V' is not defined"]
+
+
+def test_selftest_prints_each_lesson_as_it_finishes_and_no_kernel_warnings(course):
+    """The row of the first lesson arrives while the second is still running, and the kernels
+    (ipc transport, shut down at once) add nothing to the output."""
+    env = dict(os.environ, NNCOURSE_ROOT=str(course))
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "selftest", "00-welcome",
+                             "00-welcome"], cwd=course, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().split() == ["#", "lesson", "solution", "release", "by",
+                                              "hand", "time", "status"]
+    first = proc.stdout.readline()
+    still_running = proc.poll() is None
+    rest, errors = proc.communicate(timeout=600)
+    assert first.split()[:4] == ["1/2", "00-welcome", "2/2", "0/2"] and first.split()[-1] == "ok"
+    assert still_running, "the first row was printed only when everything had finished"
+    assert rest.split()[:2] == ["2/2", "00-welcome"] and proc.returncode == 0
+    assert "WARNING" not in errors and "ERROR" not in errors, errors

@@ -253,16 +253,13 @@ def test_dead_units():
     assert dead_units(X, params[:1], "relu") == []
 
 
-def test_train_digits_is_fast_and_accurate(digits):
-    import time
-
+def test_train_digits_is_accurate_and_reproducible(digits):
+    # its speed is measured by benchmarks/digits.py
     from nnlib.network import forward
     from nnlib.train import train_digits
 
     X_tr, X_val, y_tr, y_val = digits
-    start = time.perf_counter()
     params, names = train_digits(X_tr, y_tr, rng=0)
-    assert time.perf_counter() - start < 10  # about 0.4 s; the bound only catches a hang
     assert [W.shape for W, _ in params] == [(128, 64), (10, 128)] and names == ["relu", "softmax"]
     assert np.mean(forward(X_val, params, names)[0].argmax(axis=1) == y_val) >= 0.97
     again, _ = train_digits(X_tr, y_tr, rng=0)
