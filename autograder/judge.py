@@ -222,6 +222,8 @@ def _generic_cause(exp, act, tol) -> str:
     if nz.any():
         ratio = act[nz] / exp[nz]
         if np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1.0):
+            if ratio[0] == 0:
+                return "it returns zeros where the answer is not zero"
             return f"every element is off by the same factor {ratio[0]:.6g}"
     return ""
 
@@ -298,9 +300,8 @@ class Report:
         if all(v.category == "not-implemented" for v in failed):
             return f"✗ {self.name}: {failed[0].message}."
         if self.hidden:
-            hints = sorted({_hint(v) for v in failed})
             return (f"✗ {self.name}: {len(failed)} of {n} hidden cases failed "
-                    f"(hint: {'; '.join(hints)}).")
+                    f"(hint: {_hints(failed)}).")
         first = next(i for i, v in enumerate(self.verdicts) if not v.passed)
         v, case = self.verdicts[first], cases[first]
         lines = [f"✗ {self.name}: {len(failed)} of {n} public cases failed."]
@@ -324,8 +325,14 @@ HINTS = {
 }
 
 
-def _hint(v: Verdict) -> str:
-    return HINTS.get(v.category, v.category) + (f", likely {v.cause}" if v.cause else "")
+def _hints(failed: list[Verdict]) -> str:
+    """One hint per kind of failure, with every likely cause seen for that kind."""
+    causes: dict[str, set[str]] = {}
+    for v in failed:
+        causes.setdefault(v.category, set()).update([v.cause] if v.cause else [])
+    return "; ".join(HINTS.get(category, category)
+                     + (f", likely {' or '.join(sorted(found))}" if found else "")
+                     for category, found in sorted(causes.items()))
 
 
 def _args_text(case: Case) -> str:

@@ -222,3 +222,36 @@ def test_a_mistake_that_cannot_run_on_a_case_names_nothing_and_breaks_nothing():
     cases = ex.public()
     report = judge(ex, cases, [run_case(np.negative, c) for c in cases], False)
     assert not report.passed and "likely cause: negates" in report.message(cases)
+
+
+def test_an_answer_of_zeros_is_not_called_off_by_a_factor_of_zero():
+    msg = failure(lambda z: np.zeros(np.shape(z)))
+    assert "factor 0" not in msg and "it returns zeros where the answer is not zero" in msg
+
+
+def test_hidden_hints_say_each_kind_of_failure_once():
+    from autograder.judge import Report, Verdict
+
+    failed = [Verdict(False, "shape", "m", "it looks transposed"), Verdict(False, "shape", "m"),
+              Verdict(False, "value", "m", "the sign is flipped"),
+              Verdict(False, "value", "m", "every element is off by the same factor 2")]
+    message = Report("step", True, failed + [Verdict(True)]).message([])
+    assert message == ("✗ step: 4 of 5 hidden cases failed (hint: wrong shape, likely it looks "
+                       "transposed; wrong values, likely every element is off by the same "
+                       "factor 2 or the sign is flipped).")
+
+
+def test_grading_says_not_implemented_once(monkeypatch):
+    from autograder.grading.run import Execution, judge_execution
+    from autograder.judge import Outcome
+
+    monkeypatch.setenv(SEED_ENV, "5")
+    ex = registry.get("step")
+    cases = {"step": {"public": cases_for(ex, False), "hidden": cases_for(ex, True)}}
+    stub = Outcome(error="NotImplementedError")
+    execution = Execution("ada", outcomes={"step": tuple(
+        [stub] * len(cases["step"][key]) for key in ("public", "hidden"))})
+    entry = judge_execution(execution, [ex], cases)["step"]
+    assert entry["score"] == 0
+    assert entry["message"] == ("✗ step: not implemented yet: replace `raise "
+                                "NotImplementedError()` with your code.")
