@@ -1,10 +1,11 @@
-# Two entry points: `make lab` for students, `make test` for everything CI checks.
+# Two entry points: `make lab` for students, `make test` for everything CI checks;
+# `make instructor` opens the whole course with nbgrader's instructor tools.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab test lint pytest selftest release-check nbval bench clean
+.PHONY: lab instructor test lint pytest selftest release-check nbval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +20,25 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	.ci/system-packages
 	touch $@
 
+# nbgrader reads its config only from the folder it starts in and elsewhere would make an
+# empty course; this config of the environment refuses that (autograder/outside_course.py).
+GUARD := $(VENV)/etc/jupyter/nbgrader_config.py
+$(GUARD): autograder/outside_course.py | $(BIN)/python
+	mkdir -p $(@D)
+	cp $< $@
+
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(VENV)/.lab
+lab: $(VENV)/.lab $(GUARD)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) lectures
 
-test: $(VENV)/.test lint pytest selftest release-check nbval
+# `nncourse lab` serves the course root, so Formgrader finds nbgrader_config.py and
+# grading/; it adds --allow-root itself.
+instructor: $(VENV)/.lab $(GUARD)
+	$(BIN)/nncourse lab
+
+test: $(VENV)/.test $(GUARD) lint pytest selftest release-check nbval
 
 lint:
 	$(BIN)/ruff check .

@@ -12,28 +12,36 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-
 
 class CourseError(Exception):
     """A problem with the course's files that the instructor must fix."""
 
 
+def is_course(folder: Path) -> bool:
+    """Whether `folder` is a course root: it holds nbgrader_config.py and solutions/."""
+    return (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir()
+
+
 def find_root(start: Path | None = None) -> Path:
-    """The course root: NNCOURSE_ROOT, else the nearest folder up from `start` (default: the
-    current directory) holding nbgrader_config.py and solutions/, else the source checkout
-    this package was imported from."""
+    """The course root: NNCOURSE_ROOT if set, else the nearest folder up from `start`
+    (default: the current directory) that holds nbgrader_config.py and solutions/.
+
+    There is no other fallback. In particular not the checkout this package was imported
+    from: with an editable install, a command run in another clone, or outside any course,
+    would silently read and write that checkout's files instead."""
     if os.environ.get("NNCOURSE_ROOT"):
-        return Path(os.environ["NNCOURSE_ROOT"]).resolve()
+        root = Path(os.environ["NNCOURSE_ROOT"]).resolve()
+        if not is_course(root):
+            raise CourseError(f"NNCOURSE_ROOT={os.environ['NNCOURSE_ROOT']} is not a course "
+                              "folder: it has no nbgrader_config.py and solutions/")
+        return root
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "nbgrader_config.py").is_file() and (folder / "solutions").is_dir():
+        if is_course(folder):
             return folder
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "nbgrader_config.py").is_file():
-        return checkout
-    raise CourseError("cannot find the course: run nncourse inside the course folder "
-                      "(the one holding nbgrader_config.py) or set NNCOURSE_ROOT")
+    raise CourseError(f"{here} is not inside a course: neither it nor any folder above it holds "
+                      "nbgrader_config.py and solutions/. Run nncourse in the course folder (the "
+                      "git checkout) or below it, or set NNCOURSE_ROOT to that folder")
 
 
 def lessons(root: Path) -> list[str]:
@@ -62,8 +70,10 @@ def release_notebook(root: Path, lesson: str) -> Path:
     return root / "lectures" / lesson / f"{lesson}.ipynb"
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
+def read_notebook(path: Path) -> nbformat.NotebookNode:  # noqa: F821
     """Read and validate a notebook; a malformed one raises CourseError naming the file."""
+    import nbformat  # here, not at the top: it takes a second to import
+
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -81,11 +91,14 @@ def environment() -> dict[str, str]:
     return env
 
 
-def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `nbgrader ARGS` from the course root; return the finished process (text output)."""
+def nbgrader(root: Path, *args: str, check: bool = True, capture: bool = True
+             ) -> subprocess.CompletedProcess:
+    """Run `nbgrader ARGS` from the course root; return the finished process (its text
+    output, unless `capture` is false: then nbgrader writes to this process's terminal)."""
     (root / "grading").mkdir(exist_ok=True)
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root,
-                          env=environment(), capture_output=True, text=True)
+                          env=environment(), capture_output=capture, text=True)
     if check and proc.returncode != 0:
-        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout or ''}"
+                          f"{proc.stderr or ''}")
     return proc

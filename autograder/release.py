@@ -1,11 +1,12 @@
 """`nncourse release`: build `lectures/` from `solutions/` with nbgrader, reproducibly.
 
 nbgrader's generate_assignment replaces solution regions with stubs, removes hidden
-tests and locks test cells. Around it this module adds three things: it lints the
-source first (a solution or hidden-test region outside an nbgrader cell would be
-released as is), it strips what varies between runs and machines (execution timestamps,
-the interpreter's version), and it refuses to write a release in which any line of a
-solution or a hidden test survived.
+tests and locks test cells; here it runs with `--no-db`, since a lesson enters the
+gradebook only when `nncourse grade` grades it (see `register`). Around it this module
+adds three things: it lints the source first (a solution or hidden-test region outside an
+nbgrader cell would be released as is), it strips what varies between runs and machines
+(execution timestamps, the interpreter's version), and it refuses to write a release in
+which any line of a solution or a hidden test survived.
 """
 
 from __future__ import annotations
@@ -93,13 +94,18 @@ def normalize(nb) -> None:
             cell.execution_count = None
 
 
-def build(root: Path, lesson: str, out: Path) -> Path:
-    """Generate `lesson`'s release under `out/<lesson>/`; return that folder."""
+def build(root: Path, lesson: str, out: Path, register: bool = False) -> Path:
+    """Generate `lesson`'s release under `out/<lesson>/`; return that folder.
+
+    The gradebook is left alone unless `register` is true: regenerating lectures/ (or
+    checking it) is not handing a lesson out, and nbgrader's `export` would list every
+    lesson in the gradebook with a row per student. `nncourse grade` registers its lesson."""
     src_path = source_notebook(root, lesson)
     source = read_notebook(src_path)
     lint_source(source, src_path)
     nbgrader(root, "generate_assignment", lesson, "--force",
-             f"--CourseDirectory.release_directory={out}", "--log-level=WARN")
+             f"--CourseDirectory.release_directory={out}", "--log-level=WARN",
+             *(() if register else ("--no-db",)))
     folder = out / lesson
     for path in sorted(folder.glob("*.ipynb")):
         nb = read_notebook(path)
@@ -110,6 +116,13 @@ def build(root: Path, lesson: str, out: Path) -> Path:
                               + "\n  ".join(problems[:20]))
         nbformat.write(nb, path)
     return folder
+
+
+def register(root: Path, lesson: str) -> None:
+    """Record `lesson`'s notebooks and graded cells in nbgrader's gradebook (creating it),
+    as nbgrader's generate_assignment does; lectures/ is not touched."""
+    with tempfile.TemporaryDirectory(prefix="nncourse-register-") as tmp:
+        build(root, lesson, Path(tmp), register=True)
 
 
 def _differences(new: Path, old: Path) -> list[str]:

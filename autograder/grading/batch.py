@@ -5,7 +5,10 @@ stubbed nnlib once, then executes each student's submission (`run.execute`, in w
 and judges the data that comes back in this process. A student whose `results.json`
 was written for the same notebook, seed and limits is not graded again, so an
 interrupted run resumes and a repeated run changes nothing. At the end the gradebook
-and `grades.csv` are rewritten from every student's `results.json`.
+and `grades.csv` are rewritten from every student's `results.json`. The lesson enters
+nbgrader's gradebook here (`release.register`, which also creates the gradebook), the
+first time it is graded or when its graded cells changed; `nncourse release` leaves the
+gradebook alone, so it holds only lessons that were graded.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade
 from traitlets.config.loader import PyFileConfigLoader
 
 import nnlib
@@ -39,6 +43,7 @@ from autograder.grading.run import (
     test_cells,
 )
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
+from autograder.release import register
 
 FORMAT = 1
 
@@ -49,6 +54,13 @@ def nbgrader_paths(root: Path) -> tuple[str, Path]:
     course = config.CourseDirectory
     return (course.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
             Path(course.get("autograded_directory", root / "autograded")))
+
+
+def graded_cells(release) -> dict[str, tuple[float, str]]:
+    """{grade_id: (points, cell type)} of every graded cell of a released notebook."""
+    return {c.metadata["nbgrader"]["grade_id"]: (float(c.metadata["nbgrader"]["points"]),
+                                                 c.cell_type)
+            for c in release.cells if is_grade(c)}
 
 
 def seed_file(root: Path) -> Path:
@@ -146,6 +158,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     release = read_notebook(release_path)
     cells, manual = test_cells(release), sum(by_hand(release).values())
     db_url, autograded = nbgrader_paths(root)
+    if not gradebook.registered(db_url, lesson, graded_cells(release)):
+        register(root, lesson)  # creates the gradebook (and grading/) on a fresh clone
     gradebook.require(db_url, lesson)
     withheld = [p for ex in exercises for p in ex.withheld_paths]
     missing = [str(p) for p in withheld if not p.is_file()]

@@ -8,8 +8,10 @@ and formgrader and `nbgrader export` show exactly the numbers of grades.csv.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import CourseError
@@ -19,12 +21,27 @@ def _notebooks(gb: Gradebook, lesson: str) -> list[str]:
     try:
         return [nb.name for nb in gb.find_assignment(lesson).notebooks]
     except MissingEntry:
-        raise CourseError(f"{lesson} is not in the gradebook; run `nncourse release "
-                          f"{lesson}` first") from None
+        raise CourseError(f"{lesson} is not in the gradebook (`nncourse grade {lesson}` "
+                          "registers it)") from None
+
+
+def registered(db_url: str, lesson: str, grade_cells: dict[str, tuple[float, str]]) -> bool:
+    """Whether the gradebook exists and holds `lesson` with exactly these graded cells
+    (`grade_cells`: grade_id -> (points, cell type)) in its notebook of the same name."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        return False  # opening it here would create it, and that needs alembic on PATH
+    with Gradebook(db_url) as gb:
+        try:
+            notebook = gb.find_notebook(lesson, lesson)
+        except MissingEntry:
+            return False
+        found = {c.name: (float(c.max_score), c.cell_type) for c in notebook.grade_cells}
+    return found == grade_cells
 
 
 def require(db_url: str, lesson: str) -> None:
-    """Fail early when `nncourse release` never registered the lesson in the gradebook."""
+    """Fail early when the lesson is not in the gradebook."""
     with Gradebook(db_url) as gb:
         _notebooks(gb, lesson)
 
@@ -51,6 +68,10 @@ def record(db_url: str, lesson: str, results: list[dict], cells: dict[str, str])
                         continue
                     grade.auto_score = result["exercises"].get(name, {}).get("score", 0)
                     grade.manual_score = None
+                    # a Grade is created needing a manual grade; nbgrader's autograde clears
+                    # that for every cell it scored (SaveAutoGrades), and so does this: only
+                    # written answers, which are not scored here, wait in formgrader
+                    grade.needs_manual_grade = False
             gb.db.commit()
 
 
