@@ -47,7 +47,7 @@ pytest:
 	$(BIN)/pytest -n 2
 
 selftest:
-	$(BIN)/nncourse selftest
+	$(BIN)/nncourse selftest --jobs 2
 
 release-check:
 	$(BIN)/nncourse release --check

@@ -37,22 +37,30 @@ def _release(args) -> int:
 
 
 def _selftest(args) -> int:
+    root = find_root()
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from tqdm.auto import tqdm
 
     from autograder.selftest import STEPS, header, row, selftest_lesson
 
-    root = find_root()
     lessons = resolve_lessons(root, args.lessons)
     print(header(), flush=True)
     ok = True
-    with tqdm(total=len(lessons) * len(STEPS), unit="step", disable=None,
-              bar_format="{desc} {bar} {n_fmt}/{total_fmt} steps [{elapsed}]") as bar:
-        for done, lesson in enumerate(lessons, start=1):
-            def step(what, lesson=lesson):
-                if what != STEPS[0]:
-                    bar.update()
-                bar.set_description_str(f"{lesson}: {what}")
-            result = selftest_lesson(root, lesson, step)
+    with (tqdm(total=len(lessons) * len(STEPS), unit="step", disable=None,
+               bar_format="{desc} {bar} {n_fmt}/{total_fmt} steps [{elapsed}]") as bar,
+          ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool):
+        def step(lesson, what):
+            if what != STEPS[0]:
+                bar.update()
+            bar.set_description_str(f"{lesson}: {what}")
+
+        # each lesson waits on its kernels and on nbgrader, so threads run them side by side
+        futures = [pool.submit(selftest_lesson, root, lesson,
+                               lambda what, lesson=lesson: step(lesson, what))
+                   for lesson in lessons]
+        for done, future in enumerate(as_completed(futures), start=1):
+            result = future.result()
             bar.update()
             bar.write(row(result, done, len(lessons)))
             sys.stdout.flush()
@@ -110,6 +118,8 @@ def parser() -> argparse.ArgumentParser:
     rel.set_defaults(run=_release)
     st = sub.add_parser("selftest", help="check that every lesson grades as intended")
     st.add_argument("lessons", nargs="*", metavar="LESSON")
+    st.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="lessons tested side by side (default 1)")
     st.set_defaults(run=_selftest)
     gr = sub.add_parser("grade", help="grade every submission of a lesson")
     gr.add_argument("lesson", metavar="LESSON")

@@ -142,18 +142,20 @@ def test_release_errors_are_allowed_only_when_they_come_from_stubs():
 
 
 def test_selftest_prints_each_lesson_as_it_finishes_and_no_kernel_warnings(course):
-    """The row of the first lesson arrives while the second is still running, and the kernels
-    (ipc transport, shut down at once) add nothing to the output."""
+    """With two lessons side by side, the row of the first to finish arrives while the third
+    is still running, and the kernels (ipc transport, shut down at once) add nothing to the
+    output."""
     env = dict(os.environ, NNCOURSE_ROOT=str(course))
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "selftest", "00-welcome",
-                             "00-welcome"], cwd=course, env=env, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.cli", "selftest", "--jobs", "2",
+                             *["00-welcome"] * 3], cwd=course, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.readline().split() == ["#", "lesson", "solution", "release", "by",
                                               "hand", "time", "status"]
     first = proc.stdout.readline()
     still_running = proc.poll() is None
     rest, errors = proc.communicate(timeout=600)
-    assert first.split()[:4] == ["1/2", "00-welcome", "2/2", "0/2"] and first.split()[-1] == "ok"
+    assert first.split()[:4] == ["1/3", "00-welcome", "2/2", "0/2"] and first.split()[-1] == "ok"
     assert still_running, "the first row was printed only when everything had finished"
-    assert rest.split()[:2] == ["2/2", "00-welcome"] and proc.returncode == 0
+    assert [line.split()[0] for line in rest.splitlines()] == ["2/3", "3/3"]
+    assert proc.returncode == 0
     assert "WARNING" not in errors and "ERROR" not in errors, errors
