@@ -3,12 +3,18 @@
 Each cell gets a wall-clock limit. When it is reached the kernel is interrupted; a cell
 that still runs a moment later (it swallowed KeyboardInterrupt) gets its whole sandbox
 killed, and the caller restarts the kernel. A kernel that dies (os._exit, a signal, a
-segfault, the CPU limit) is noticed by polling its process. Output beyond `OUTPUT_CAP`
-bytes in one cell stops the kernel as soon as it arrives: a cell that prints without end
-would otherwise fill the kernel's memory with output buffers before its time is up.
+segfault, the CPU limit) is noticed by polling its process; when the memory cgroup's
+out-of-memory killer killed it, or killed any process the cell started, the cell's
+status is `oom` and the sandbox is stopped. Output beyond `OUTPUT_CAP` bytes in one cell
+stops the kernel as soon as it arrives: a cell that prints without end would otherwise
+fill the kernel's memory with output buffers before its time is up.
 
-The kernel talks to the grader over Unix sockets (ZeroMQ ipc transport) in a folder
-mounted into the sandbox, which works without any network.
+The kernel talks to the grader over Unix sockets (ZeroMQ ipc transport), which works
+without any network. With bubblewrap they live on a tiny tmpfs inside the sandbox
+(/grading/kernel), named so in the kernel's read-only copy of the connection file, and
+the grader connects through /proc/PID/root of the sandbox: no host folder is writable
+for the kernel. It runs `sandbox.python` (the environment as the sandbox mounts it) in
+its scratch folder (see `sandbox`).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import os
 import queue
 import shutil
 import signal
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,7 +33,7 @@ import psutil
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from autograder.grading.sandbox import Sandbox
+from autograder.grading.sandbox import GRADING, SOCKETS, Sandbox
 
 OUTPUT_CAP = 2**20
 INTERRUPT_GRACE = 1.5
@@ -50,9 +55,10 @@ class KernelStartError(RuntimeError):
 class CellRun:
     """What running one cell did. `status`: ok, error, timeout (interrupted in time),
     hung (ignored the interrupt), flood (printed more than OUTPUT_CAP), garbled (sent a
-    message that is not valid Jupyter protocol) or dead (the kernel died); after hung,
-    flood and garbled the kernel has been killed. `processes` is the
-    most processes its sandbox held at once."""
+    message that is not valid Jupyter protocol), oom (the memory cgroup's limit was
+    reached and its out-of-memory killer killed a process of the sandbox) or dead (the
+    kernel died otherwise); after hung, flood, garbled and oom the kernel has been
+    killed. `processes` is the most processes its sandbox held at once."""
 
     status: str
     ename: str = ""
@@ -98,18 +104,35 @@ class Kernel:
     def __init__(self, sandbox: Sandbox, workdir: Path, readonly: list[Path], mime: str):
         self.sandbox, self.workdir, self.readonly, self.mime = sandbox, workdir, readonly, mime
         self.proc = self.cap = self.client = self.sockets = None
+        self.ooms = 0
+
+    def inside(self, path) -> str:
+        """Where the kernel sees `path`, a file in one of the `readonly` folders."""
+        return self.sandbox.inside(path, self.readonly)
 
     def start(self) -> None:
         self.sockets = Path(tempfile.mkdtemp(prefix="nnk-"))
         conn, _ = write_connection_file(str(self.sockets / "kernel.json"), transport="ipc",
                                         ip=str(self.sockets / "s"))
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn, *KERNEL_OPTIONS]
-        self.proc, self.cap = self.sandbox.popen(argv, self.workdir, self.readonly,
-                                                 [self.sockets],
-                                                 stdout=open(os.devnull, "wb"),
-                                                 stderr=open(os.devnull, "wb"))
-        self.client = BlockingKernelClient(connection_file=conn)
-        self.client.load_connection_file()
+        info, data, kernel_conn = json.loads(Path(conn).read_text()), None, conn
+        if self.sandbox.mode == "bubblewrap":
+            # the kernel's sockets live in the sandbox: no host folder is writable for it
+            info["ip"] = str(SOCKETS / "s")
+            kernel_conn = str(GRADING / "kernel.json")
+            data = {kernel_conn: json.dumps(info).encode()}
+        argv = [self.sandbox.python, "-m", "ipykernel_launcher", "-f", kernel_conn,
+                *KERNEL_OPTIONS]
+        with open(os.devnull, "wb") as null:
+            self.proc, self.cap = self.sandbox.popen(argv, self.workdir, self.readonly,
+                                                     data=data, stdout=null, stderr=null)
+        self.ooms = self.cap.oom_kills()
+        if self.sandbox.mode == "bubblewrap":
+            if self.cap.root is None:
+                self.stop()
+                raise KernelStartError("the grading sandbox did not start")
+            info["ip"] = self.cap.root + info["ip"]
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(info)
         self.client.start_channels()
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -147,6 +170,10 @@ class Kernel:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _oom(self) -> bool:
+        """Has the out-of-memory killer killed a process of this kernel's sandbox?"""
+        return self.cap is not None and self.cap.oom_kills() > self.ooms
+
     def _interrupt(self) -> None:
         msg = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(msg)
@@ -159,12 +186,18 @@ class Kernel:
         deadline, interrupted, counted = time.monotonic() + timeout, None, 0.0
         while True:
             if self.proc.poll() is not None:
-                outputs.run.status = "dead"
+                outputs.run.status = "oom" if self._oom() else "dead"
+                if outputs.run.status == "oom":
+                    self.stop()
                 break
             now = time.monotonic()
             if now > counted + 0.25:
                 outputs.run.processes = max(outputs.run.processes, self.processes())
                 counted = now
+                if self._oom():
+                    outputs.run.status = "oom"
+                    self.stop()
+                    break
             if outputs.size > OUTPUT_CAP:
                 outputs.run.status = "flood"
                 self.stop()
@@ -193,6 +226,9 @@ class Kernel:
         run = outputs.run
         if run.status == "ok":
             self._read_reply(msg_id, run)
+        if run.status == "ok" and self._oom():
+            run.status = "oom"
+            self.stop()
         if run.status == "ok" and interrupted is not None:
             run.status = "timeout"
         elif run.status == "ok" and run.ename:

@@ -138,6 +138,8 @@ class _Runner:
         return run
 
     def _problem(self, run: CellRun) -> tuple[str, str] | None:
+        if run.status == "oom":
+            return "memory", "ran out of memory (its processes and files together)"
         if run.status == "dead":
             return "crashed", "killed its kernel"
         if max(run.processes, self.kernel.processes()) > self.cap:
@@ -223,7 +225,7 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
             cell.outputs = [nbformat.from_dict(o) for o in run.outputs]
         for name, counts in task.counts.items():
             code = (f"__import__('autograder.grading.collect', fromlist=['collect'])"
-                    f".collect({name!r}, {task.inputs!r}, {nonce!r})")
+                    f".collect({name!r}, {kernel.inside(task.inputs)!r}, {nonce!r})")
             run = runner.run(code, f"grading {name}")
             got = _payload(run, name, nonce, counts)
             if got == "crashed" and run.status in ("ok", "error"):
