@@ -332,12 +332,13 @@ result["files"] = sorted(os.path.join(d, f)[len("/grading/lib/"):]
     assert got["registry"] == ["Case", "annotations", "dataclass", "field"]
     assert got["check"] == "sigmoid: graded by the grader, outside this kernel.\n"
     runtime = {"autograder", "autograder.calls", "autograder.fallback", "autograder.grading",
-               "autograder.grading.collect", "autograder.registry"}
+               "autograder.grading.collect", "autograder.grading.lifeline",
+               "autograder.registry"}
     assert set(got["modules"]) == runtime
     assert sorted(got["files"]) == sorted(
         ["autograder/__init__.py", "autograder/calls.py", "autograder/fallback.py",
          "autograder/registry.py", "autograder/grading/__init__.py",
-         "autograder/grading/collect.py"])
+         "autograder/grading/collect.py", "autograder/grading/lifeline.py"])
 
 
 def test_the_grader_s_inputs_arrive_read_only(kernel, course):
@@ -382,6 +383,13 @@ def test_every_lessons_stubbed_nnlib_keeps_its_public_non_graded_functions(tmp_p
     helpers only they use are gone, and every other public name is still defined."""
     import importlib
 
+    # the helpers that compute a graded function's answer are among those removed
+    for lesson, helper in (("03-error-surface", ("nnlib.surface", "_over_grid")),
+                           ("03-error-surface", ("nnlib.surface", "_half_sse")),
+                           ("05-forward", ("nnlib.network", "_dense_forward")),
+                           ("06-backprop", ("nnlib.network", "_dense_backward")),
+                           ("10-training", ("nnlib.metrics", "_binary_auc"))):
+        assert helper in graded_helpers(NNLIB, _references(lesson))[0], (lesson, helper)
     modules = sorted(p.stem for p in NNLIB.glob("*.py") if not p.stem.startswith("_"))
     public = {m: sorted(n for n in vars(importlib.import_module(f"nnlib.{m}"))
                         if not n.startswith("_")) for m in modules}
@@ -491,6 +499,48 @@ def test_cgroups_are_removed_when_kernels_stop_and_after_a_killed_grader(sandbox
         group.mkdir()
     cgroup_bases()
     assert not any(g.exists() for g in stale)
+
+
+KILLED_GRADER = r"""
+import sys, tempfile, time
+from pathlib import Path
+import nnlib
+from autograder.grading.collect import MIME
+from autograder.grading.kernel import Kernel
+from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
+tmp = Path(tempfile.mkdtemp())
+stub_reference(Path(nnlib.__file__).parent, [], tmp / "stub")
+box = make_sandbox(tmp, [], tmp / "stub", Path(nnlib.__file__).parent, Limits(memory_mb=1536))
+kernel = Kernel(box, tmp, [], MIME)
+kernel.start()
+kernel.run("import os\nif os.fork() == 0:\n    import time; time.sleep(600)", 30)
+family = [p.pid for p in __import__("psutil").Process(kernel.proc.pid).children(recursive=True)]
+print(" ".join(map(str, family)), "|", " ".join(map(str, kernel.cap.dirs.values())), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_grader_leaves_no_kernel_and_no_cgroup_behind(tmp_path):
+    """A grader killed outright (SIGKILL) cannot stop its kernels: they end by themselves
+    (the lifeline), and the next grader removes the cgroups the dead one left."""
+    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER], stdout=subprocess.PIPE,
+                              text=True, cwd=tmp_path)
+    try:
+        pids, _, groups = grader.stdout.readline().partition("|")
+        pids, groups = [int(p) for p in pids.split()], [Path(g) for g in groups.split()]
+        assert len(pids) >= 3  # bwrap's init, the kernel and the process it forked
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if psutil.pid_exists(p)
+                 and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.1)
+    assert alive == []
+    cgroup_bases()
+    assert not any(g.exists() for g in groups)
 
 
 def test_without_a_memory_cgroup_the_address_space_is_limited_per_process(course):

@@ -44,6 +44,9 @@ KERNEL_OPTIONS = (
     "--IPKernelApp.capture_fd_output=False",
     "--IPKernelApp.exec_lines=__import__('autograder.grading.collect', "
     "fromlist=['prepare_kernel']).prepare_kernel()",
+    # the kernel ends when the grader does, even one killed outright (see sandbox.LIFELINE)
+    "--IPKernelApp.exec_lines=__import__('autograder.grading.lifeline', "
+    "fromlist=['watch']).watch()",
 )
 
 

@@ -280,10 +280,13 @@ class _Package:
         return seen
 
     def roots(self) -> list:
-        """Every public name, and whatever the statements that bind no name use."""
+        """Every public name, and whatever the statements that bind no name use. A public
+        name that is a module imported whole is not one: its public names are roots anyway,
+        and what the module's own code uses of it counts from that code."""
         out = []
         for name, src in self.modules.items():
-            out += [(name, n) for n in src.binds if not _private(n)]
+            out += [(name, n) for n in src.binds if not _private(n)
+                    and not any(t[0] == "module" for t in self.resolve(name, n))]
             for node in src.tree.body:
                 if not _bound_names(node):
                     read, attrs = _uses([node], src.future)
@@ -364,12 +367,47 @@ def check(name, fn, hidden=False):
 __all__ = ["check", "CheckFailed", "working"]
 '''
 
+LIFELINE = '''"""The kernel's lifeline: when the grader is gone, the kernel ends too.
+
+The grader holds the write end of a pipe whose read end the kernel inherits (its number
+is in NNCOURSE_LIFELINE). A grader killed outright cannot stop its kernels, and when it
+is root, bubblewrap's --die-with-parent does not reach a sandbox whose uid is not root;
+so the kernel waits on the pipe, and when it reads its end it leaves, taking every
+other process of its sandbox with it when it has a PID namespace of its own
+(NNCOURSE_LIFELINE_PIDNS), in which they are all the student's.
+"""
+
+import os
+import threading
+
+
+def watch():
+    fd = int(os.environ.pop("NNCOURSE_LIFELINE", "-1"))
+    everyone = os.environ.pop("NNCOURSE_LIFELINE_PIDNS", "") == "1"
+    if fd < 0:
+        return
+
+    def wait(read=os.read, end=os._exit, kill=os.kill):
+        try:
+            read(fd, 1)
+        finally:
+            if everyone:
+                try:
+                    kill(-1, 9)
+                except OSError:
+                    pass
+            end(1)
+
+    threading.Thread(target=wait, name="nncourse-lifeline", daemon=True).start()
+'''
+
 
 def build_runtime(dest: Path) -> Path:
     """The `autograder` package of a grading kernel, in `dest/autograder`: its __init__
     (KERNEL_INIT), `fallback`, `grading.collect` importing `calls` instead of `judge`,
-    `calls` (what collect takes from the judge: calling a function on a case, as data) and
-    `registry` (only `Case`, which the grader's pickled cases name)."""
+    `calls` (what collect takes from the judge: calling a function on a case, as data),
+    `registry` (only `Case`, which the grader's pickled cases name) and
+    `grading.lifeline` (LIFELINE)."""
     package = Path(autograder.__file__).resolve().parent
     out = dest / "autograder"
     (out / "grading").mkdir(parents=True, exist_ok=True)
@@ -388,6 +426,7 @@ def build_runtime(dest: Path) -> Path:
         "autograder.registry": _extract((package / "registry.py").read_text(), {"Case"},
                                         "The one class of the registry that cases are made of."),
         "autograder.grading": '"""The kernel side of official grading."""\n',
+        "autograder.grading.lifeline": LIFELINE,
         "autograder.grading.collect": ast.unparse(collect) + "\n",
     }
     parsed = {name: _Module(name, text) for name, text in modules.items()}
@@ -545,6 +584,7 @@ class Confinement:
     def __init__(self, bases: dict[str, str], limits: Limits, uid: int):
         self.limits, self.uid, self.dirs = limits, uid, {}
         self.root: str | None = None  # the sandbox's file system as the grader sees it
+        self.lifeline: int | None = None  # write end of the pipe the kernel watches
         try:
             for controller, base in sorted(bases.items()):
                 shared = [d for d in self.dirs.values() if d.parent == Path(base)]
@@ -611,10 +651,13 @@ class Confinement:
         return 0
 
     def release(self) -> None:
-        """Kill whatever is left in the cgroups and remove them."""
+        """Kill whatever is left in the cgroups and remove them; cut the lifeline."""
         for group in dict.fromkeys(self.dirs.values()):
             _remove_group(group)
         self.dirs = {}
+        if self.lifeline is not None:
+            os.close(self.lifeline)
+            self.lifeline = None
 
 
 # ---- identity ------------------------------------------------------------------------------
@@ -796,6 +839,11 @@ class Sandbox:
         lim, fds, root = self.limits, [], os.geteuid() == 0
         info_r = info_w = None
         try:
+            lifeline, cap.lifeline = os.pipe()
+            fds.append(lifeline)
+            env = {**self.env(workdir), "NNCOURSE_LIFELINE": str(lifeline)}
+            if self.mode == "bubblewrap":
+                env["NNCOURSE_LIFELINE_PIDNS"] = "1"
             command = self.command(argv, workdir, readonly, data or {}, fds)
             if self.mode == "bubblewrap":
                 # bwrap's options through a file descriptor: the sandbox's /proc shows
@@ -819,7 +867,7 @@ class Sandbox:
                     os.setgroups([])
 
             proc = subprocess.Popen(command, cwd="/" if self.mode == "bubblewrap" else workdir,
-                                    env=self.env(workdir), preexec_fn=limit,
+                                    env=env, preexec_fn=limit,
                                     start_new_session=True, pass_fds=fds, **kwargs)
         except BaseException:
             cap.release()
