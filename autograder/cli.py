@@ -3,7 +3,7 @@
     nncourse release [LESSON ...] [--check]
     nncourse selftest [LESSON ...]
     nncourse grade LESSON --submissions DIR [--out OUT] [--jobs N] [--timeout SECONDS]
-                   [--memory-mb MB] [--scheduler ADDRESS]
+                   [--submission-timeout SECONDS] [--memory-mb MB] [--scheduler ADDRESS]
     nncourse nbgrader ARGS ...
     nncourse lab [JUPYTER_ARGS ...]
 
@@ -78,7 +78,7 @@ def _grade(args) -> int:
     lesson, = resolve_lessons(root, [args.lesson])
     grade(root, lesson, Path(args.submissions), Path(args.out) if args.out else None,
           jobs=args.jobs, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
-          scheduler=args.scheduler)
+          scheduler=args.scheduler, submission_timeout=args.submission_timeout)
     return 0
 
 
@@ -130,6 +130,9 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("--jobs", type=int, default=1, metavar="N", help="parallel kernels")
     gr.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                     help="wall-clock limit per cell")
+    gr.add_argument("--submission-timeout", type=float, default=None, metavar="SECONDS",
+                    help="wall-clock limit per submission, replays after a restart included "
+                         "(default: 4 cell limits per graded exercise, at least 10)")
     gr.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
                     help="address-space limit of a kernel")
     gr.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler to send work to")

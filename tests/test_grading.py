@@ -5,14 +5,20 @@ A temporary course holds lesson 00-welcome (copied) and a two-exercise lesson bu
 `98-pair`, whose exercises `heaviside` (2 points) and `ramp` (1 point) are registered by
 this module: one hostile submission per kind of the adversarial suite is graded in one
 run, and the exercise that the hostility does not touch must still be graded.
+
+The batches are graded once per test session, even under pytest-xdist (`shared_folder`:
+the first worker grades them, the other waits for it), and each module then works on its
+own copy of the graded course, so that tests that change the gradebook do not meet.
 """
 
 import csv
+import fcntl
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import numpy as np
@@ -86,11 +92,9 @@ def _pair_source() -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def make_course(root: Path) -> Path:
     """A course root with 00-welcome and 98-pair released into its own gradebook."""
     _register_pair()
-    root = tmp_path_factory.mktemp("grading") / "course"
     for name in ("solutions", "lectures"):
         shutil.copytree(ROOT / name / "00-welcome", root / name / "00-welcome")
     shutil.copy(ROOT / "nbgrader_config.py", root)
@@ -100,6 +104,64 @@ def course(tmp_path_factory):
         built = build(root, lesson, root / "released")
         shutil.copytree(built, root / "lectures" / lesson, dirs_exist_ok=True)
     return root
+
+
+def shared_folder(tmp_path_factory, worker_id: str, name: str, make) -> Path:
+    """A folder that `make(folder)` fills once per test session: under pytest-xdist the
+    first worker to ask makes it, under a lock, and the others wait and use it."""
+    base = tmp_path_factory.getbasetemp()
+    base = base if worker_id == "master" else base.parent
+    folder = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".done").touch()
+    return folder
+
+
+def _grade_batches(home: Path) -> None:
+    """The course, the adversarial batch of 98-pair and 00-welcome by the command line."""
+    course = make_course(home / "course")
+    subs = home / "adversarial"
+    for student, (heaviside, extra, edit, _, _) in KINDS.items():
+        extra = [(gid, src.replace("@ROOT@", str(course))) for gid, src in extra]
+        submit(course, subs, PAIR, student, {"heaviside": heaviside, "ramp": RAMP}, extra,
+               edit)
+    (subs / "13-not-json" / PAIR).mkdir(parents=True)
+    (subs / "13-not-json" / PAIR / f"{PAIR}.ipynb").write_text('{"cells": [')
+    (subs / "14-missing").mkdir()
+    lines = []
+    rows = batch.grade(course, PAIR, subs, home / "adversarial-out", jobs=2, limits=LIMITS,
+                       log=lines.append)
+    (home / "adversarial.json").write_text(json.dumps({"rows": rows, "lines": lines}))
+
+    subs = home / "welcome"
+    submit(course, subs, "00-welcome", "ada", {"step": HEAVISIDE.replace("heaviside", "step")})
+    submit(course, subs, "00-welcome", "bob",
+           {"step": HEAVISIDE_WRONG.replace("heaviside", "step")})
+    (subs / "cy").mkdir()
+    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
+                    str(home / "welcome-out"), "--jobs", "2", "--timeout", "10")
+    (home / "welcome.json").write_text(json.dumps(
+        {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, worker_id) -> Path:
+    """This module's own copy of the graded course, submissions and results."""
+    _register_pair()
+    template = shared_folder(tmp_path_factory, worker_id, "graded-batches", _grade_batches)
+    mine = tmp_path_factory.mktemp("graded")
+    shutil.copytree(template, mine, symlinks=True, dirs_exist_ok=True)
+    return mine
+
+
+@pytest.fixture(scope="module")
+def course(graded):
+    return graded / "course"
 
 
 def submit(root, subs, lesson, student, solutions, extra=(), edit=None):
@@ -201,19 +263,10 @@ KINDS = {
 
 
 @pytest.fixture(scope="module")
-def adversarial(course, tmp_path_factory):
-    subs = tmp_path_factory.mktemp("adversarial")
-    for student, (heaviside, extra, edit, _, _) in KINDS.items():
-        extra = [(gid, src.replace("@ROOT@", str(course))) for gid, src in extra]
-        submit(course, subs, PAIR, student, {"heaviside": heaviside, "ramp": RAMP}, extra,
-               edit)
-    (subs / "13-not-json" / PAIR).mkdir(parents=True)
-    (subs / "13-not-json" / PAIR / f"{PAIR}.ipynb").write_text('{"cells": [')
-    (subs / "14-missing").mkdir()
-    out = tmp_path_factory.mktemp("adversarial-out")
-    lines = []
-    rows = batch.grade(course, PAIR, subs, out, jobs=2, limits=LIMITS, log=lines.append)
-    return {r["student_id"]: r for r in rows}, out, lines
+def adversarial(graded):
+    found = json.loads((graded / "adversarial.json").read_text())
+    return ({r["student_id"]: r for r in found["rows"]}, graded / "adversarial-out",
+            found["lines"])
 
 
 def test_every_hostile_submission_gets_its_score_and_status(adversarial):
@@ -241,9 +294,11 @@ def test_feedback_names_the_cause_and_hides_hidden_cases(adversarial):
     assert "was deleted" in " ".join(rows["09-delete-test"]["notes"])
     hardcoded = rows["12-hardcoded"]["exercises"]["heaviside"]["message"]
     assert "all 2 public cases pass" in hardcoded and "of 3 hidden cases failed" in hardcoded
-    page = (out / "02-wrong" / "feedback.html").read_text()
+    page = (out / "students" / "02-wrong" / "feedback.html").read_text()
     assert "hidden cases failed" in page
-    for folder in out.iterdir():
+    # per-student results live in a folder of their own, never beside grades.csv
+    assert {p.name for p in out.iterdir() if p.is_dir()} == {"students"}
+    for folder in (out / "students").iterdir():
         if folder.is_dir() and not folder.name.startswith("."):
             text = (folder / "feedback.html").read_text()
             assert "Traceback" not in text and "1000" not in text and "BEGIN HIDDEN" not in text
@@ -257,7 +312,10 @@ def test_stock_nbgrader_export_agrees_with_grades_csv(adversarial, course):
                     if r["assignment"] == PAIR}
     with open(out / "grades.csv") as f:
         ours = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
-    assert exported == ours
+    # the export also lists the gradebook's students of 00-welcome, with nothing for 98-pair
+    assert {k: v for k, v in exported.items() if k in ours} == ours
+    assert set(exported) - set(ours) == {"ada", "bob", "cy"}
+    assert {exported[k] for k in ("ada", "bob", "cy")} == {0}
 
 
 def test_written_answers_wait_for_the_instructor(adversarial, course):
@@ -270,7 +328,7 @@ def test_written_answers_wait_for_the_instructor(adversarial, course):
     with open(out / "grades.csv") as f:
         assert {r["by_hand"] for r in csv.DictReader(f)} == {"2"}
     assert "2 of the 5 points are for written answers" in (
-        out / "01-correct" / "feedback.html").read_text()
+        out / "students" / "01-correct" / "feedback.html").read_text()
     db_url, autograded = batch.nbgrader_paths(course)
     graded = nbformat.read(autograded / "01-correct" / PAIR / f"{PAIR}.ipynb", as_version=4)
     assert any(c.source == "A written answer by 01-correct." for c in graded.cells)
@@ -295,17 +353,10 @@ def nncourse(root, *args):
 
 
 @pytest.fixture(scope="module")
-def welcome(course, tmp_path_factory):
+def welcome(graded):
     """00-welcome through the command line: right, wrong and missing, with --jobs 2."""
-    subs = tmp_path_factory.mktemp("welcome")
-    submit(course, subs, "00-welcome", "ada", {"step": HEAVISIDE.replace("heaviside", "step")})
-    submit(course, subs, "00-welcome", "bob",
-           {"step": HEAVISIDE_WRONG.replace("heaviside", "step")})
-    (subs / "cy").mkdir()
-    out = tmp_path_factory.mktemp("welcome-out")
-    proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
-                    str(out), "--jobs", "2", "--timeout", "10")
-    return subs, out, proc
+    proc = SimpleNamespace(**json.loads((graded / "welcome.json").read_text()))
+    return graded / "welcome", graded / "welcome-out", proc
 
 
 def test_the_command_grades_a_real_lesson(welcome):
@@ -318,20 +369,20 @@ def test_the_command_grades_a_real_lesson(welcome):
     assert [(r["student_id"], r["score"], r["max_score"], r["status"], r["step"])
             for r in rows] == [("ada", "2", "2", "graded", "2"), ("bob", "0", "2", "graded", "0"),
                                ("cy", "0", "2", "missing", "0")]
-    result = json.loads((out / "bob" / "results.json").read_text())
+    result = json.loads((out / "students" / "bob" / "results.json").read_text())
     assert "likely cause: z > 0 where z >= 0" in result["exercises"]["step"]["message"]
 
 
 def test_a_second_run_resumes_and_changes_nothing(welcome, course):
     subs, out, _ = welcome
     before = (out / "grades.csv").read_text()
-    (out / "bob" / "results.json").unlink()
-    stamp = (out / "ada" / "results.json").stat().st_mtime_ns
+    (out / "students" / "bob" / "results.json").unlink()
+    stamp = (out / "students" / "ada" / "results.json").stat().st_mtime_ns
     proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
                     str(out), "--timeout", "10")
     assert proc.returncode == 0, proc.stderr
     assert "already graded, 1 to grade\n  bob: 0/2 graded" in proc.stdout
-    assert (out / "ada" / "results.json").stat().st_mtime_ns == stamp
+    assert (out / "students" / "ada" / "results.json").stat().st_mtime_ns == stamp
     assert (out / "grades.csv").read_text() == before
 
 

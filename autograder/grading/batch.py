@@ -4,11 +4,20 @@ The grader draws the hidden cases from the secret seed, builds the sandbox and t
 stubbed nnlib once, then executes each student's submission (`run.execute`, in workers)
 and judges the data that comes back in this process. A student whose `results.json`
 was written for the same notebook, seed and limits is not graded again, so an
-interrupted run resumes and a repeated run changes nothing. At the end the gradebook
+interrupted run resumes and a repeated run changes nothing; a student with no notebook
+in this run's submissions keeps the result of an earlier run into the same output folder
+(so late submissions can be graded from a folder of their own). At the end the gradebook
 and `grades.csv` are rewritten from every student's `results.json`. The lesson enters
 nbgrader's gradebook here (`release.register`, which also creates the gradebook), the
 first time it is graded or when its graded cells changed; `nncourse release` leaves the
 gradebook alone, so it holds only lessons that were graded.
+
+Output layout: OUT/grades.csv, and OUT/students/<student_id>/ with results.json and
+feedback.html (an id that is not a plain folder name is %-quoted), so that no student
+folder can be named like an output file. Nothing a student submits, returns, prints or
+names stops the run: whatever fails for one student is confined to that student's row,
+with a reason in its notes; cells of grades.csv that a spreadsheet would read as a
+formula are escaped.
 """
 
 from __future__ import annotations
@@ -19,11 +28,14 @@ import io
 import json
 import os
 import pickle
+import re
 import secrets
 import shutil
+import stat
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 from nbgrader.utils import is_grade
@@ -34,18 +46,24 @@ from autograder import registry
 from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
 from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
+from autograder.grading.collect import clean_text
 from autograder.grading.run import (
     Task,
     by_hand,
     execute,
     judge_execution,
+    read_submission,
     status_text,
     test_cells,
 )
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
 from autograder.release import register
 
-FORMAT = 1
+FORMAT = 2
+STUDENTS = "students"  # OUT/students/<student_id>/: results.json, feedback.html
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # OWASP: cells a spreadsheet may evaluate
+WALK_CAP = 10_000  # entries of a submission folder inspected for symbolic links
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def nbgrader_paths(root: Path) -> tuple[str, Path]:
@@ -97,19 +115,116 @@ def unpack(archive: Path, dest: Path) -> Path:
     return dest
 
 
-def find_notebook(submissions: Path, student: str, lesson: str) -> Path | None:
-    folder = submissions / student / lesson
-    exact = folder / f"{lesson}.ipynb"
-    if exact.is_file():
-        return exact
-    found = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-    return found[0] if found else None
+def student_id(folder: str) -> str:
+    """The id of the student whose submissions are in `folder`: its name, with bytes that
+    are not UTF-8 written as \\xNN (such a name could not be stored anywhere)."""
+    return os.fsencode(folder).decode("utf-8", "backslashreplace")
 
 
-def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits) -> str:
-    h = hashlib.sha256(f"{FORMAT}|{lesson}|{seed}|{json.dumps(asdict(limits))}".encode())
-    h.update(notebook.read_bytes() if notebook is not None else b"<missing>")
+def printable(text: str) -> str:
+    """`text` safe for the instructor's terminal: control characters as \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", clean_text(text))
+
+
+def folder_name(student: str) -> str:
+    """The folder of `student` under OUT/students: the id itself when it is a plain folder
+    name, else the id %-quoted (a hash when even that is too long)."""
+    if (student and not student.startswith(".") and not re.search(r"[/\x00%]", student)
+            and len(student.encode("utf-8", "surrogatepass")) <= 200):
+        return student
+    name = quote(student, safe="", errors="backslashreplace")
+    name = "%2E" + name[1:] if name.startswith(".") else name
+    if len(name) > 200:
+        name = "%" + hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()
+    return name
+
+
+def student_dir(out: Path, student: str) -> Path:
+    return out / STUDENTS / folder_name(student)
+
+
+def _earlier(out: Path, student: str) -> dict | None:
+    """The result of an earlier run into `out`, also from the layout before OUT/students."""
+    found = feedback.read_student(student_dir(out, student))
+    if found is None and folder_name(student) == student:
+        legacy = out / student
+        if legacy.is_dir() and not legacy.is_symlink():
+            found = feedback.read_student(legacy)
+            if found is not None and found.get("student_id") != student:
+                found = None
+    return found if isinstance(found, dict) else None
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | None, list[str],
+                                                                           bool]:
+    """(the notebook to grade, notes on what was not followed, whether nothing is graded).
+
+    The notebook is `<folder>/<lesson>/<lesson>.ipynb`, else the first `*.ipynb` there. No
+    symbolic link is followed: a student folder, lesson folder or notebook that is one is
+    refused (nothing is graded), and one anywhere else in the lesson folder is reported,
+    while the notebook is still graded (nothing else from the folder is ever read)."""
+    if folder is None:
+        return None, [], False
+    base = submissions / folder
+    for path, what in ((base, "the student folder"), (base / lesson, f"the folder {lesson}")):
+        if path.is_symlink():
+            return None, [f"{what} is a symbolic link; it was not followed and nothing was "
+                          "graded"], True
+    lesson_dir = base / lesson
+    if not lesson_dir.is_dir():
+        return None, [], False
+    links, seen = [], 0
+    for dirpath, dirnames, filenames in os.walk(lesson_dir):
+        for name in dirnames + filenames:
+            seen += 1
+            path = Path(dirpath, name)
+            if path.is_symlink():
+                links.append(printable(str(path.relative_to(lesson_dir))))
+        if seen > WALK_CAP:
+            links.append(f"(more than {WALK_CAP} files: not all were inspected)")
+            break
+    exact = lesson_dir / f"{lesson}.ipynb"
+    if exact.is_symlink() or _is_regular(exact):
+        notebook = exact
+    else:
+        found = sorted(p for p in lesson_dir.glob("*.ipynb") if p.is_symlink() or _is_regular(p))
+        notebook = found[0] if found else None
+    if notebook is not None and notebook.is_symlink():
+        return None, [f"the submitted notebook {printable(notebook.name)} is a symbolic link; "
+                      "it was not followed and nothing was graded"], True
+    notes = []
+    if links:
+        shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+        notes.append(f"the submission folder holds symbolic links ({shown}); they were not "
+                     "followed, and only the notebook was graded")
+    return notebook, notes, False
+
+
+def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits,
+                budget: float = 0.0, notes: list[str] = ()) -> str:
+    h = hashlib.sha256(f"{FORMAT}|{lesson}|{seed}|{json.dumps(asdict(limits))}|{budget:g}|"
+                       f"{json.dumps(list(notes))}".encode())
+    if notebook is None:
+        h.update(b"<missing>")
+    else:
+        try:
+            h.update(read_submission(notebook))
+        except (OSError, ValueError) as exc:
+            h.update(f"<{type(exc).__name__}>".encode())
     return h.hexdigest()
+
+
+def csv_cell(value) -> str:
+    """A grades.csv cell: a text a spreadsheet would take for a formula gets a ' first."""
+    text = clean_text(str(value))
+    return "'" + text if text.startswith(FORMULA) else text
 
 
 def grades_csv(results: list[dict], names: list[str]) -> str:
@@ -117,34 +232,62 @@ def grades_csv(results: list[dict], names: list[str]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student_id", "lesson", "score", "max_score", "by_hand", "status", *names])
     for r in results:
-        writer.writerow([r["student_id"], r["lesson"], f"{r['score']:g}", f"{r['max_score']:g}",
-                         f"{r.get('by_hand', 0):g}", r["status"],
-                         *(f"{r['exercises'][n]['score']:g}" for n in names)])
+        writer.writerow([csv_cell(v) for v in (
+            r["student_id"], r["lesson"], f"{r['score']:g}", f"{r['max_score']:g}",
+            f"{r.get('by_hand', 0):g}", r["status"],
+            *(f"{r['exercises'].get(n, {}).get('score', 0):g}" for n in names))])
     return buf.getvalue()
 
 
 def _autograded_notebook(nb, result: dict, cells: dict[str, str]):
-    """The executed, restored notebook for formgrader, test cells showing the verdicts."""
+    """The executed, restored notebook for formgrader, test cells showing the verdicts
+    (the worker already made the rest safe: `run.formgrader_safe`)."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and gid in cells:
             message = result["exercises"][cells[gid]]["message"]
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                                   text=message + "\n")]
+                                                   text=clean_text(message) + "\n")]
     return nb
 
 
-def _students(submissions: Path, out: Path, db_url: str) -> list[str]:
-    folders = [p.name for p in submissions.iterdir()
-               if p.is_dir() and not p.name.startswith(".") and p != out]
-    return sorted(set(folders) | set(gradebook.students(db_url)))
+def _students(submissions: Path, out: Path, db_url: str) -> dict[str, str | None]:
+    """{student id: their folder in `submissions`, or None}: every student with a folder,
+    in the gradebook, or with a result in `out`."""
+    found: dict[str, str | None] = {}
+    for p in submissions.iterdir():
+        if p.name.startswith(".") or p == out or not (p.is_dir() or p.is_symlink()):
+            continue
+        found[student_id(p.name)] = p.name
+    earlier = []
+    if (out / STUDENTS).is_dir():
+        for folder in (out / STUDENTS).iterdir():
+            result = feedback.read_student(folder)
+            if isinstance(result, dict) and isinstance(result.get("student_id"), str):
+                earlier.append(result["student_id"])
+    for student in [*gradebook.students(db_url), *earlier]:
+        found.setdefault(student, None)
+    return dict(sorted(found.items()))
+
+
+def _placeholder(student: str, lesson: str, exercises, max_score: float, manual: float,
+                 status: str, note: str, fingerprint: str | None = None) -> dict:
+    return {"student_id": student, "lesson": lesson, "score": 0, "max_score": max_score,
+            "by_hand": manual, "status": status,
+            "exercises": {ex.name: {"score": 0, "max": ex.points, "status": status,
+                                    "message": f"✗ {ex.name}: not graded ({note})."}
+                          for ex in exercises},
+            "notes": [note], "fingerprint": fingerprint}
 
 
 def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, jobs: int = 1,
           limits: Limits | None = None, scheduler: str | None = None, use_bwrap: bool = True,
-          log=print) -> list[dict]:
-    """Grade every submission of `lesson`; return the rows of grades.csv as dicts."""
+          log=print, submission_timeout: float | None = None) -> list[dict]:
+    """Grade every submission of `lesson`; return the rows of grades.csv as dicts.
+
+    `submission_timeout` is each submission's wall-clock budget in seconds, replays after
+    a restart included (default: `run.default_budget`)."""
     limits = limits or Limits()
     exercises = registry.all_exercises(lesson)
     if not exercises:
@@ -184,36 +327,88 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     log(sandbox.describe())
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
+    budget = float(submission_timeout or 0)
     students = _students(submissions, out, db_url)
-    prints, tasks = {}, []
-    for student in students:
-        notebook = find_notebook(submissions, student, lesson)
-        prints[student] = fingerprint(notebook, lesson, seed, limits)
-        done = feedback.read_student(out / student)
-        if done is None or done.get("fingerprint") != prints[student]:
+    prints, tasks, kept = {}, [], 0
+    for student, folder in students.items():
+        notebook, notes, refused = inspect(submissions, folder, lesson)
+        earlier = _earlier(out, student)
+        if notebook is None and not refused and earlier is not None:
+            # nothing handed in for this lesson in this run: the earlier result stands
+            if feedback.read_student(student_dir(out, student)) is None:
+                feedback.write_student(student_dir(out, student), earlier)
+            kept += 1
+            continue
+        prints[student] = fingerprint(notebook, lesson, seed, limits, budget, notes)
+        if earlier is None or earlier.get("fingerprint") != prints[student] or \
+                feedback.read_student(student_dir(out, student)) is None:
             tasks.append(Task(student, lesson, str(notebook) if notebook else None,
-                              str(release_path), str(inputs), counts, sandbox))
-    log(f"{lesson}: {len(students)} student(s), {len(students) - len(tasks)} already graded, "
-        f"{len(tasks)} to grade")
+                              str(release_path), str(inputs), counts, sandbox, budget, notes))
+    log(f"{lesson}: {len(students)} student(s)"
+        + (f" ({kept} with nothing handed in this time keep an earlier result)" if kept else "")
+        + f", {len(students) - len(tasks)} already graded, {len(tasks)} to grade")
 
     max_score = sum(ex.points for ex in exercises) + manual
-    for execution in parallel.run(execute, tasks, jobs, scheduler):
-        per_exercise = judge_execution(execution, exercises, cases)
-        result = {"student_id": execution.student, "lesson": lesson,
-                  "score": sum(e["score"] for e in per_exercise.values()),
-                  "max_score": max_score, "by_hand": manual,
-                  "status": status_text(execution.statuses),
-                  "exercises": per_exercise, "notes": execution.notes,
-                  "fingerprint": prints[execution.student]}
-        if execution.notebook is not None:
-            path = autograded / execution.student / lesson / f"{lesson}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(_autograded_notebook(execution.notebook, result, cells), path)
-        feedback.write_student(out / execution.student, result)
-        log(f"  {execution.student}: {result['score']:g}/{max_score:g} {result['status']}")
+    pending = {t.student for t in tasks}
+    try:
+        for execution in parallel.run(execute, tasks, jobs, scheduler):
+            pending.discard(execution.student)
+            try:
+                result = _result(execution, lesson, exercises, cases, max_score, manual,
+                                 prints[execution.student])
+                _write(out, autograded, lesson, cells, execution, result)
+            except Exception as exc:  # noqa: BLE001 - one student's row, never the run
+                result = _placeholder(execution.student, lesson, exercises, max_score, manual,
+                                      "refused", f"the grader failed on this submission "
+                                      f"({type(exc).__name__})", prints[execution.student])
+                feedback.write_student(student_dir(out, execution.student), result)
+            log(f"  {printable(execution.student)}: {result['score']:g}/{max_score:g} "
+                f"{result['status']}")
+    except Exception as exc:  # noqa: BLE001 - a worker died or Dask failed: rows for all
+        log(f"grading stopped: {type(exc).__name__}: {exc}; {len(pending)} submission(s) "
+            "left are graded the next time this command runs")
+        for student in sorted(pending):
+            feedback.write_student(student_dir(out, student), _placeholder(
+                student, lesson, exercises, max_score, manual, "crashed",
+                f"grading was interrupted ({type(exc).__name__}); the next run grades it"))
 
-    results = [feedback.read_student(out / s) for s in students]
-    gradebook.record(db_url, lesson, results, cells)
+    results = []
+    for student in students:
+        result = feedback.read_student(student_dir(out, student))
+        if not isinstance(result, dict):
+            result = _placeholder(student, lesson, exercises, max_score, manual, "crashed",
+                                  "its results could not be written; the next run grades it")
+        results.append(result)
+    graded_now = {t.student for t in tasks}
+    for student, why in gradebook.record(db_url, lesson, results, cells, graded_now).items():
+        log(f"  {printable(student)}: not recorded in the gradebook ({printable(why)})")
     feedback.write_atomic(out / "grades.csv", grades_csv(results, [ex.name for ex in exercises]))
     shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def _result(execution, lesson, exercises, cases, max_score, manual, fingerprint) -> dict:
+    per_exercise = judge_execution(execution, exercises, cases)
+    return feedback.clean({
+        "student_id": execution.student, "lesson": lesson,
+        "score": sum(e["score"] for e in per_exercise.values()),
+        "max_score": max_score, "by_hand": manual, "status": status_text(execution.statuses),
+        "exercises": per_exercise, "notes": execution.notes, "fingerprint": fingerprint})
+
+
+def _write(out: Path, autograded: Path, lesson: str, cells, execution, result: dict) -> None:
+    """The autograded notebook for formgrader (a failure there is a note), then the
+    student's results.json and feedback.html."""
+    if execution.notebook is not None:
+        student = execution.student
+        try:
+            if folder_name(student) != student:
+                raise ValueError("the student id is not a plain folder name")
+            path = autograded / student / lesson / f"{lesson}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = nbformat.writes(_autograded_notebook(execution.notebook, result, cells))
+            feedback.write_atomic(path, clean_text(text) + "\n")
+        except Exception as exc:  # noqa: BLE001 - formgrader loses a view, not the grade
+            result["notes"].append(f"the autograded notebook for formgrader could not be "
+                                   f"written ({type(exc).__name__})")
+    feedback.write_student(student_dir(out, execution.student), result)

@@ -8,6 +8,12 @@ display message of type MIME, in JSON: arrays travel as `np.save` bytes without 
 
 Grader side: `decode` rebuilds the outcomes from that JSON and rejects anything that is
 not exactly what `encode` writes. Judging happens afterwards, in the grader's process.
+What it accepts is bounded, so that no answer can make the grader's memory grow without
+end: at most MAX_BYTES of JSON and MAX_ITEMS values per exercise (`TooLarge` beyond,
+checked before parsing), arrays whose header matches their data exactly, of numeric
+dtypes only (any other dtype, a timedelta64 say, arrives as `Unserializable`, which the
+judge reports as a wrong type), and strings without lone surrogates (replaced by U+FFFD),
+each text field cut to a length that a message can show.
 """
 
 from __future__ import annotations
@@ -15,18 +21,41 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import pickle
+import re
 
 import numpy as np
 
 from autograder.judge import Outcome, Unserializable, run_case
 
 MIME = "application/x-nncourse-outcomes+json"
-MAX_BYTES = 64 * 2**20
+# The largest answer of a correct solution is 8.5 MB (09-regularization's dropout_forward,
+# whose statistical cases are large); everything else is under 1.5 MB.
+MAX_BYTES = 16 * 2**20
+# JSON values per exercise: parsed JSON costs 30 to 60 bytes of memory per value, so this,
+# not the byte count, bounds what a flood of tiny values costs. Arrays count as one value.
+MAX_ITEMS = 2**20
+NUMERIC_KINDS = "biufc"
+TEXT_CAP = 500
+NAME_CAP = 100
+WARNINGS_CAP = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadPayload(ValueError):
     """The kernel sent something that is not a well-formed set of outcomes."""
+
+
+class TooLarge(BadPayload):
+    """A well-behaved kernel would never send this much: the grader refuses to read it."""
+
+
+def clean_text(text: str, cap: int | None = None) -> str:
+    """`text` with lone surrogates (which no file can hold) replaced by U+FFFD, cut to `cap`."""
+    if cap is not None and len(text) > cap:
+        text = text[:cap] + "…"
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _array_bytes(arr: np.ndarray) -> str:
@@ -60,19 +89,44 @@ def encode(outcomes: list[Outcome]) -> list[dict]:
              "warnings": list(o.warnings)} for o in outcomes]
 
 
-def _load_array(text) -> np.ndarray:
+def _load_array(text):
+    """The array in `text` (base64 of `np.save` bytes), or `Unserializable` naming its dtype
+    when it is not numeric. The header must describe exactly the bytes that follow it."""
     if not isinstance(text, str):
         raise BadPayload("array data is not a string")
     try:
-        return np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise BadPayload(f"bad array data: {exc}") from None
+        raw = base64.b64decode(text, validate=True)
+        buf = io.BytesIO(raw)
+        version = np.lib.format.read_magic(buf)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(buf)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(buf)
+        else:
+            raise BadPayload(f"unexpected .npy version {version}")
+    except BadPayload:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a malformed header raises
+        raise BadPayload(f"bad array header: {type(exc).__name__}") from None
+    if not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise BadPayload("bad array shape")
+    count = math.prod(shape)
+    if dtype.hasobject:  # `encode` never sends one: only pickle could load it
+        raise BadPayload("an array of Python objects")
+    if dtype.kind not in NUMERIC_KINDS or dtype.shape or dtype.names:
+        return Unserializable(f"{dtype.name[:NAME_CAP]} array")
+    if dtype.itemsize * count != len(raw) - buf.tell():
+        raise BadPayload("array data does not match its header")
+    arr = np.frombuffer(raw, dtype=dtype, count=count, offset=buf.tell())
+    return arr.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def _decode(x, depth=0):
     if depth > 40:
         raise BadPayload("nested too deeply")
-    if x is None or isinstance(x, (bool, int, float, str)):
+    if isinstance(x, str):
+        return clean_text(x)
+    if x is None or isinstance(x, (bool, int, float)):
         return x
     if isinstance(x, list):
         return [_decode(v, depth + 1) for v in x]
@@ -83,12 +137,15 @@ def _decode(x, depth=0):
         return _load_array(body)
     if tag == "$scalar":
         arr = _load_array(body)
+        if isinstance(arr, Unserializable):
+            return Unserializable(arr.removesuffix(" array"))
         if arr.ndim != 0:
             raise BadPayload("a scalar with a shape")
         return arr[()]
     if tag == "$unser" and isinstance(body, str):
-        return Unserializable(body)
-    if tag == "$complex" and isinstance(body, list) and len(body) == 2:
+        return Unserializable(clean_text(body, NAME_CAP))
+    if tag == "$complex" and isinstance(body, list) and len(body) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in body):
         return complex(*(float(v) for v in body))
     if tag == "$tuple" and isinstance(body, list):
         return tuple(_decode(v, depth + 1) for v in body)
@@ -96,7 +153,7 @@ def _decode(x, depth=0):
         if not all(isinstance(kv, list) and len(kv) == 2 and isinstance(kv[0], str)
                    for kv in body):
             raise BadPayload("malformed dict")
-        return {k: _decode(v, depth + 1) for k, v in body}
+        return {clean_text(k): _decode(v, depth + 1) for k, v in body}
     raise BadPayload(f"unknown tag {tag!r}")
 
 
@@ -109,23 +166,46 @@ def _decode_outcome(item) -> Outcome:
         raise BadPayload("malformed error")
     if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
         raise BadPayload("malformed warnings")
-    return Outcome(value=_decode(item["value"]), error=error, error_message=message[:500],
-                   warnings=warns[:20])
+    return Outcome(value=_decode(item["value"]),
+                   error=None if error is None else clean_text(error, NAME_CAP),
+                   error_message=clean_text(message, TEXT_CAP),
+                   warnings=[clean_text(w, TEXT_CAP) for w in warns[:WARNINGS_CAP]])
+
+
+def size_of(text: str) -> tuple[int, int]:
+    """(characters, an upper bound on the JSON values) of a payload, without parsing it:
+    every value but the first follows a `[`, `,` or `:`, and base64 holds none of them."""
+    return len(text), text.count(",") + text.count("[") + text.count(":") + 1
 
 
 def decode(text: str, name: str, nonce: str, counts: tuple[int, int]):
     """(public outcomes, hidden outcomes) of exercise `name`, or None when it was not defined.
 
-    `counts` is how many public and hidden cases the grader sent; anything else is rejected.
+    `counts` is how many public and hidden cases the grader sent; anything else is rejected
+    (`BadPayload`), and so is anything larger than MAX_BYTES or MAX_ITEMS (`TooLarge`).
     """
-    if not isinstance(text, str) or len(text) > MAX_BYTES:
-        raise BadPayload("missing or too large")
+    if not isinstance(text, str):
+        raise BadPayload("missing")
+    chars, items = size_of(text)
+    if chars > MAX_BYTES or items > MAX_ITEMS:
+        raise TooLarge(f"{chars / 2**20:.1f} MB in about {items:,} values")
+    try:
+        return _decode_message(text, name, nonce, counts)
+    except BadPayload:
+        raise
+    except Exception as exc:  # noqa: BLE001 - RecursionError, MemoryError, ...: refused
+        raise BadPayload(f"could not be read: {type(exc).__name__}") from None
+
+
+def _decode_message(text, name, nonce, counts):
     try:
         data = json.loads(text)
     except ValueError as exc:
         raise BadPayload(f"not JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("nonce") != nonce or data.get("name") != name:
         raise BadPayload("not the answer to this request")
+    if data.get("too_large") is True:
+        raise TooLarge(f"over {MAX_BYTES // 2**20} MB (measured in the kernel)")
     if data.get("defined") is False:
         return None
     parts = []

@@ -3,7 +3,9 @@
 Both hold, per exercise, the score, the status and the message of the public check
 followed by the hidden check's summary ("k of n hidden cases failed" and a hint), plus
 the notes about cells that timed out, crashed or were restored. Nothing else from the
-notebook is included: no inputs, sources or tracebacks of hidden cases.
+notebook is included: no inputs, sources or tracebacks of hidden cases. Every string is
+passed through `clean` first, so that nothing a student returned, printed or named (a lone
+surrogate, say) can make a write fail, and the HTML escapes all of it.
 """
 
 from __future__ import annotations
@@ -14,14 +16,31 @@ import os
 import tempfile
 from pathlib import Path
 
+from autograder.grading.collect import clean_text
+
+
+def clean(value):
+    """`value` (nested dicts, lists and strings) with every string writable as UTF-8."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
+
 
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def html_page(result: dict) -> str:
@@ -53,6 +72,7 @@ Score: <b>{result['score']:g} / {result['max_score']:g}</b>. Status: {esc(result
 
 def write_student(folder: Path, result: dict) -> None:
     """feedback.html first, results.json last: a results.json means the student is done."""
+    result = clean(result)
     write_atomic(folder / "feedback.html", html_page(result))
     write_atomic(folder / "results.json", json.dumps(result, indent=1, ensure_ascii=False))
 

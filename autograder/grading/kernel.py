@@ -82,7 +82,8 @@ class _Outputs:
     def add(self, msg: dict) -> None:
         kind, content = msg["header"]["msg_type"], msg["content"]
         if kind in ("display_data", "execute_result") and self.mime in content.get("data", {}):
-            self.run.payloads.append(content["data"][self.mime])
+            # one answer per cell is read: a flood of them keeps only the first in memory
+            self.run.payloads.append(None if self.run.payloads else content["data"][self.mime])
             return
         if kind == "error":
             self.run.ename = str(content.get("ename", ""))

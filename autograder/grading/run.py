@@ -1,35 +1,77 @@
 """One submission, start to finish, in a worker: restore, execute, collect.
 
+The submission is data: only the notebook is read (a regular file, never through a
+symbolic link, at most NOTEBOOK_CAP bytes) and copied into the kernel's empty working
+folder, so nothing else the student handed in (IPython startup files, modules that would
+shadow numpy) reaches the kernel, which starts with a fresh IPython profile there.
 The submission's locked cells are put back from the release (nbgrader's checksums say
 which were edited; deleted ones are re-inserted), and the notebook is marked `tampered`
 if any were. Its test cells are never executed: after the student's own cells, the
 grader runs one collection cell per exercise of the lesson (see `collect`). A cell that
 times out, runs out of memory, kills the kernel or starts too many processes fails
 alone: the kernel is restarted, the cells that succeeded before it are replayed, and
-execution goes on. What comes back is data; `judge_execution` scores it in the grader.
+execution goes on, within the submission's wall-clock budget (`Task.budget`), which
+replays count against: when it is spent, the exercises not yet collected are `timeout`.
+What comes back is data, bounded: answers within the payload caps of `collect` (and
+SUBMISSION_BYTES in all), and a notebook whose outputs are cut to CELL_OUTPUT_CAP per
+cell and NOTEBOOK_OUTPUT_CAP in all and made safe for formgrader (`formgrader_safe`).
+`judge_execution` scores the data in the grader; an error there costs one exercise.
 """
 
 from __future__ import annotations
 
 import copy
+import errno
+import json
+import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution, is_task
 
-from autograder.grading.collect import MIME, BadPayload, decode
+from autograder.grading.collect import (
+    MAX_BYTES,
+    MAX_ITEMS,
+    MIME,
+    BadPayload,
+    TooLarge,
+    clean_text,
+    decode,
+    size_of,
+)
 from autograder.grading.kernel import OUTPUT_CAP, CellRun, Kernel, KernelStartError
 from autograder.grading.sandbox import Sandbox
 from autograder.judge import judge
 
-STATUSES = ("timeout", "memory", "crashed", "missing", "unreadable", "tampered")
+STATUSES = ("timeout", "memory", "crashed", "missing", "unreadable", "tampered", "refused")
 INTERRUPTED = ("timeout", "ran past the time limit and was interrupted")
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']""")
+# A submitted notebook larger than this is not read (the lessons' solutions, with every
+# output, are under 1.5 MB).
+NOTEBOOK_CAP = 32 * 2**20
+# Answers the grader accepts from one submission, all exercises together.
+SUBMISSION_BYTES = 4 * MAX_BYTES
+SUBMISSION_ITEMS = 2 * MAX_ITEMS
+# Outputs kept in the autograded notebook (the solutions' largest cell holds 360 KB of
+# output, their largest notebook 0.9 MB); the rest is dropped with a note.
+CELL_OUTPUT_CAP = 512 * 2**10
+NOTEBOOK_OUTPUT_CAP = 4 * 2**20
+# Budget per submission when none is given: this many per-cell timeouts per graded
+# exercise, and never fewer than MIN_BUDGET_CELLS of them.
+BUDGET_PER_EXERCISE = 4
+MIN_BUDGET_CELLS = 10
+
+
+def default_budget(timeout: float, exercises: int) -> float:
+    """The wall-clock budget of one submission: cells, the grader's calls and replays."""
+    return timeout * max(MIN_BUDGET_CELLS, BUDGET_PER_EXERCISE * exercises)
 
 
 @dataclass
@@ -43,18 +85,26 @@ class Task:
     inputs: str
     counts: dict[str, tuple[int, int]]
     sandbox: Sandbox
+    budget: float = 0.0  # wall-clock seconds for the whole submission; 0: default_budget
+    tampered: list[str] = field(default_factory=list)  # what the grader refused to follow
+
+    @property
+    def seconds(self) -> float:
+        return self.budget or default_budget(self.sandbox.limits.timeout, len(self.counts))
 
 
 @dataclass
 class Execution:
     """What executing a submission produced: per exercise, (public, hidden) outcomes, or
-    a status string ('missing', 'timeout', 'memory', 'crashed') when there are none."""
+    a status string ('missing', 'timeout', 'memory', 'crashed', 'refused', 'tampered')
+    when there are none, with the message to show in `reasons` when it is not the usual."""
 
     student: str
     statuses: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     outcomes: dict = field(default_factory=dict)
     notebook: dict | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _grade_id(cell) -> str | None:
@@ -112,16 +162,30 @@ def restore(nb, release) -> tuple[object, list[str]]:
     return nb, notes
 
 
-class _Runner:
-    """Runs cells, turning every failure into a status and a note, and recovering."""
+class OutOfTime(Exception):
+    """The submission's wall-clock budget is spent."""
 
-    def __init__(self, kernel: Kernel, execution: Execution, timeout: float, cap: int):
+
+class _Runner:
+    """Runs cells, turning every failure into a status and a note, and recovering; every
+    cell, replays included, within what is left of the submission's budget."""
+
+    def __init__(self, kernel: Kernel, execution: Execution, timeout: float, cap: int,
+                 deadline: float):
         self.kernel, self.execution, self.timeout, self.cap = kernel, execution, timeout, cap
+        self.deadline = deadline
         self.good: list[str] = []
 
+    def _limit(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise OutOfTime
+        return min(self.timeout, left)
+
     def run(self, code: str, where: str) -> CellRun:
-        run = self.kernel.run(code, self.timeout)
-        problem = self._problem(run)
+        limit = self._limit()
+        run = self.kernel.run(code, limit)
+        problem = self._problem(run, limit)
         if problem is None:
             if run.ok:
                 self.good.append(code)
@@ -131,13 +195,15 @@ class _Runner:
         run.status = status
         if problem == INTERRUPTED:
             self.execution.notes.append(f"{where} {why}")
+            if time.monotonic() >= self.deadline:
+                raise OutOfTime
             return run
         self.execution.notes.append(f"{where} {why}; the kernel was restarted and "
                                     f"{len(self.good)} earlier cell(s) replayed")
         self.recover()
         return run
 
-    def _problem(self, run: CellRun) -> tuple[str, str] | None:
+    def _problem(self, run: CellRun, limit: float) -> tuple[str, str] | None:
         if run.status == "oom":
             return "memory", "ran out of memory (its processes and files together)"
         if run.status == "dead":
@@ -145,7 +211,7 @@ class _Runner:
         if max(run.processes, self.kernel.processes()) > self.cap:
             return "crashed", "started too many processes"
         if run.status == "hung":
-            return "timeout", f"ran past {self.timeout:g} s and ignored the interrupt"
+            return "timeout", f"ran past {limit:g} s and ignored the interrupt"
         if run.status == "garbled":
             return "crashed", "sent output the grader could not read and was stopped"
         if run.status == "flood":
@@ -157,38 +223,110 @@ class _Runner:
         return None
 
     def recover(self) -> None:
+        self._limit()
         self.kernel.restart()
         for code in list(self.good):
-            if self.kernel.run(code, self.timeout).status in ("hung", "dead", "flood", "garbled"):
+            if self.kernel.run(code, self._limit()).status in ("hung", "dead", "flood",
+                                                               "garbled"):
                 self.good.remove(code)
+                self._limit()
                 self.kernel.restart()
 
 
-def _payload(run: CellRun, name: str, nonce: str, counts) -> object:
-    if run.status not in ("ok", "error"):
-        return run.status
-    if run.ename or len(run.payloads) != 1:
-        return "crashed"
+class _Answers:
+    """The answers accepted from one submission, within SUBMISSION_BYTES/ITEMS in all."""
+
+    def __init__(self):
+        self.chars = self.items = 0
+
+    def read(self, run: CellRun, name: str, nonce: str, counts) -> tuple[object, str]:
+        """(outcomes, or a status string; why the answer was refused, or '')."""
+        if run.status not in ("ok", "error"):
+            return run.status, ""
+        if run.ename or len(run.payloads) != 1 or not isinstance(run.payloads[0], str):
+            return "crashed", ""
+        text = run.payloads[0]
+        chars, items = size_of(text)
+        try:
+            if chars <= MAX_BYTES and items <= MAX_ITEMS and (
+                    self.chars + chars > SUBMISSION_BYTES
+                    or self.items + items > SUBMISSION_ITEMS):
+                return "refused", (f"its answers, with those of the exercises before it, "
+                                   f"were more than the grader accepts from one submission "
+                                   f"({SUBMISSION_BYTES // 2**20} MB, {SUBMISSION_ITEMS:,} "
+                                   f"values)")
+            found = decode(text, name, nonce, counts)
+        except TooLarge as exc:
+            return "refused", (f"its answer was too large for the grader ({exc}; it accepts "
+                               f"{MAX_BYTES // 2**20} MB and {MAX_ITEMS:,} values per "
+                               f"exercise)")
+        except BadPayload:
+            return "crashed", ""
+        self.chars, self.items = self.chars + chars, self.items + items
+        return ("missing" if found is None else found), ""
+
+
+class NotRegular(OSError):
+    """The submitted notebook is a symbolic link or not a regular file."""
+
+
+class TooBig(ValueError):
+    """The submitted notebook is larger than NOTEBOOK_CAP."""
+
+
+def read_submission(path: Path, cap: int = NOTEBOOK_CAP) -> bytes:
+    """The bytes of the notebook at `path`, read without following a symbolic link and
+    only from a regular file; TooBig when it is larger than `cap`."""
     try:
-        found = decode(run.payloads[0], name, nonce, counts)
-    except BadPayload:
-        return "crashed"
-    return "missing" if found is None else found
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular(f"{path.name} is a symbolic link") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegular(f"{path.name} is not a regular file")
+        data = f.read(cap + 1)
+    if len(data) > cap:
+        raise TooBig(f"larger than {cap // 2**20} MB")
+    return data
+
+
+def _refuse(execution: Execution, counts, why: str) -> Execution:
+    execution.statuses.add("tampered")
+    execution.notes.append(why)
+    for name in counts:
+        execution.outcomes[name] = "tampered"
+    return execution
 
 
 def execute(task: Task) -> Execution:
     """Execute one submission in a fresh sandboxed kernel; never raises for student code."""
+    deadline = time.monotonic() + task.seconds
     execution = Execution(task.student)
+    if task.tampered:
+        execution.statuses.add("tampered")
+        execution.notes += task.tampered
     if task.notebook is None:
+        if task.tampered:
+            return _refuse(execution, task.counts, "nothing was graded")
         execution.statuses.add("missing")
         execution.notes.append(f"no notebook for {task.lesson} was submitted")
         return execution
+    path = Path(task.notebook)
     try:
-        nb = nbformat.read(task.notebook, as_version=4)
+        data = read_submission(path)
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
+    except NotRegular as exc:
+        return _refuse(execution, task.counts, f"{exc}: it was not followed and nothing "
+                                               "was graded")
     except Exception as exc:  # noqa: BLE001 - nbformat raises many unrelated types
         execution.statuses.add("unreadable")
-        execution.notes.append(f"the notebook could not be read ({type(exc).__name__})")
+        detail = f": {exc}" if isinstance(exc, TooBig) else ""
+        execution.notes.append(f"the notebook could not be read ({type(exc).__name__}"
+                               f"{detail})")
         return execution
     release = nbformat.read(task.release, as_version=4)
     nb, changed = restore(nb, release)
@@ -199,42 +337,74 @@ def execute(task: Task) -> Execution:
     work = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
     try:
         workdir = work / "lesson"
-        shutil.copytree(Path(task.notebook).parent, workdir)
+        workdir.mkdir()
+        # only the notebook, as a regular file: the kernel's IPYTHONDIR and HOME are in
+        # this folder, so the kernel starts with a fresh, empty IPython profile
+        (workdir / path.name).write_bytes(data)
+        del data
         _copy_font_cache(workdir)
-        execution.notebook = _execute(task, nb, tests, workdir, execution)
+        execution.notebook = formgrader_safe(
+            _execute(task, nb, tests, workdir, execution, deadline), release)
     except KernelStartError as exc:
         execution.statuses.add("crashed")
         execution.notes.append(str(exc))
     except Exception as exc:  # noqa: BLE001 - a grade row with a reason, never a lost one
         execution.statuses.add("crashed")
-        execution.notes.append(f"grading stopped early: {type(exc).__name__}: {exc}"[:500])
+        execution.notes.append(clean_text(f"grading stopped early: {type(exc).__name__}: "
+                                          f"{exc}", 500))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return execution
 
 
-def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Execution) -> dict:
+def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Execution,
+             deadline: float) -> dict:
     limits = task.sandbox.limits
     nonce = secrets.token_hex(16)
-    with Kernel(task.sandbox, workdir, [Path(task.inputs).parent], MIME) as kernel:
-        runner = _Runner(kernel, execution, limits.timeout, limits.processes // 2)
-        for i, cell in enumerate(nb.cells, start=1):
-            if cell.cell_type != "code" or _grade_id(cell) in tests:
-                continue
-            run = runner.run(cell.source, f"cell {i}")
-            cell.outputs = [nbformat.from_dict(o) for o in run.outputs]
-        for name, counts in task.counts.items():
-            code = (f"__import__('autograder.grading.collect', fromlist=['collect'])"
-                    f".collect({name!r}, {kernel.inside(task.inputs)!r}, {nonce!r})")
-            run = runner.run(code, f"grading {name}")
-            got = _payload(run, name, nonce, counts)
-            if got == "crashed" and run.status in ("ok", "error"):
-                # a kernel left broken by an earlier cell: once more in a fresh one
-                execution.notes.append(f"grading {name} got no answer; the kernel was "
-                                       f"restarted and {len(runner.good)} cell(s) replayed")
-                runner.recover()
-                got = _payload(runner.run(code, f"grading {name}"), name, nonce, counts)
-            execution.outcomes[name] = got
+    kept, answers = _KeptOutputs(), _Answers()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    try:
+        with Kernel(task.sandbox, workdir, [Path(task.inputs).parent], MIME) as kernel:
+            runner = _Runner(kernel, execution, limits.timeout, limits.processes // 2,
+                             deadline)
+            for i, cell in enumerate(nb.cells, start=1):
+                if cell.cell_type != "code" or _grade_id(cell) in tests:
+                    continue
+                run = runner.run(cell.source, f"cell {i}")
+                cell.outputs = kept.cell(run.outputs)
+                del run
+            for name, counts in task.counts.items():
+                code = (f"__import__('autograder.grading.collect', fromlist=['collect'])"
+                        f".collect({name!r}, {kernel.inside(task.inputs)!r}, {nonce!r})")
+                run = runner.run(code, f"grading {name}")
+                got, why = answers.read(run, name, nonce, counts)
+                if got == "crashed" and run.status in ("ok", "error"):
+                    # a kernel left broken by an earlier cell: once more in a fresh one
+                    execution.notes.append(f"grading {name} got no answer; the kernel was "
+                                           f"restarted and {len(runner.good)} cell(s) replayed")
+                    runner.recover()
+                    got, why = answers.read(runner.run(code, f"grading {name}"), name, nonce,
+                                            counts)
+                del run
+                if why:
+                    execution.statuses.add(got)
+                    execution.notes.append(f"grading {name}: {why}")
+                    execution.reasons[name] = f"✗ {name}: not graded: {why}."
+                execution.outcomes[name] = got
+    except OutOfTime:
+        left = [name for name in task.counts if name not in execution.outcomes]
+        execution.statuses.add("timeout")
+        execution.notes.append(
+            f"the submission ran past its time budget of {task.seconds:g} s (its cells, the "
+            f"grader's calls and the replays after a restart all count)"
+            + (f"; not graded: {', '.join(left)}" if left else ""))
+        for name in left:
+            execution.outcomes[name] = "timeout"
+            execution.reasons[name] = (f"✗ {name}: not graded: the submission used up its "
+                                       f"time budget of {task.seconds:g} s before the grader "
+                                       "called it.")
     return nb
 
 
@@ -248,34 +418,158 @@ def _copy_font_cache(workdir: Path) -> None:
         shutil.copy(f, target)
 
 
+# --- what the autograded notebook keeps, for formgrader --------------------------------
+
+KEPT_DATA = ("text/plain", "image/png")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+# Markdown that could render as active content: raw HTML, links and images (whose URL may
+# be javascript:), and MathJax commands that make links or attributes.
+_ACTIVE_MARKDOWN = re.compile(r"<|\]\s*[(:\[]|\\(?:href|url|class|cssId|style|require|"
+                              r"unicode|mmlToken|data|html|attr)\b")
+
+
+def _text(value, cap: int | None = None) -> str:
+    if isinstance(value, list):
+        value = "".join(v for v in value if isinstance(v, str))
+    return clean_text(value if isinstance(value, str) else "", cap)
+
+
+def safe_output(out) -> dict | None:
+    """A kernel output as formgrader may show it: streams, errors, and display data
+    reduced to text/plain and a well-formed image/png, with no metadata; None to drop."""
+    kind = out.get("output_type") if isinstance(out, dict) else None
+    if kind == "stream":
+        name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=_text(out.get("text")))
+    if kind == "error":
+        trace = out.get("traceback")
+        trace = [_text(t, 10_000) for t in trace[:100]] if isinstance(trace, list) else []
+        return nbformat.v4.new_output("error", ename=_text(out.get("ename"), 200),
+                                      evalue=_text(out.get("evalue"), 2000), traceback=trace)
+    if kind not in ("display_data", "execute_result"):
+        return None
+    data = out.get("data") if isinstance(out.get("data"), dict) else {}
+    kept = {}
+    if "text/plain" in data:
+        kept["text/plain"] = _text(data["text/plain"])
+    png = data.get("image/png")
+    if isinstance(png, str) and _BASE64.fullmatch(png):
+        kept["image/png"] = png
+    others = sorted(clean_text(str(k), 100) for k in data if k not in kept)
+    if others and "text/plain" not in kept:
+        kept["text/plain"] = (f"[{', '.join(others)}: not kept by the grader, which keeps "
+                              "only text and PNG images]")
+    if not kept:
+        return None
+    if kind == "display_data":
+        return nbformat.v4.new_output("display_data", data=kept)
+    count = out.get("execution_count")
+    return nbformat.v4.new_output("execute_result", data=kept, execution_count=count
+                                  if isinstance(count, int) and not isinstance(count, bool)
+                                  else None)
+
+
+class _KeptOutputs:
+    """Outputs kept in the autograded notebook: CELL_OUTPUT_CAP per cell and
+    NOTEBOOK_OUTPUT_CAP in all, the rest replaced by a note saying how much was dropped."""
+
+    def __init__(self, cell_cap: int = CELL_OUTPUT_CAP, total_cap: int = NOTEBOOK_OUTPUT_CAP):
+        self.cell_cap, self.total_cap, self.total = cell_cap, total_cap, 0
+
+    def cell(self, outputs: list) -> list:
+        kept, used, dropped = [], 0, 0
+        for out in outputs:
+            clean = safe_output(out)
+            if clean is None:
+                continue
+            size = len(json.dumps(clean))
+            room = min(self.cell_cap - used, self.total_cap - self.total)
+            if size > room and clean.output_type == "stream" and room > 4096:
+                dropped += size - room
+                clean.text = clean.text[:room - 1024]
+                size = len(json.dumps(clean))
+            elif size > room:
+                dropped += size
+                continue
+            kept.append(clean)
+            used += size
+            self.total += size
+        if dropped:
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=(
+                f"\n[nncourse: {dropped / 2**10:,.0f} KB of this cell's output were not kept; "
+                f"the autograded notebook keeps {self.cell_cap // 2**10} KB per cell and "
+                f"{self.total_cap // 2**20} MB in all]\n")))
+        return kept
+
+
+def _fenced(source: str) -> str:
+    longest = max((len(m) for m in re.findall(r"`+", source)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{source}\n{fence}"
+
+
+def formgrader_safe(nb, release):
+    """`nb` made safe to render in formgrader (nbconvert, which does not sanitize):
+    the release's notebook metadata, cell metadata reduced to the release's nbgrader
+    entry, and every markdown or raw cell that is not the release's own and could render
+    as active content (HTML, links, images, MathJax's link commands) shown as its text
+    in a code block. Outputs are made safe as they are kept (`safe_output`)."""
+    trusted = {(c.cell_type, c.source) for c in release.cells}
+    grading = {_grade_id(c): c.metadata["nbgrader"] for c in release.cells if _grade_id(c)}
+    nb.metadata = copy.deepcopy(release.metadata)
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        cell.metadata = nbformat.NotebookNode(
+            {"nbgrader": copy.deepcopy(grading[gid])} if gid in grading else {})
+        if cell.cell_type == "code" or (cell.cell_type, cell.source) in trusted:
+            continue
+        cell.pop("attachments", None)
+        if cell.cell_type == "raw" or _ACTIVE_MARKDOWN.search(cell.source):
+            cell.cell_type, cell.source = "markdown", _fenced(cell.source)
+    return nb
+
+
 def judge_execution(execution: Execution, exercises, cases) -> dict[str, dict]:
-    """Per exercise: score, max, status and the message a student may read."""
+    """Per exercise: score, max, status and the message a student may read. Judging that
+    fails on what the student sent costs that exercise (status `refused`), nothing more."""
     out = {}
     for ex in exercises:
         got = execution.outcomes.get(ex.name, "missing")
         entry = {"score": 0, "max": ex.points}
         if isinstance(got, str):
             entry["status"] = got
-            entry["message"] = {
+            entry["message"] = execution.reasons.get(ex.name) or {
                 "missing": f"✗ {ex.name}: no function `{ex.name}` was defined "
                            "(or the cell defining it failed).",
                 "timeout": f"✗ {ex.name}: calling it did not finish in time.",
                 "memory": f"✗ {ex.name}: calling it ran out of memory.",
                 "crashed": f"✗ {ex.name}: calling it crashed the kernel or returned "
                            "something that could not be read.",
+                "tampered": f"✗ {ex.name}: not graded: the submission was refused "
+                            "(see the notes).",
             }.get(got, f"✗ {ex.name}: {got}.")
         else:
-            parts = [(cases[ex.name][key], outcomes)
-                     for key, outcomes in zip(("public", "hidden"), got, strict=True)]
-            reports = [judge(ex, c, o, hidden=i == 1) for i, (c, o) in enumerate(parts)]
-            passed = all(r.passed for r in reports)
-            # an exercise not yet written says so once, not once per set of cases
-            messages = dict.fromkeys(r.message(c) for r, (c, _) in zip(reports, parts,
-                                                                        strict=True))
-            entry.update(score=ex.points if passed else 0, status="graded",
-                         message="\n".join(messages))
+            try:
+                entry.update(_judged(ex, got, cases))
+            except Exception as exc:  # noqa: BLE001 - one exercise lost, not the run
+                why = f"the grader could not judge what it returned ({type(exc).__name__})"
+                execution.statuses.add("refused")
+                execution.notes.append(f"grading {ex.name}: {why}")
+                entry.update(status="refused", message=f"✗ {ex.name}: not graded: {why}; "
+                             "return numbers and arrays of numbers.")
         out[ex.name] = entry
     return out
+
+
+def _judged(ex, got, cases) -> dict:
+    parts = [(cases[ex.name][key], outcomes)
+             for key, outcomes in zip(("public", "hidden"), got, strict=True)]
+    reports = [judge(ex, c, o, hidden=i == 1) for i, (c, o) in enumerate(parts)]
+    passed = all(r.passed for r in reports)
+    # an exercise not yet written says so once, not once per set of cases
+    messages = dict.fromkeys(r.message(c) for r, (c, _) in zip(reports, parts, strict=True))
+    return {"score": ex.points if passed else 0, "status": "graded",
+            "message": clean_text("\n".join(messages))}
 
 
 def status_text(statuses) -> str:
