@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test lint pytest selftest release-check nbval bench clean
+.PHONY: lab instructor test lint pytest selftest release-check nbval nbval-sweep bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ lab: $(VENV)/.lab $(GUARD)
 instructor: $(VENV)/.lab $(GUARD)
 	$(BIN)/nncourse lab
 
-test: $(VENV)/.test $(GUARD) lint pytest selftest release-check nbval
+test: $(VENV)/.test $(GUARD) lint pytest selftest release-check nbval-sweep
 
 lint:
 	$(BIN)/ruff check .
@@ -54,6 +54,10 @@ release-check:
 
 nbval:
 	$(BIN)/pytest -p no:randomly --nbval solutions --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+# nbval under several BLAS kernels and numpy SIMD levels (see .ci/nbval-sweep)
+nbval-sweep:
+	VENV=$(VENV) .ci/nbval-sweep
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/vectorization.py
