@@ -144,7 +144,8 @@ def _grade_batches(home: Path) -> None:
            {"step": HEAVISIDE_WRONG.replace("heaviside", "step")})
     (subs / "cy").mkdir()
     proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
-                    str(home / "welcome-out"), "--jobs", "2", "--timeout", "10")
+                    str(home / "welcome-out"), "--jobs", "2", "--timeout", "10",
+                    "--submission-timeout", "120")
     (home / "welcome.json").write_text(json.dumps(
         {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}))
 
@@ -379,7 +380,7 @@ def test_a_second_run_resumes_and_changes_nothing(welcome, course):
     (out / "students" / "bob" / "results.json").unlink()
     stamp = (out / "students" / "ada" / "results.json").stat().st_mtime_ns
     proc = nncourse(course, "grade", "00-welcome", "--submissions", str(subs), "--out",
-                    str(out), "--timeout", "10")
+                    str(out), "--timeout", "10", "--submission-timeout", "120")
     assert proc.returncode == 0, proc.stderr
     assert "already graded, 1 to grade\n  bob: 0/2 graded" in proc.stdout
     assert (out / "students" / "ada" / "results.json").stat().st_mtime_ns == stamp

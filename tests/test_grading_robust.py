@@ -449,3 +449,29 @@ def test_default_budget_and_student_folders():
     assert batch.csv_cell("=1+1") == "'=1+1" and batch.csv_cell("@x") == "'@x"
     assert batch.csv_cell("\tx") == "'\tx" and batch.csv_cell("3") == "3"
     assert batch.printable("a\x1b]0;x\x07") == "a\\x1b]0;x\\x07"
+
+
+def _no_gradebook() -> str:
+    return "sqlite://"
+
+
+def test_inspect_follows_no_symbolic_link(tmp_path):
+    subs, lesson = tmp_path / "subs", "01-x"
+    for student in ("ada", "bob", "cy", "dee"):
+        (subs / student / lesson).mkdir(parents=True)
+        (subs / student / lesson / f"{lesson}.ipynb").write_text("{}")
+    (subs / "bob" / lesson / "data").symlink_to(tmp_path)
+    (subs / "cy" / lesson / f"{lesson}.ipynb").unlink()
+    (subs / "cy" / lesson / f"{lesson}.ipynb").symlink_to(subs / "ada" / lesson / f"{lesson}.ipynb")
+    (subs / "eve").symlink_to(subs / "ada")  # a classmate's folder under another name
+    (subs / "dee" / lesson / "nested").mkdir()
+    (subs / "dee" / lesson / "nested" / "up").symlink_to("../..")
+    assert batch.inspect(subs, "ada", lesson) == (subs / "ada" / lesson / f"{lesson}.ipynb",
+                                                  [], False)
+    notebook, notes, refused = batch.inspect(subs, "bob", lesson)
+    assert notebook is not None and not refused and "symbolic links (data)" in notes[0]
+    assert batch.inspect(subs, "cy", lesson)[::2] == (None, True)
+    assert batch.inspect(subs, "eve", lesson)[::2] == (None, True)
+    assert "nested/up" in batch.inspect(subs, "dee", lesson)[1][0]
+    assert set(batch._students(subs, tmp_path / "out", _no_gradebook())) == {
+        "ada", "bob", "cy", "dee", "eve"}
