@@ -18,6 +18,7 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -27,6 +28,7 @@ from test_grading import (
     LIMITS,
     PAIR,
     RAMP,
+    ROOT,
     _drop,
     _register_pair,
     make_course,
@@ -475,3 +477,26 @@ def test_inspect_follows_no_symbolic_link(tmp_path):
     assert "nested/up" in batch.inspect(subs, "dee", lesson)[1][0]
     assert set(batch._students(subs, tmp_path / "out", _no_gradebook())) == {
         "ada", "bob", "cy", "dee", "eve"}
+
+
+def test_only_the_notebook_reaches_the_kernels_folder(tmp_path, monkeypatch):
+    """Whatever the sandbox copies in, the folder the grader prepares holds the notebook
+    (and matplotlib's font cache) only: no startup files, no modules, no links."""
+    folder = tmp_path / "eve" / PAIR
+    folder.mkdir(parents=True)
+    release = ROOT / "lectures" / "00-welcome" / "00-welcome.ipynb"
+    shutil.copy(release, folder / f"{PAIR}.ipynb")
+    _startup_files(folder)
+    (folder / "sol").symlink_to(ROOT / "solutions")
+    seen = {}
+
+    def fake(task, nb, tests, workdir, execution, deadline):
+        seen["files"] = sorted(p.name for p in workdir.iterdir())
+        seen["ipython"] = (workdir / ".ipython").exists()
+        return nb
+
+    monkeypatch.setattr(run, "_execute", fake)
+    sandbox = SimpleNamespace(limits=LIMITS)
+    task = run.Task("eve", PAIR, str(folder / f"{PAIR}.ipynb"), str(release), "", {}, sandbox)
+    execution = run.execute(task)
+    assert seen == {"files": [".matplotlib", f"{PAIR}.ipynb"], "ipython": False}, execution
