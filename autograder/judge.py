@@ -10,6 +10,7 @@ In a notebook both halves run in the student's kernel; when grading officially o
 from __future__ import annotations
 
 import copy
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,37 +50,74 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def _freeze(x) -> None:
-    """Make every array in `x` (nested in lists, tuples and dicts) read-only."""
-    if isinstance(x, np.ndarray):
-        x.flags.writeable = False
-    elif isinstance(x, (list, tuple)):
-        for item in x:
-            _freeze(item)
-    elif isinstance(x, dict):
-        for item in x.values():
-            _freeze(item)
+def _same(before, after) -> bool:
+    """Whether `after` still holds what `before` held: the same arrays (dtype, shape and
+    bits, NaN included), lists, tuples, dicts and numbers. Other objects (a Generator whose
+    state the function may advance) are not compared."""
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and after.dtype == before.dtype
+                and after.shape == before.shape
+                and (before.dtype == object and before.tolist() == after.tolist()
+                     or before.dtype != object and before.tobytes() == after.tobytes()))
+    if isinstance(before, (list, tuple)):
+        return (type(after) is type(before) and len(after) == len(before)
+                and all(_same(b, a) for b, a in zip(before, after, strict=True)))
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and after.keys() == before.keys()
+                and all(_same(before[k], after[k]) for k in before))
+    if before is None or isinstance(before, (bool, int, float, complex, str, np.generic)):
+        return type(after) is type(before) and (after == before or before != before)
+    return True
 
 
-READ_ONLY = ("changes an input in place (the inputs are read-only here: `x -= ...`, "
-             "`x[...] = ...` or `out=x` write into the caller's array); return a new array")
+def _parameter_names(fn, n: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"#{i + 1}" for i in range(n)]
+
+
+def changed_inputs(fn, case: Case, args, kwargs) -> list[str]:
+    """The names of the arguments of `case` that `args`/`kwargs` (what `fn` received) no
+    longer equal."""
+    names = _parameter_names(fn, len(case.args))
+    changed = [name for name, b, a in zip(names, case.args, args, strict=True) if not _same(b, a)]
+    return changed + [k for k in case.kwargs if not _same(case.kwargs[k], kwargs.get(k))]
+
+
+INPUT_CHANGED = "InputChanged"
+
+
+def input_changed_message(names: list[str]) -> str:
+    which = " and ".join(names)
+    return (f"your function changed its argument{'s' if len(names) > 1 else ''} {which} in "
+            "place; the inputs of this exercise are read-only, and your function changes an "
+            "input in place (`x -= ...`, `x[...] = ...`, `out=x` or `x.sort()` write into the "
+            "caller's array): work on a copy and return a new array")
 
 
 def run_case(fn, case: Case) -> Outcome:
-    """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings."""
+    """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings.
+
+    When the case's inputs must stay intact (`case.read_only`, from `Exercise.pure`), the
+    copies the function received are compared with the case's own inputs after the call:
+    a change is the outcome `InputChanged`, whatever the function did to get write access.
+    `check()` and grading's `collect` both call this, so they give the same verdict.
+    """
     args, kwargs = copy.deepcopy((case.args, case.kwargs))
-    if case.read_only:
-        _freeze((args, kwargs))
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
         try:
             value = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
-            text = str(exc)
-            if case.read_only and isinstance(exc, ValueError) and "read-only" in text:
-                text = READ_ONLY
-            return Outcome(error=type(exc).__name__, error_message=text[:500])
+            return Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
+    if case.read_only:
+        changed = changed_inputs(fn, case, args, kwargs)
+        if changed:
+            return Outcome(error=INPUT_CHANGED, error_message=input_changed_message(changed))
     seen = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
     return Outcome(value=to_data(value), warnings=seen)
 
@@ -236,6 +274,8 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     if outcome.error == "ReferenceUnavailable":
         return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
                        "of computing the answer; that scores zero")
+    if outcome.error == INPUT_CHANGED:
+        return Verdict(False, "input-changed", outcome.error_message)
     if outcome.error:
         return Verdict(False, "exception", f"raised {outcome.error}: {outcome.error_message}")
     try:
@@ -322,6 +362,7 @@ HINTS = {
     "value": "wrong values",
     "warning": "NumPy warnings at large inputs",
     "reference": "calls nnlib's reference",
+    "input-changed": "your function changes an input in place",
 }
 
 

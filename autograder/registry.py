@@ -35,7 +35,7 @@ class Case:
     args: tuple
     kwargs: dict = field(default_factory=dict)
     note: str = ""
-    read_only: bool = False  # the arrays are passed read-only (see Exercise.pure)
+    read_only: bool = False  # the inputs must come back unchanged (see Exercise.pure)
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,9 @@ class Exercise:
                 (random draws, a trained model) it replaces the comparison with the
                 reference: the output is judged by the properties every right answer has.
                 The reference must pass it like any right answer.
-    pure        the function must not change its inputs: every case passes its arrays
-                read-only, so writing into one (`y_hat -= y`) fails the case
+    pure        the function must not change its inputs: every case passes copies and
+                compares them with the originals after the call, so writing into one
+                (`y_hat -= y`, even after `flags.writeable = True`) fails the case
     withheld    data files `verify` evaluates on, as "package:relative/path"; while grading
                 they read as empty in the student's kernel, so the held-out data is not there
     """

@@ -298,7 +298,7 @@ def _bn_in_place(Z, gamma, beta, eps=1e-5):
     (lambda Z, g, b, eps=1e-5: batchnorm_by_hand(Z, g, b, eps)[0], "instead of the pair"),
     (lambda Z, g, b, eps=1e-5: (batchnorm_by_hand(Z, g, b, eps)[0].tolist(), None),
      "list, not an array"),
-    (_bn_in_place, "raised"),
+    (_bn_in_place, "changed its argument Z in place"),
     (lambda Z, g, b, eps=1e-5: ((Z - Z.mean()) / np.sqrt(Z.var() + eps) * g + b, None), "should"),
 ])
 def test_batchnorm_wrong_types_and_in_place_fail(wrong, message):

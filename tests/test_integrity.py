@@ -1,0 +1,117 @@
+"""Integrity of graded answers: inputs that must stay intact, the capstone trained inside
+the graded call, and the policy on libraries. Each is enforced by code that `check()` in the
+notebook and grading's `collect` share (`autograder.judge.run_case`), so both give the same
+verdict."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+from checking import fails
+
+from autograder import registry
+from autograder.check import SEED_ENV, cases_for
+from autograder.judge import judge, run_case
+from autograder.registry import Case
+
+
+@pytest.fixture(autouse=True)
+def _hidden_seed(monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "20240610")
+
+
+# ---- 1. inputs stay intact ---------------------------------------------------------------
+
+
+def _negate_exercise():
+    return registry.Exercise(
+        name="negate", lessons=(), signature="(x)", reference="numpy.negative",
+        public=lambda: [Case((np.array([1.0, -2.0]),))], hidden=lambda rng: [], pure=True)
+
+
+def writes_after_unlocking(x):
+    x.flags.writeable = True
+    x *= -1
+    return x
+
+
+def test_unlocking_and_editing_an_input_fails_in_run_case():
+    ex = _negate_exercise()
+    cases = cases_for(ex, hidden=False)
+    bad = run_case(writes_after_unlocking, cases[0])
+    assert bad.error == "InputChanged"
+    assert "changed its argument x in place" in bad.error_message
+    report = judge(ex, cases, [bad], False)
+    assert not report.passed and "changed its argument x in place" in report.message(cases)
+    assert cases[0].args[0].tolist() == [1.0, -2.0]
+    assert run_case(np.negative, cases[0]).error is None
+
+
+def test_a_pure_exercise_fails_a_function_that_unlocks_and_edits_in_check():
+    # softmax_cross_entropy_grad / train_digits are pure; train_digits is the capstone
+    pure = [ex for ex in registry.all_exercises() if ex.pure]
+    assert pure
+    ex = next(e for e in pure if e.name != "train_digits")
+    ref = ex.reference_fn
+
+    def sneaky(*args, **kwargs):
+        out = ref(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a
+                    for a in args], **kwargs)
+        for a in args:
+            if isinstance(a, np.ndarray) and a.size and a.dtype.kind == "f":
+                a.flags.writeable = True
+                a[...] = 0.0
+                break
+        return out
+
+    message = fails(ex.name, sneaky)
+    assert "changed its argument" in message and "in place" in message
+
+
+def test_editing_an_input_fails_in_the_collect_path(tmp_path, monkeypatch):
+    """The kernel-side `collect` reports the same outcome as check() does."""
+    from autograder.grading import collect as collect_module
+
+    ex = _negate_exercise()
+    cases = {"negate": {"public": cases_for(ex, False), "hidden": []}}
+    inputs = tmp_path / "cases.pkl"
+    inputs.write_bytes(pickle.dumps(cases))
+    published = []
+
+    class Shell:
+        user_ns = {"negate": writes_after_unlocking}
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    monkeypatch.setattr("IPython.display.publish_display_data", published.append)
+    collect_module.collect("negate", str(inputs), "n0nce")
+    text = published[0][collect_module.MIME]
+    public, hidden = collect_module.decode(text, "negate", "n0nce", (1, 0))
+    assert public[0].error == "InputChanged"
+    report = judge(ex, cases["negate"]["public"], public, False)
+    assert "changed its argument x in place" in report.message(cases["negate"]["public"])
+    assert json.loads(text)["public"][0]["error"] == "InputChanged"
+
+
+def test_nested_inputs_and_kwargs_are_compared():
+    case = Case(([np.zeros(2), (np.ones(1),)],), {"scale": np.ones(3)}, read_only=True)
+
+    def edits_nested(layers, scale=None):
+        layers[1][0].flags.writeable = True
+        layers[1][0][0] = 5.0
+        return 0.0
+
+    def edits_kwarg(layers, scale=None):
+        scale[0] = 2.0
+        return 0.0
+
+    def appends(layers, scale=None):
+        layers.append(1)
+        return 0.0
+
+    assert "argument layers" in run_case(edits_nested, case).error_message
+    assert "argument scale" in run_case(edits_kwarg, case).error_message
+    assert run_case(appends, case).error == "InputChanged"
+    assert run_case(lambda layers, scale=None: 1.0, case).error is None
+    nan = Case((np.array([np.nan, 1.0]),), read_only=True)
+    assert run_case(lambda x: x + 1, nan).error is None  # NaN equals itself here
