@@ -285,7 +285,9 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     except Exception as exc:  # noqa: BLE001 - a malformed student result is a verdict
         return Verdict(False, "type", f"the result could not be read: {type(exc).__name__}: {exc}")
     if ex.verify:
-        verdict = Verdict(False, "value", problem) if problem else Verdict(True)
+        # `verify` returns None, a message, or (message, likely cause)
+        message, cause = problem if isinstance(problem, tuple) else (problem, "")
+        verdict = Verdict(False, "value", message, cause) if message else Verdict(True)
     else:
         verdict = compare(_project(ex, ex.reference_fn, case), actual, ex.tol, case)
     if not verdict.passed:

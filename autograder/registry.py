@@ -56,10 +56,10 @@ class Exercise:
                 Runs on reference and student output alike, in the grader's process.
     strict_warnings  a NumPy warning while running the student's code fails the case
                 (for exercises whose point is numerical stability)
-    verify      (output, case) -> None or a message; for answers that are not unique
-                (random draws, a trained model) it replaces the comparison with the
-                reference: the output is judged by the properties every right answer has.
-                The reference must pass it like any right answer.
+    verify      (output, case) -> None, a message, or (message, likely cause); for
+                answers that are not unique (random draws, a trained model) it replaces
+                the comparison with the reference: the output is judged by the properties
+                every right answer has. The reference must pass it like any right answer.
     pure        the function must not change its inputs: every case passes copies and
                 compares them with the originals after the call, so writing into one
                 (`y_hat -= y`, even after `flags.writeable = True`) fails the case
@@ -78,7 +78,7 @@ class Exercise:
     mistakes: dict[str, Callable] = field(default_factory=dict)
     project: Callable[[Any, Case], Any] | None = None
     strict_warnings: bool = False
-    verify: Callable[[Any, Case], str | None] | None = None
+    verify: Callable[[Any, Case], str | tuple[str, str] | None] | None = None
     pure: bool = False
     withheld: tuple[str, ...] = ()
 

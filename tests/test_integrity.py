@@ -115,3 +115,54 @@ def test_nested_inputs_and_kwargs_are_compared():
     assert run_case(lambda layers, scale=None: 1.0, case).error is None
     nan = Case((np.array([np.nan, 1.0]),), read_only=True)
     assert run_case(lambda x: x + 1, nan).error is None  # NaN equals itself here
+
+
+# ---- 2. the capstone is trained inside the graded call ---------------------------------------
+
+
+def _pretrained():
+    """A good model trained on every digit, before any graded call."""
+    from test_lesson10 import train_digits_with_fit
+
+    from nnlib.datasets import digits
+
+    X, y = digits()
+    return train_digits_with_fit(X, y, rng=0)
+
+
+def test_a_closure_returning_pretrained_params_fails_with_a_clear_message():
+    model = _pretrained()
+
+    def train_digits(X, y, rng=None):  # any name: what counts is what the model learnt
+        return model
+
+    public, hidden = __import__("checking").messages("train_digits", train_digits)
+    assert public and "was not trained on the data train_digits was given" in public
+    assert "a model built before the call" in public
+    assert hidden and "built before the call" in hidden  # the hint names the cause
+
+
+def test_the_classes_are_renamed_by_a_derangement_and_the_rows_are_the_split_s():
+    from autograder.exercises.lesson10 import _relabelling, _split, _task
+
+    for seed in range(50):
+        perm = _relabelling(seed)
+        assert sorted(perm) == list(range(10)) and np.all(perm != np.arange(10))
+    X_train, X_val, y_train, y_val, digit_val, perm = _task(3)
+    X_tr, X_v, y_tr, y_v = _split(3)
+    assert np.array_equal(X_train, X_tr) and np.array_equal(X_val, X_v)
+    assert np.array_equal(y_train, perm[y_tr.astype(int)]) and np.array_equal(digit_val, y_v)
+    assert y_train.dtype == y_tr.dtype
+
+
+HONEST_SEEDS = [1, 2, 3, 7, 11, 42, 99, 2024, 31337, 20240610, 123456789, 987654321]
+
+
+@pytest.mark.parametrize("seed", HONEST_SEEDS)
+def test_honest_models_pass_every_hidden_seed(monkeypatch, seed):
+    from checking import passes
+    from test_lesson10 import train_digits_own_loop, train_digits_with_fit
+
+    monkeypatch.setenv(SEED_ENV, str(seed))
+    passes("train_digits", train_digits_own_loop)
+    passes("train_digits", train_digits_with_fit)

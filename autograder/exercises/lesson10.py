@@ -8,7 +8,11 @@ Labels may arrive as floats, as `nnlib.datasets.digits()` gives them.
 
 `train_digits` has no unique answer: `verify` checks the returned network's structure and
 measures its accuracy itself on the rows of `datasets.digits()` that the case's split
-(seeded by the case's `rng`) held out from the student. While grading, the digits file reads
+(seeded by the case's `rng`) held out from the student. Every case renames the ten classes
+by a derangement drawn from its seed (`_relabelling`), so only a model trained inside the
+call, from the labels it was given, can score: a model built before the call (trained in
+another cell, or loaded pretrained) answers with the usual digit names and fails, with a
+message saying so. While grading, the digits file reads
 as empty in the student's kernel (`withheld`), so the function has only the rows it is given.
 """
 
@@ -382,9 +386,42 @@ def _split(seed: int):
     return train_val_split(X, y, val_fraction=0.2, rng=seed)
 
 
+def _relabelling(seed: int) -> np.ndarray:
+    """The class names of a case: the samples of digit d are labelled `perm[d]`.
+
+    A derangement (no digit keeps its label), drawn from the case's seed, so that a model
+    that did not learn from the labels it was given (trained before the call, or loaded
+    pretrained) classifies the held-out rows by the usual digit names and scores about 0.
+    Renaming the classes changes nothing for a model trained on the data it gets: an MLP
+    treats its ten outputs alike, and every class keeps its samples.
+    """
+    rng = np.random.default_rng([seed, 10])
+    while True:
+        perm = rng.permutation(10)
+        if np.all(perm != np.arange(10)):
+            return perm
+
+
+@cache
+def _task(seed: int):
+    """(X_train, X_val, y_train, y_val, digit_val, perm): the split of `seed`, with the
+    classes relabelled by `perm`; digit_val holds the held-out rows' usual digit names."""
+    X_train, X_val, y_train, y_val = _split(seed)
+    perm = _relabelling(seed)
+
+    def relabel(y):
+        return perm[np.asarray(y).astype(int)].astype(np.asarray(y).dtype)
+
+    return X_train, X_val, relabel(y_train), relabel(y_val), y_val, perm
+
+
 def _digits_case(seed: int, note: str) -> Case:
-    X_train, _, y_train, _ = _split(seed)
+    X_train, _, y_train, _, _, _ = _task(seed)
     return Case((X_train, y_train), {"rng": seed}, note)
+
+
+PRETRAINED = ("a model built before the call (trained elsewhere or loaded) earns nothing: "
+              "train it inside train_digits, on the X and y it is given")
 
 
 def _structure_problem(params, activations) -> str | None:
@@ -433,15 +470,24 @@ def _verify_model(output, case: Case) -> str | None:
     problem = _structure_problem(params, activations)
     if problem:
         return problem
-    _, X_val, _, y_val = _split(case.kwargs["rng"])
+    _, X_val, _, y_val, digit_val, perm = _task(case.kwargs["rng"])
     with np.errstate(all="ignore"):
         Y_hat, _ = forward(X_val, [tuple(np.asarray(p, float) for p in pair)
                                    for pair in params], activations)
-    acc = float(np.mean(Y_hat.argmax(axis=1) == y_val))
-    if acc < THRESHOLD:
-        return (f"held-out accuracy {acc:.3f} is below {THRESHOLD} on the {len(y_val)} "
-                "digits your function never saw")
-    return None
+    predicted = Y_hat.argmax(axis=1)
+    acc = float(np.mean(predicted == y_val))
+    if acc >= THRESHOLD:
+        return None
+    usual = float(np.mean(predicted == digit_val))
+    if usual > max(acc, 0.5):
+        # Classes relabelled, the model kept the usual names: it did not learn from y.
+        return (f"held-out accuracy {acc:.3f}: this call gave your function the digits with "
+                f"their classes renamed (digit d labelled {perm.tolist()}[d]), yet your model "
+                f"answers with the usual digit names ({usual:.3f} of them right by those): it "
+                "was not trained on the data train_digits was given; " + PRETRAINED,
+                "the model was built before the call, not trained on the data it was given")
+    return (f"held-out accuracy {acc:.3f} is below {THRESHOLD} on the {len(y_val)} "
+            "digits your function never saw")
 
 
 register(Exercise(
@@ -449,8 +495,9 @@ register(Exercise(
     lessons=("10-training",),
     signature="(X, y, rng=None)",
     reference="nnlib.train.train_digits",
-    public=lambda: [_digits_case(0, "the 80/20 split with seed 0")],
-    hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)), "another 80/20 split")],
+    public=lambda: [_digits_case(0, "the 80/20 split with seed 0, classes relabelled")],
+    hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)),
+                                     "another 80/20 split, classes relabelled")],
     points=5,
     verify=_verify_model,
     pure=True,
