@@ -89,13 +89,12 @@ def test_the_environment_refuses_bare_nbgrader_outside_a_course(tmp_path):
     (venv / "bin" / "python").symlink_to(sys.executable)
     (venv / ".lab").touch()  # an environment `make` already set up
     guard = venv / "etc" / "jupyter" / "nbgrader_config.py"
-    proc = subprocess.run(["make", "-s", f"VENV={venv}", str(guard)], cwd=ROOT,
-                          capture_output=True, text=True)
+    make = ["make", "--no-print-directory", f"VENV={venv}"]  # also when run under make -w
+    proc = subprocess.run([*make, "-s", str(guard)], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert guard.read_text() == (ROOT / "autograder" / "outside_course.py").read_text()
     # `make instructor` opens the course through nncourse, which handles root itself
-    dry = subprocess.run(["make", "-n", f"VENV={venv}", "instructor"], cwd=ROOT,
-                         capture_output=True, text=True)
+    dry = subprocess.run([*make, "-n", "instructor"], cwd=ROOT, capture_output=True, text=True)
     assert dry.stdout.strip().splitlines() == [f"{venv}/bin/nncourse lab"], dry.stdout
 
     outside = tmp_path / "elsewhere"
