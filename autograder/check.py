@@ -18,6 +18,8 @@ runs the student's functions itself and judges their outputs in its own process
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import zlib
 from dataclasses import replace
@@ -31,6 +33,12 @@ from autograder.judge import judge, run_case
 SEED_ENV = "NNCOURSE_HIDDEN_SEED"
 SEED_FILE_ENV = "NNCOURSE_SEED_FILE"
 COLLECT_ENV = "NNCOURSE_COLLECT"
+
+
+# Whether check() fails a function that calls nnlib's graded functions, as grading does (its
+# kernel has them stubbed). The course's own tests turn it off to judge wrong answers they
+# build from the references; turning it off in a notebook changes nothing in grading.
+WATCH_REFERENCES = True
 
 
 class CheckFailed(AssertionError):
@@ -63,6 +71,36 @@ def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None
     return [replace(c, read_only=True) for c in cases] if exercise.pure else cases
 
 
+@functools.cache
+def _graded_code(lessons: tuple[str, ...]) -> frozenset:
+    refs = sorted({ex.reference for lesson in lessons for ex in registry.all_exercises(lesson)})
+    found = set()
+    for ref in refs:
+        module, _, attr = ref.rpartition(".")
+        fn = getattr(importlib.import_module(module), attr, None)
+        if getattr(fn, "__code__", None) is not None:
+            found.add(fn.__code__)
+    try:  # the private helpers that only graded functions use, as grading removes them
+        import nnlib
+        from autograder.grading.sandbox import graded_helpers
+
+        removed, _ = graded_helpers(Path(nnlib.__file__).parent, refs)
+    except Exception:  # noqa: BLE001 - without the analysis, the references alone count
+        removed = set()
+    for module, attr in removed:
+        fn = getattr(importlib.import_module(module), attr, None)
+        if getattr(fn, "__code__", None) is not None:
+            found.add(fn.__code__)
+    return frozenset(found)
+
+
+def graded_code(exercise: registry.Exercise) -> frozenset:
+    """The code of nnlib's graded functions of `exercise`'s lessons and of their private
+    helpers: what grading stubs or removes from the kernel. Calling one from a graded
+    function fails `check()` as it fails grading (`judge.run_case` watches for them)."""
+    return _graded_code(tuple(exercise.lessons))
+
+
 def check(name: str, fn, hidden: bool = False) -> None:
     """Run the public (or hidden) cases of exercise `name` on `fn`; raise CheckFailed on failure."""
     __tracebackhide__ = True
@@ -77,7 +115,8 @@ def check(name: str, fn, hidden: bool = False) -> None:
         raise CheckFailed(f"✗ {name}: this is nnlib's function, not yours; "
                           "define your own and check that one")
     cases = cases_for(exercise, hidden)
-    report = judge(exercise, cases, [run_case(fn, c) for c in cases], hidden)
+    references = graded_code(exercise) if WATCH_REFERENCES else frozenset()
+    report = judge(exercise, cases, [run_case(fn, c, references) for c in cases], hidden)
     message = report.message(cases)
     if not report.passed:
         raise CheckFailed(message)

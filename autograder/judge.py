@@ -10,7 +10,11 @@ In a notebook both halves run in the student's kernel; when grading officially o
 from __future__ import annotations
 
 import copy
+import importlib.util
 import inspect
+import os
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,22 +102,202 @@ def input_changed_message(names: list[str]) -> str:
             "caller's array): work on a copy and return a new array")
 
 
-def run_case(fn, case: Case) -> Outcome:
+# ---- the policy on libraries -------------------------------------------------------------
+#
+# A graded function is written with NumPy and the standard library. While it runs,
+# `run_case` watches every call it makes (sys.setprofile, on its thread and on the threads
+# it starts): entering Python code of one of these packages, or calling one of their
+# compiled functions, fails the case and names the function. Their use outside a graded
+# call (demonstrations, the grader's own comparisons) is untouched.
+
+FORBIDDEN_LIBRARIES = {"sklearn": "scikit-learn", "scipy": "SciPy", "torch": "PyTorch",
+                       "tensorflow": "TensorFlow", "keras": "Keras", "jax": "JAX"}
+FORBIDDEN = "ForbiddenLibrary"
+REFERENCE = "ReferenceUnavailable"
+TAMPERED = "WatchTurnedOff"
+POLICY = ("graded functions must be written with NumPy and the standard library (see the "
+          "course's policy on libraries in 00-welcome); that scores zero")
+
+
+class _Stop(BaseException):
+    """Raised into the student's code once a forbidden call is seen: the case is decided."""
+
+
+_DIRS: list = []
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """The folders of the forbidden libraries that are installed, imported or not (a graded
+    function may import one while it runs)."""
+    if not _DIRS:
+        dirs = set()
+        for name in FORBIDDEN_LIBRARIES:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            for d in (spec.submodule_search_locations or ()) if spec else ():
+                dirs |= {os.path.join(d, ""), os.path.join(os.path.realpath(d), "")}
+        _DIRS.append(tuple(sorted(dirs)))
+    return _DIRS[0]
+
+
+class _Watch:
+    """A profile function that records the first forbidden call of a graded function."""
+
+    def __init__(self, references=frozenset()):
+        self.references = {id(c) for c in references}  # nnlib's graded functions' code
+        self.found: tuple[str, str] | None = None
+        self.active = True
+        self.dirs = _library_dirs()
+        self.setters = {id(f) for f in (sys.setprofile, sys.settrace, threading.setprofile,
+                                         threading.settrace)}
+
+    def __call__(self, frame, event, arg):
+        if self.found is not None or not self.active:
+            return
+        if event == "call":
+            code = frame.f_code
+            if id(code) in self.references:
+                self.found = (REFERENCE, f"nnlib's {frame.f_globals.get('__name__', '?')}."
+                                         f"{code.co_qualname}")
+            elif code.co_filename.startswith(self.dirs):
+                self.found = (FORBIDDEN, _called(frame))
+        elif event == "c_call":
+            if id(arg) in self.setters:
+                self.found = (TAMPERED, f"{getattr(arg, '__module__', None) or 'sys'}."
+                                        f"{arg.__name__}")
+            else:
+                module = getattr(arg, "__module__", None)
+                if not isinstance(module, str) or not module:
+                    module = type(getattr(arg, "__self__", None)).__module__
+                if isinstance(module, str) and module.partition(".")[0] in FORBIDDEN_LIBRARIES:
+                    self.found = (FORBIDDEN, f"{module}.{getattr(arg, '__name__', '?')}")
+        if self.found is not None:
+            raise _Stop
+
+
+def _called(frame) -> str:
+    """The name of the function running in `frame`, or of the one a decorator's wrapper
+    running there wraps (scikit-learn wraps its public functions)."""
+    for key in ("func", "f", "fn", "function", "wrapped"):
+        inner = frame.f_locals.get(key)
+        module = getattr(inner, "__module__", None) or ""
+        if callable(inner) and module.partition(".")[0] in FORBIDDEN_LIBRARIES:
+            return f"{module}.{getattr(inner, '__qualname__', '?')}"
+    return f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}"
+
+
+_UFUNCS: dict = {}
+
+
+def _library_ufuncs() -> dict[int, str]:
+    """{id: name} of the ufuncs the forbidden libraries define (not NumPy's own)."""
+    loaded = tuple(sorted(n for n in sys.modules if n.partition(".")[0] in FORBIDDEN_LIBRARIES))
+    if _UFUNCS.get("loaded") != loaded:
+        numpy_own = {id(v) for v in vars(np).values() if isinstance(v, np.ufunc)}
+        found = {}
+        for name in loaded:
+            for attr, value in list(vars(sys.modules[name] or object).items()):
+                if isinstance(value, np.ufunc) and id(value) not in numpy_own:
+                    found.setdefault(id(value), f"{name}.{attr}")
+        _UFUNCS.update(loaded=loaded, found=found)
+    return _UFUNCS["found"]
+
+
+def _forbidden_ufunc(fn, depth: int = 0, seen: set | None = None) -> str | None:
+    """The name of a forbidden library's ufunc that `fn` (or a function it names, to a
+    depth of 4) refers to, or None. Ufuncs are compiled objects whose calls raise no profile
+    event, so the watch cannot see them being called."""
+    ufuncs = _library_ufuncs()
+    seen = set() if seen is None else seen
+    code = getattr(fn, "__code__", None)
+    if not ufuncs or code is None or id(code) in seen or depth > 4:
+        return None
+    seen.add(id(code))
+    codes, names = [code], set()
+    while codes:
+        c = codes.pop()
+        names.update(c.co_names)
+        codes += [k for k in c.co_consts if inspect.iscode(k)]
+    space = getattr(fn, "__globals__", {})
+    objects = [space.get(n) for n in names]
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            objects.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    for obj in objects:
+        if isinstance(obj, np.ufunc) and id(obj) in ufuncs:
+            return ufuncs[id(obj)]
+        if inspect.ismodule(obj) and obj.__name__.partition(".")[0] in FORBIDDEN_LIBRARIES:
+            for n in names:
+                attr = getattr(obj, n, None)
+                if isinstance(attr, np.ufunc) and id(attr) in ufuncs:
+                    return ufuncs[id(attr)]
+        if inspect.isfunction(obj):
+            inner = _forbidden_ufunc(obj, depth + 1, seen)
+            if inner:
+                return inner
+    return None
+
+
+def _library(qualified: str) -> str:
+    return FORBIDDEN_LIBRARIES.get(qualified.partition(".")[0], qualified.partition(".")[0])
+
+
+def _watched_outcome(found) -> Outcome:
+    kind, what = found
+    if kind == REFERENCE:
+        return Outcome(error=REFERENCE, error_message=f"your function called {what}")
+    if kind == TAMPERED:
+        return Outcome(error=TAMPERED, error_message=(
+            f"your function called {what}, which turns off the checker's watch on the "
+            f"libraries it calls; {POLICY}"))
+    return Outcome(error=FORBIDDEN, error_message=(
+        f"your function called {what} ({_library(what)}); {POLICY}"))
+
+
+def run_case(fn, case: Case, references=frozenset()) -> Outcome:
     """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings.
 
     When the case's inputs must stay intact (`case.read_only`, from `Exercise.pure`), the
     copies the function received are compared with the case's own inputs after the call:
     a change is the outcome `InputChanged`, whatever the function did to get write access.
+    While `fn` runs, a call into a forbidden library (FORBIDDEN_LIBRARIES) or into one of
+    the code objects `references` (nnlib's graded functions) decides the case.
     `check()` and grading's `collect` both call this, so they give the same verdict.
     """
     args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    ufunc = _forbidden_ufunc(fn)
+    if ufunc:  # compiled NumPy ufuncs (scipy.special's) make no call the watch can see
+        return _watched_outcome((FORBIDDEN, ufunc))
+    watch = _Watch(references)
+    before = sys.getprofile(), threading._profile_hook
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
+        error = None
         try:
-            value = fn(*args, **kwargs)
+            threading.setprofile(watch)
+            sys.setprofile(watch)
+            try:
+                value = fn(*args, **kwargs)
+            finally:
+                watch.active = False
+                still_watched = sys.getprofile() is watch
+                sys.setprofile(before[0])
+                threading.setprofile(before[1])
+        except _Stop:
+            pass
         except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
-            return Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
+            error = Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
+    if watch.found is not None:
+        return _watched_outcome(watch.found)
+    if not still_watched and error is None:
+        return _watched_outcome((TAMPERED, "something"))
+    if error is not None:
+        return error
     if case.read_only:
         changed = changed_inputs(fn, case, args, kwargs)
         if changed:
@@ -271,9 +455,11 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     if outcome.error == "NotImplementedError":
         return Verdict(False, "not-implemented", "not implemented yet: replace "
                        "`raise NotImplementedError()` with your code")
-    if outcome.error == "ReferenceUnavailable":
+    if outcome.error == REFERENCE:
         return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
                        "of computing the answer; that scores zero")
+    if outcome.error in (FORBIDDEN, TAMPERED):
+        return Verdict(False, "library", outcome.error_message)
     if outcome.error == INPUT_CHANGED:
         return Verdict(False, "input-changed", outcome.error_message)
     if outcome.error:
@@ -365,6 +551,8 @@ HINTS = {
     "warning": "NumPy warnings at large inputs",
     "reference": "calls nnlib's reference",
     "input-changed": "your function changes an input in place",
+    "library": "calls a library graded functions may not use (scikit-learn, SciPy, PyTorch, "
+               "...)",
 }
 
 

@@ -4,9 +4,16 @@
 has set) to pass; `fails` returns the message of the first check that fails.
 """
 
+import sys
+
 import numpy as np
 
 from autograder.check import CheckFailed, check
+
+# The lesson tests build many wrong answers from nnlib's references (a stand-in for a
+# student's own code): judge what they return, not that they call the reference.
+# tests/test_integrity.py turns the watch back on where it tests it.
+sys.modules["autograder.check"].WATCH_REFERENCES = False
 
 
 def messages(name, fn) -> list[str | None]:

@@ -49,24 +49,17 @@ def test_unlocking_and_editing_an_input_fails_in_run_case():
 
 
 def test_a_pure_exercise_fails_a_function_that_unlocks_and_edits_in_check():
-    # softmax_cross_entropy_grad / train_digits are pure; train_digits is the capstone
-    pure = [ex for ex in registry.all_exercises() if ex.pure]
-    assert pure
-    ex = next(e for e in pure if e.name != "train_digits")
-    ref = ex.reference_fn
+    assert registry.get("mse").pure
 
-    def sneaky(*args, **kwargs):
-        out = ref(*[np.array(a, copy=True) if isinstance(a, np.ndarray) else a
-                    for a in args], **kwargs)
-        for a in args:
-            if isinstance(a, np.ndarray) and a.size and a.dtype.kind == "f":
-                a.flags.writeable = True
-                a[...] = 0.0
-                break
-        return out
+    def mse(y, y_hat):
+        y, y_hat = np.asarray(y, float), np.asarray(y_hat, float)
+        loss = float(np.mean((y_hat - y) ** 2))
+        y_hat.flags.writeable = True
+        y_hat[...] = 0.0  # the caller's array
+        return loss
 
-    message = fails(ex.name, sneaky)
-    assert "changed its argument" in message and "in place" in message
+    message = fails("mse", mse)
+    assert "changed its argument y_hat in place" in message
 
 
 def test_editing_an_input_fails_in_the_collect_path(tmp_path, monkeypatch):
@@ -166,3 +159,138 @@ def test_honest_models_pass_every_hidden_seed(monkeypatch, seed):
     monkeypatch.setenv(SEED_ENV, str(seed))
     passes("train_digits", train_digits_own_loop)
     passes("train_digits", train_digits_with_fit)
+
+
+# ---- 3. the policy on libraries --------------------------------------------------------------
+
+
+@pytest.fixture
+def watch_references(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+
+
+def _ints(y):
+    return np.asarray(y, dtype=float).astype(int)
+
+
+def sk_precision(y, y_pred, average="binary", pos_label=1):
+    from sklearn.metrics import precision_score  # a first call imports it: that fails too
+
+    return precision_score(_ints(y), _ints(y_pred), average=average, pos_label=pos_label,
+                           zero_division=0)
+
+
+def test_scikit_learn_metrics_fail_naming_the_function():
+    import sklearn.metrics  # noqa: F401 - a setup cell imported it
+
+    message = fails("precision", sk_precision)
+    assert "sklearn.metrics._classification.precision_score (scikit-learn)" in message
+    assert "NumPy and the standard library" in message and "scores zero" in message
+
+
+def test_mlp_classifier_fails_the_capstone():
+    from sklearn.neural_network import MLPClassifier
+
+    def train_digits(X, y, rng=None):
+        m = MLPClassifier((32,), max_iter=3).fit(X, y)
+        return ([(m.coefs_[0].T, m.intercepts_[0]), (m.coefs_[1].T, m.intercepts_[1])],
+                ["relu", "softmax"])
+
+    assert "MLPClassifier" in fails("train_digits", train_digits)
+
+
+def test_scipy_fails_through_python_code_and_through_a_ufunc():
+    import scipy.special as sp
+    from scipy.optimize._numdiff import approx_derivative
+
+    def sigmoid_by_differences(z):  # σ as the derivative of softplus, numerically
+        z = np.asarray(z, dtype=float)
+        return np.diag(np.atleast_2d(approx_derivative(lambda t: np.logaddexp(0, t), z)))
+
+    assert "scipy.optimize._numdiff.approx_derivative (SciPy)" in fails(
+        "sigmoid", sigmoid_by_differences)
+
+    def helper(z):
+        return sp.expit(z)
+
+    assert "scipy.special.expit (SciPy)" in fails("sigmoid", lambda z: helper(z))
+
+
+def test_turning_the_watch_off_fails():
+    import sys
+
+    def sneaky(y, y_pred, average="binary", pos_label=1):
+        sys.setprofile(None)
+        return sk_precision(y, y_pred, average, pos_label)
+
+    assert "turns off the checker's watch" in fails("precision", sneaky)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_thread_started_by_the_function_is_watched():
+    import threading
+
+    def threaded(y, y_pred, average="binary", pos_label=1):
+        out = []
+        t = threading.Thread(target=lambda: out.append(sk_precision(y, y_pred, average,
+                                                                    pos_label)))
+        t.start()
+        t.join()
+        return out[0] if out else 0.0
+
+    assert "scikit-learn" in fails("precision", threaded)
+
+
+def test_the_libraries_work_outside_a_graded_call_and_the_profiler_is_restored():
+    import sys
+
+    from sklearn.metrics import precision_score
+
+    def previous(frame, event, arg):
+        return None
+
+    sys.setprofile(previous)
+    try:
+        fails("precision", sk_precision)
+        assert sys.getprofile() is previous
+    finally:
+        sys.setprofile(None)
+    assert precision_score([1, 0, 1], [1, 1, 1]) == pytest.approx(2 / 3)
+
+
+def test_calling_nnlib_s_reference_fails_in_check_as_in_grading(watch_references):
+    import nnlib.metrics
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        return nnlib.metrics.precision(y, y_pred, average, pos_label)
+
+    assert "calls nnlib's reference (nnlib.metrics.precision)" in fails("precision", precision)
+    from checking import passes
+    from test_lesson10 import train_digits_with_fit
+
+    passes("train_digits", train_digits_with_fit)  # nnlib's training stack stays allowed
+
+
+def test_a_library_call_fails_in_the_collect_path(tmp_path, monkeypatch):
+    from autograder.grading import collect as collect_module
+
+    ex = registry.get("precision")
+    cases = {"precision": {"public": cases_for(ex, False), "hidden": []}}
+    inputs = tmp_path / "cases.pkl"
+    inputs.write_bytes(pickle.dumps(cases))
+    published = []
+
+    class Shell:
+        user_ns = {"precision": sk_precision}
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    monkeypatch.setattr("IPython.display.publish_display_data", published.append)
+    collect_module.collect("precision", str(inputs), "n0nce")
+    n = len(cases["precision"]["public"])
+    public, _ = collect_module.decode(published[0][collect_module.MIME], "precision", "n0nce",
+                                      (n, 0))
+    report = judge(ex, cases["precision"]["public"], public, False)
+    assert not report.passed
+    assert "precision_score (scikit-learn)" in report.message(cases["precision"]["public"])

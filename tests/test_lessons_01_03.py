@@ -4,12 +4,16 @@ the public cases and on hidden cases from two fixed seeds."""
 
 import numpy as np
 import pytest
-from scipy.special import expit
 
 from autograder.check import SEED_ENV, CheckFailed, check
 from nnlib.gates import truth_table
 
 SEEDS = ("11", "2024")
+
+
+def expit(z):
+    """The logistic function, written without SciPy (graded functions may not call it)."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=float)))
 
 
 def run_all(name, fn, monkeypatch):
