@@ -123,6 +123,10 @@ class _Stop(BaseException):
     """Raised into the student's code once a forbidden call is seen: the case is decided."""
 
 
+# The real functions, taken when this module is imported (before any student code runs in
+# the kernel or the notebook): replacing sys.setprofile later does not blind the watch.
+_SETPROFILE, _GETPROFILE = sys.setprofile, sys.getprofile
+_SETTRACE, _THREAD_SETPROFILE = sys.settrace, threading.setprofile
 _DIRS: list = []
 
 
@@ -150,7 +154,7 @@ class _Watch:
         self.found: tuple[str, str] | None = None
         self.active = True
         self.dirs = _library_dirs()
-        self.setters = {id(f) for f in (sys.setprofile, sys.settrace, threading.setprofile,
+        self.setters = {id(f) for f in (_SETPROFILE, _SETTRACE, _THREAD_SETPROFILE,
                                          threading.settrace)}
 
     def __call__(self, frame, event, arg):
@@ -273,21 +277,21 @@ def run_case(fn, case: Case, references=frozenset()) -> Outcome:
     if ufunc:  # compiled NumPy ufuncs (scipy.special's) make no call the watch can see
         return _watched_outcome((FORBIDDEN, ufunc))
     watch = _Watch(references)
-    before = sys.getprofile(), threading._profile_hook
+    before = _GETPROFILE(), threading._profile_hook
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
         error = None
         try:
-            threading.setprofile(watch)
-            sys.setprofile(watch)
+            _THREAD_SETPROFILE(watch)
+            _SETPROFILE(watch)
             try:
                 value = fn(*args, **kwargs)
             finally:
                 watch.active = False
-                still_watched = sys.getprofile() is watch
-                sys.setprofile(before[0])
-                threading.setprofile(before[1])
+                still_watched = _GETPROFILE() is watch
+                _SETPROFILE(before[0])
+                _THREAD_SETPROFILE(before[1])
         except _Stop:
             pass
         except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict

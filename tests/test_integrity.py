@@ -294,3 +294,11 @@ def test_a_library_call_fails_in_the_collect_path(tmp_path, monkeypatch):
     report = judge(ex, cases["precision"]["public"], public, False)
     assert not report.passed
     assert "precision_score (scikit-learn)" in report.message(cases["precision"]["public"])
+
+
+def test_replacing_sys_setprofile_before_the_call_does_not_blind_the_watch(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "setprofile", lambda f: None)  # a notebook cell did this
+    monkeypatch.setattr(sys, "getprofile", lambda: None)
+    assert "scikit-learn" in fails("precision", sk_precision)
