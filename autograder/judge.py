@@ -201,10 +201,12 @@ def _library_ufuncs() -> dict[int, str]:
     if _UFUNCS.get("loaded") != loaded:
         numpy_own = {id(v) for v in vars(np).values() if isinstance(v, np.ufunc)}
         found = {}
-        for name in loaded:
-            for attr, value in list(vars(sys.modules[name] or object).items()):
-                if isinstance(value, np.ufunc) and id(value) not in numpy_own:
-                    found.setdefault(id(value), f"{name}.{attr}")
+        with warnings.catch_warnings():  # deprecated module attributes warn when inspected
+            warnings.simplefilter("ignore")
+            for name in loaded:
+                for attr, value in list(vars(sys.modules[name] or object).items()):
+                    if isinstance(value, np.ufunc) and id(value) not in numpy_own:
+                        found.setdefault(id(value), f"{name}.{attr}")
         _UFUNCS.update(loaded=loaded, found=found)
     return _UFUNCS["found"]
 
