@@ -95,10 +95,13 @@ def _graded_code(lessons: tuple[str, ...]) -> frozenset:
 
 
 def graded_code(exercise: registry.Exercise) -> frozenset:
-    """The code of nnlib's graded functions of `exercise`'s lessons and of their private
-    helpers: what grading stubs or removes from the kernel. Calling one from a graded
-    function fails `check()` as it fails grading (`judge.run_case` watches for them)."""
-    return _graded_code(tuple(exercise.lessons))
+    """The code of nnlib's graded functions of the lesson being worked on and of their
+    private helpers: what grading that lesson stubs or removes from the kernel. Calling one
+    from a graded function fails `check()` as it fails grading (`judge.run_case` watches for
+    them). A lesson's notebook runs in its own folder, named after it; elsewhere every lesson
+    of the exercise counts."""
+    here = Path.cwd().name
+    return _graded_code((here,) if here in exercise.lessons else tuple(exercise.lessons))
 
 
 def check(name: str, fn, hidden: bool = False) -> None:

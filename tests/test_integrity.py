@@ -302,3 +302,24 @@ def test_replacing_sys_setprofile_before_the_call_does_not_blind_the_watch(monke
     monkeypatch.setattr(sys, "setprofile", lambda f: None)  # a notebook cell did this
     monkeypatch.setattr(sys, "getprofile", lambda: None)
     assert "scikit-learn" in fails("precision", sk_precision)
+
+
+def test_check_refuses_what_grading_of_this_lesson_refuses(tmp_path, monkeypatch,
+                                                          watch_references):
+    """In 06-backprop, whose grading leaves nnlib's sigmoid alone, a sigmoid_prime built on it
+    passes check(); in 04-activations, where sigmoid is graded and stubbed, it fails."""
+    from autograder import CheckFailed, check
+    from nnlib import activations as act
+
+    def sigmoid_prime(z):
+        s = act.sigmoid(z)
+        return s * (1.0 - s)
+
+    for lesson, passes in (("06-backprop", True), ("04-activations", False)):
+        (tmp_path / lesson).mkdir()
+        monkeypatch.chdir(tmp_path / lesson)
+        if passes:
+            check("sigmoid_prime", sigmoid_prime)
+        else:
+            with pytest.raises(CheckFailed, match="nnlib"):
+                check("sigmoid_prime", sigmoid_prime)
