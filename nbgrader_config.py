@@ -23,8 +23,10 @@ c.CourseDirectory.submitted_directory = os.path.join(grading, "submitted")
 c.CourseDirectory.autograded_directory = os.path.join(grading, "autograded")
 c.CourseDirectory.feedback_directory = os.path.join(grading, "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(grading, "gradebook.db")
-# `nbgrader export` writes here unless given --to, not into the current folder.
+# `nbgrader export` writes here unless given --to, not into the current folder, nbgrader's
+# columns with every cell a spreadsheet would run as a formula escaped (a ' first).
 c.ExportPlugin.to = os.path.join(grading, "grades.csv")
+c.ExportApp.plugin_class = "autograder.grading.export.CsvExport"
 # nbgrader's exchange (release_assignment, fetch, submit, collect between accounts of one
 # machine) lives in grading/ too. It must exist: formgrader lists it on every page and
 # logs "Unwritable directory" for a missing one (the default, /usr/local/share/nbgrader).

@@ -37,7 +37,7 @@ from test_grading import (
 )
 
 from autograder.course import nbgrader
-from autograder.grading import batch, collect, run
+from autograder.grading import batch, collect, export, run
 from autograder.judge import Outcome
 
 BUDGET = 30.0  # seconds per submission in this batch (honest ones need 2 to 5)
@@ -116,6 +116,13 @@ def _symlinked_notebook(course):
     return make
 
 
+def _hardlinked_notebook(course):
+    def make(folder):
+        (folder / f"{PAIR}.ipynb").unlink()
+        (folder / f"{PAIR}.ipynb").hardlink_to(course / "solutions" / PAIR / f"{PAIR}.ipynb")
+    return make
+
+
 def _startup_files(folder):
     profile = folder / ".ipython" / "profile_default"
     (profile / "startup").mkdir(parents=True)
@@ -154,6 +161,7 @@ def kinds(course):
         "symlink-inside": ("", [(S, SOLUTIONS_LEAK)], None, _symlinks_inside(course), 1,
                            "tampered"),
         "symlink-notebook": (HEAVISIDE, [], None, _symlinked_notebook(course), 0, "tampered"),
+        "hardlink-notebook": (HEAVISIDE, [], None, _hardlinked_notebook(course), 0, "tampered"),
         "startup-files": (HEAVISIDE, [], _drop_solutions, _startup_files, 0, "graded"),
         "timedelta": (TIMEDELTA, [], None, None, 1, "graded"),
         "surrogate-return": (SURROGATE_RETURN, [], None, None, 1, "graded"),
@@ -230,11 +238,13 @@ def _grade_everything(home: Path) -> dict:
     db_url, _ = batch.nbgrader_paths(course)
     out = home / "out"
     first = _grade_in_subprocess(course, subs, out, home / "side-1")
-    # a student in the gradebook with nothing handed in, in either run
+    # a student in the gradebook with nothing handed in, in either run, whose names a
+    # spreadsheet would take for formulas
     from nbgrader.api import Gradebook
 
     with Gradebook(db_url) as gb:
-        gb.update_or_create_student("ghost")
+        gb.update_or_create_student("ghost", first_name="@SUM(1,2)", last_name="-2+3",
+                                    email="+cmd")
     nbgrader(course, "export", "--to", str(home / "export-1.csv"))
     late = home / "late"
     late.mkdir()
@@ -281,6 +291,9 @@ def test_the_submission_is_the_notebook_and_nothing_else(robust):
     linked = rows["symlink-notebook"]
     assert {e["status"] for e in linked["exercises"].values()} == {"tampered"}
     assert "98-pair.ipynb is a symbolic link" in " ".join(linked["notes"])
+    hard = rows["hardlink-notebook"]
+    assert {e["status"] for e in hard["exercises"].values()} == {"tampered"}
+    assert "98-pair.ipynb is a hard link; it was not read" in " ".join(hard["notes"])
     startup = rows["startup-files"]["exercises"]
     assert startup["heaviside"]["message"].startswith("✗ heaviside: no function")
     assert startup["ramp"]["score"] == 0
@@ -299,11 +312,20 @@ def test_values_that_broke_the_run_are_judged_or_cleaned(robust):
     assert (out / "students" / "grades.csv" / "results.json").is_file()
 
 
-def test_grades_csv_escapes_formulas(robust):
+def test_grades_csv_and_nbgrader_export_escape_formulas(robust):
     with open(Path(robust["out"]) / "grades.csv", newline="") as f:
         ids = [row["student_id"] for row in csv.DictReader(f)]
     assert "'=SUM(1+1)" in ids and "=SUM(1+1)" not in ids
-    assert not any(i.startswith(batch.FORMULA) for i in ids)
+    assert not any(i.startswith(export.FORMULA) for i in ids)
+    # `nncourse nbgrader export`, with the exporter nbgrader_config.py sets
+    with open(Path(robust["home"]) / "export-1.csv", newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert "'=SUM(1+1)" in rows and "=SUM(1+1)" not in rows
+    assert float(rows["'=SUM(1+1)"]["score"]) == 3 and rows["v1-honest"]["score"] == "3.0"
+    ghost = rows["ghost"]  # the comma in a name does not shift the columns
+    assert (ghost["first_name"], ghost["last_name"], ghost["email"]) == (
+        "'@SUM(1,2)", "'-2+3", "'+cmd")
+    assert not any(v.startswith(export.FORMULA) for r in rows.values() for v in r.values())
 
 
 class _Active(HTMLParser):
@@ -380,14 +402,14 @@ def test_late_submissions_lose_nothing(robust):
             assert second[student]["status"] == row["status"], student
     assert (second["late-honest"]["score"], second["v3-honest"]["score"]) == (3, 1)
     assert second["ghost"]["status"] == "missing"
-    assert "(17 with nothing handed in this time keep an earlier result)" in (
+    assert "(18 with nothing handed in this time keep an earlier result)" in (
         robust["second"]["lines"][1])
     home = Path(robust["home"])
-    for export in ("export-1.csv", "export-2.csv"):
-        with open(home / export, newline="") as f:
+    for name in ("export-1.csv", "export-2.csv"):
+        with open(home / name, newline="") as f:
             scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
                       if r["assignment"] == PAIR}
-        assert scores["v1-honest"] == scores["v2-honest"] == 3, export
+        assert scores["v1-honest"] == scores["v2-honest"] == 3, name
     with open(Path(robust["out"]) / "grades.csv", newline="") as f:
         now = {r["student_id"]: r["score"] for r in csv.DictReader(f)}
     assert now["v2-honest"] == "3" and now["late-honest"] == "3" and now["v3-honest"] == "1"
@@ -448,8 +470,8 @@ def test_default_budget_and_student_folders():
     assert batch.folder_name("ada") == "ada" and batch.folder_name("grades.csv") == "grades.csv"
     assert batch.folder_name("..") == "%2E." and batch.folder_name("a/b") == "a%2Fb"
     assert batch.folder_name("50%") == "50%25"
-    assert batch.csv_cell("=1+1") == "'=1+1" and batch.csv_cell("@x") == "'@x"
-    assert batch.csv_cell("\tx") == "'\tx" and batch.csv_cell("3") == "3"
+    assert export.csv_cell("=1+1") == "'=1+1" and export.csv_cell("@x") == "'@x"
+    assert export.csv_cell("\tx") == "'\tx" and export.csv_cell("3") == "3"
     assert batch.printable("a\x1b]0;x\x07") == "a\\x1b]0;x\\x07"
 
 
@@ -477,6 +499,28 @@ def test_inspect_follows_no_symbolic_link(tmp_path):
     assert "nested/up" in batch.inspect(subs, "dee", lesson)[1][0]
     assert set(batch._students(subs, tmp_path / "out", _no_gradebook())) == {
         "ada", "bob", "cy", "dee", "eve"}
+
+
+def test_inspect_reads_no_hard_link(tmp_path):
+    """A file with another name (the solution, say) is treated as a symbolic link is."""
+    subs, lesson = tmp_path / "subs", "01-x"
+    solution = tmp_path / "solution.ipynb"
+    solution.write_text("{}")
+    for student in ("ada", "bob", "cy"):
+        (subs / student / lesson).mkdir(parents=True)
+        (subs / student / lesson / f"{lesson}.ipynb").write_text("{}")
+    (subs / "bob" / lesson / f"{lesson}.ipynb").unlink()
+    (subs / "bob" / lesson / f"{lesson}.ipynb").hardlink_to(solution)
+    (subs / "cy" / lesson / "data.csv").hardlink_to(solution)
+    assert batch.inspect(subs, "ada", lesson) == (subs / "ada" / lesson / f"{lesson}.ipynb",
+                                                  [], False)
+    assert batch.inspect(subs, "bob", lesson) == (None, [
+        f"the submitted notebook {lesson}.ipynb is a hard link; it was not read and nothing "
+        "was graded"], True)
+    notebook, notes, refused = batch.inspect(subs, "cy", lesson)
+    assert notebook == subs / "cy" / lesson / f"{lesson}.ipynb" and not refused
+    assert notes == ["the submission folder holds hard links (data.csv); they were not read, "
+                     "and only the notebook was graded"]
 
 
 def test_only_the_notebook_reaches_the_kernels_folder(tmp_path, monkeypatch):

@@ -21,6 +21,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder import cli, outside_course
 from autograder.course import environment, find_root
 from autograder.grading import gradebook
+from autograder.grading.export import CsvExport
 
 ROOT = find_root(Path(__file__).parent)
 LESSON = "00-welcome"
@@ -130,8 +131,13 @@ def test_nncourse_nbgrader_passes_flags_output_and_exit_code_through(course):
 
 
 def test_config_keeps_exports_and_the_exchange_in_grading(course):
+    from nbgrader.apps.exportapp import ExportApp
+
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     assert config.ExportPlugin.to == str(course / "grading" / "grades.csv")
+    app = ExportApp(config=config)  # `nbgrader export`: formulas escaped, written there
+    assert app.plugin_class is CsvExport
+    assert app.plugin_class(parent=app).to == str(course / "grading" / "grades.csv")
     exchange = Path(config.Exchange.root)
     assert exchange == course / "grading" / "exchange"
     assert exchange.is_dir() and os.access(exchange, os.W_OK | os.X_OK)

@@ -47,6 +47,7 @@ from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
 from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
 from autograder.grading.collect import clean_text
+from autograder.grading.export import csv_cell
 from autograder.grading.run import (
     Task,
     by_hand,
@@ -61,8 +62,7 @@ from autograder.release import register
 
 FORMAT = 2
 STUDENTS = "students"  # OUT/students/<student_id>/: results.json, feedback.html
-FORMULA = ("=", "+", "-", "@", "\t", "\r")  # OWASP: cells a spreadsheet may evaluate
-WALK_CAP = 10_000  # entries of a submission folder inspected for symbolic links
+WALK_CAP = 10_000  # entries of a submission folder inspected for links
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -162,14 +162,32 @@ def _is_regular(path: Path) -> bool:
         return False
 
 
+# what the grader did not do with a link of each kind
+LINKS = {"symbolic link": "followed", "hard link": "read"}
+
+
+def _link(path: Path) -> str | None:
+    """The kind of link `path` is (a key of LINKS), or None. A file with more than one name
+    is a hard link: its other name may be the solution or a classmate's notebook."""
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return "symbolic link"
+    return "hard link" if not stat.S_ISDIR(info.st_mode) and info.st_nlink > 1 else None
+
+
 def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | None, list[str],
                                                                            bool]:
-    """(the notebook to grade, notes on what was not followed, whether nothing is graded).
+    """(the notebook to grade, notes on what was not followed or read, whether nothing is
+    graded).
 
     The notebook is `<folder>/<lesson>/<lesson>.ipynb`, else the first `*.ipynb` there. No
-    symbolic link is followed: a student folder, lesson folder or notebook that is one is
-    refused (nothing is graded), and one anywhere else in the lesson folder is reported,
-    while the notebook is still graded (nothing else from the folder is ever read)."""
+    link is followed or read: a student folder, lesson folder or notebook that is a
+    symbolic link, or a notebook that is a hard link, is refused (nothing is graded), and a
+    link anywhere else in the lesson folder is reported, while the notebook is still graded
+    (nothing else from the folder is ever read)."""
     if folder is None:
         return None, [], False
     base = submissions / folder
@@ -180,15 +198,18 @@ def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | 
     lesson_dir = base / lesson
     if not lesson_dir.is_dir():
         return None, [], False
-    links, seen = [], 0
+    links: dict[str, list[str]] = {kind: [] for kind in LINKS}
+    notes, seen = [], 0
     for dirpath, dirnames, filenames in os.walk(lesson_dir):
         for name in dirnames + filenames:
             seen += 1
             path = Path(dirpath, name)
-            if path.is_symlink():
-                links.append(printable(str(path.relative_to(lesson_dir))))
+            kind = _link(path)
+            if kind:
+                links[kind].append(printable(str(path.relative_to(lesson_dir))))
         if seen > WALK_CAP:
-            links.append(f"(more than {WALK_CAP} files: not all were inspected)")
+            notes.append(f"the submission folder holds more than {WALK_CAP} files: not all "
+                         "were inspected for links")
             break
     exact = lesson_dir / f"{lesson}.ipynb"
     if exact.is_symlink() or _is_regular(exact):
@@ -196,14 +217,16 @@ def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | 
     else:
         found = sorted(p for p in lesson_dir.glob("*.ipynb") if p.is_symlink() or _is_regular(p))
         notebook = found[0] if found else None
-    if notebook is not None and notebook.is_symlink():
-        return None, [f"the submitted notebook {printable(notebook.name)} is a symbolic link; "
-                      "it was not followed and nothing was graded"], True
-    notes = []
-    if links:
-        shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
-        notes.append(f"the submission folder holds symbolic links ({shown}); they were not "
-                     "followed, and only the notebook was graded")
+    kind = _link(notebook) if notebook else None
+    if kind:
+        return None, [f"the submitted notebook {printable(notebook.name)} is a {kind}; it was "
+                      f"not {LINKS[kind]} and nothing was graded"], True
+    for kind, names in links.items():
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more"
+                                            if len(names) > 5 else "")
+            notes.append(f"the submission folder holds {kind}s ({shown}); they were not "
+                         f"{LINKS[kind]}, and only the notebook was graded")
     return notebook, notes, False
 
 
@@ -219,12 +242,6 @@ def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits,
         except (OSError, ValueError) as exc:
             h.update(f"<{type(exc).__name__}>".encode())
     return h.hexdigest()
-
-
-def csv_cell(value) -> str:
-    """A grades.csv cell: a text a spreadsheet would take for a formula gets a ' first."""
-    text = clean_text(str(value))
-    return "'" + text if text.startswith(FORMULA) else text
 
 
 def grades_csv(results: list[dict], names: list[str]) -> str:
