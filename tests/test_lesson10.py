@@ -9,7 +9,7 @@ what the returned network does on rows it never saw; the legitimate way of build
 
 import numpy as np
 import pytest
-from checking import fails, passes
+from checking import fails, messages, passes
 
 from autograder import registry
 from autograder.check import SEED_ENV, cases_for
@@ -344,6 +344,62 @@ def test_wrong_models_fail(fn, message):
     assert message in fails("train_digits", fn)
 
 
+def test_a_pretrained_model_that_learns_the_renaming_from_its_rows_fails(monkeypatch):
+    """Trained before the call on every digit (the held-out rows too), it labels the rows
+    it is given, maps its usual digit names to the names this call uses by majority vote
+    and permutes its output layer: the shuffled pixels leave it nothing to map."""
+    from nnlib.datasets import digits
+    from nnlib.network import forward
+
+    X_all, y_all = digits()
+    params, names = train_digits_with_fit(X_all, y_all, rng=0)
+
+    def renaming(X, y, rng=None):
+        predicted = forward(np.asarray(X), params, names)[0].argmax(axis=1)
+        y = np.asarray(y).astype(int)
+        given = [np.bincount(y[predicted == d], minlength=10).argmax() for d in range(10)]
+        W, b = params[-1]
+        order = np.argsort(given)
+        return [*params[:-1], (W[order], b[order])], names
+
+    # with the pixels in their usual order the trick would work: the renaming alone is no guard
+    X, _, y, *_ = _split_and_names(0)
+    right = forward(np.asarray(X), *renaming(X, y))[0].argmax(axis=1) == y
+    assert right.mean() > 0.95
+    for seed in ("0", "20240610"):
+        monkeypatch.setenv(SEED_ENV, seed)
+        public, hidden = messages("train_digits", renaming)
+        assert public and hidden and "below 0.95" in public
+
+
+def _split_and_names(seed):
+    """The rows of a case's split in the usual pixel order, with the case's class names."""
+    from autograder.exercises.lesson10 import _disguise, _split
+
+    X_train, X_val, y_train, y_val = _split(seed)
+    perm = _disguise(seed)[1]
+    return X_train, X_val, perm[y_train.astype(int)], perm[y_val.astype(int)]
+
+
+def test_each_case_shuffles_the_pixels_and_renames_the_classes_by_a_derangement():
+    from autograder.exercises.lesson10 import _disguise, _split, _task
+
+    pixels = set()
+    for seed in range(50):
+        order, perm = _disguise(seed)
+        assert sorted(perm) == list(range(10)) and np.all(perm != np.arange(10))
+        assert sorted(order) == list(range(64))
+        pixels.add(tuple(order))
+    assert len(pixels) == 50
+    X_train, X_val, y_train, y_val, plain_val, digit_val, perm = _task(3)
+    X_tr, X_v, y_tr, y_v = _split(3)
+    order = _disguise(3)[0]
+    assert np.array_equal(X_train, X_tr[:, order]) and np.array_equal(X_val, X_v[:, order])
+    assert np.array_equal(plain_val, X_v) and np.array_equal(digit_val, y_v)
+    assert np.array_equal(y_train, perm[y_tr.astype(int)]) and y_train.dtype == y_tr.dtype
+    assert np.array_equal(y_val, perm[y_v.astype(int)])
+
+
 def deep_chain(X, y, rng=None):
     """64 -> 1 -> 1 ... (24,000 layers) -> 10: within the parameter budget, and useless."""
     params = [(np.full((1, 64), 0.1), np.zeros(1))]
@@ -361,9 +417,9 @@ def test_the_held_out_rows_are_the_complement_of_the_training_rows():
     for hidden in (False, True):
         case = cases_for(ex, hidden)[0]
         X_train = case.args[0]
-        from autograder.exercises.lesson10 import _split
+        from autograder.exercises.lesson10 import _disguise, _split
         X_tr, X_val, _, y_val = _split(case.kwargs["rng"])
-        np.testing.assert_array_equal(X_tr, X_train)
+        np.testing.assert_array_equal(X_tr[:, _disguise(case.kwargs["rng"])[0]], X_train)
         assert len(X_train) + len(X_val) == 1797 and len(y_val) == 359
 
 

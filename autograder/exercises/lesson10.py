@@ -8,12 +8,15 @@ Labels may arrive as floats, as `nnlib.datasets.digits()` gives them.
 
 `train_digits` has no unique answer: `verify` checks the returned network's structure and
 measures its accuracy itself on the rows of `datasets.digits()` that the case's split
-(seeded by the case's `rng`) held out from the student. Every case renames the ten classes
-by a derangement drawn from its seed (`_relabelling`), so only a model trained inside the
-call, from the labels it was given, can score: a model built before the call (trained in
-another cell, or loaded pretrained) answers with the usual digit names and fails, with a
-message saying so. While grading, the digits file reads
-as empty in the student's kernel (`withheld`), so the function has only the rows it is given.
+(seeded by the case's `rng`) held out from the student. Every case disguises the task with
+two secrets drawn from its seed (`_disguise`): the 64 pixels come in a shuffled order and
+the ten classes are renamed by a derangement. A network trained inside the call, from the
+rows it is given, does not care (a dense layer treats its inputs alike, and every class
+keeps its samples); a model built before the call (trained in another cell, or loaded
+pretrained, even one that infers the renaming from the rows it is given) reads the pixels
+in the wrong order and fails, with a message saying so. While grading, the digits file
+reads as empty in the student's kernel (`withheld`), so the function has only the rows it
+is given.
 """
 
 from functools import cache
@@ -386,37 +389,41 @@ def _split(seed: int):
     return train_val_split(X, y, val_fraction=0.2, rng=seed)
 
 
-def _relabelling(seed: int) -> np.ndarray:
-    """The class names of a case: the samples of digit d are labelled `perm[d]`.
+def _disguise(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels, perm): the secret form of a case's task. Column j of the rows the student
+    gets is pixel `pixels[j]`, and the samples of digit d are labelled `perm[d]`, a
+    derangement (no digit keeps its label).
 
-    A derangement (no digit keeps its label), drawn from the case's seed, so that a model
-    that did not learn from the labels it was given (trained before the call, or loaded
-    pretrained) classifies the held-out rows by the usual digit names and scores about 0.
-    Renaming the classes changes nothing for a model trained on the data it gets: an MLP
-    treats its ten outputs alike, and every class keeps its samples.
+    A model that did not learn from the rows it was given (trained before the call, or
+    loaded pretrained) reads the pixels in the usual order and scores about 0.1, and it
+    cannot undo the shuffle from the rows alone. Neither secret changes anything for a
+    network trained on the data it gets: its first layer treats the 64 inputs alike, its
+    ten outputs likewise, and every class keeps its samples.
     """
     rng = np.random.default_rng([seed, 10])
     while True:
         perm = rng.permutation(10)
         if np.all(perm != np.arange(10)):
-            return perm
+            return rng.permutation(64), perm
 
 
 @cache
 def _task(seed: int):
-    """(X_train, X_val, y_train, y_val, digit_val, perm): the split of `seed`, with the
-    classes relabelled by `perm`; digit_val holds the held-out rows' usual digit names."""
+    """(X_train, X_val, y_train, y_val, plain_val, digit_val, perm): the split of `seed`
+    in the disguise of `seed`; plain_val holds the held-out rows' pixels in the usual order
+    and digit_val their usual digit names."""
     X_train, X_val, y_train, y_val = _split(seed)
-    perm = _relabelling(seed)
+    pixels, perm = _disguise(seed)
 
     def relabel(y):
         return perm[np.asarray(y).astype(int)].astype(np.asarray(y).dtype)
 
-    return X_train, X_val, relabel(y_train), relabel(y_val), y_val, perm
+    return (X_train[:, pixels], X_val[:, pixels], relabel(y_train), relabel(y_val), X_val,
+            y_val, perm)
 
 
 def _digits_case(seed: int, note: str) -> Case:
-    X_train, _, y_train, _, _, _ = _task(seed)
+    X_train, _, y_train, *_ = _task(seed)
     return Case((X_train, y_train), {"rng": seed}, note)
 
 
@@ -458,6 +465,14 @@ def _structure_problem(params, activations) -> str | None:
     return None
 
 
+def _accuracy(params, activations, X, y) -> float:
+    """The fraction of rows of X whose argmax of `forward` is their label in y."""
+    with np.errstate(all="ignore"):
+        Y_hat, _ = forward(X, [tuple(np.asarray(p, float) for p in pair) for pair in params],
+                           activations)
+    return float(np.mean(Y_hat.argmax(axis=1) == y))
+
+
 def _verify_model(output, case: Case) -> str | None:
     """None if the network classifies the rows held out by the case's split well enough."""
     if not isinstance(output, (list, tuple)) or len(output) != 2:
@@ -470,21 +485,19 @@ def _verify_model(output, case: Case) -> str | None:
     problem = _structure_problem(params, activations)
     if problem:
         return problem
-    _, X_val, _, y_val, digit_val, perm = _task(case.kwargs["rng"])
-    with np.errstate(all="ignore"):
-        Y_hat, _ = forward(X_val, [tuple(np.asarray(p, float) for p in pair)
-                                   for pair in params], activations)
-    predicted = Y_hat.argmax(axis=1)
-    acc = float(np.mean(predicted == y_val))
+    _, X_val, _, y_val, plain_val, digit_val, _ = _task(case.kwargs["rng"])
+    acc = _accuracy(params, activations, X_val, y_val)
     if acc >= THRESHOLD:
         return None
-    usual = float(np.mean(predicted == digit_val))
-    if usual > max(acc, 0.5):
-        # Classes relabelled, the model kept the usual names: it did not learn from y.
+    # A model built before the call does well on the digits as they usually come, under
+    # their usual names or under the names this call gave them (inferred from its rows).
+    before = max(_accuracy(params, activations, plain_val, names)
+                 for names in (digit_val, y_val))
+    if before > max(acc, 0.5):
         return (f"held-out accuracy {acc:.3f}: this call gave your function the digits with "
-                f"their classes renamed (digit d labelled {perm.tolist()}[d]), yet your model "
-                f"answers with the usual digit names ({usual:.3f} of them right by those): it "
-                "was not trained on the data train_digits was given; " + PRETRAINED,
+                "their pixels in another order and their classes renamed, yet your model "
+                f"classifies the digits as they usually come ({before:.3f} right): it was "
+                "not trained on the data train_digits was given; " + PRETRAINED,
                 "the model was built before the call, not trained on the data it was given")
     return (f"held-out accuracy {acc:.3f} is below {THRESHOLD} on the {len(y_val)} "
             "digits your function never saw")
@@ -495,9 +508,9 @@ register(Exercise(
     lessons=("10-training",),
     signature="(X, y, rng=None)",
     reference="nnlib.train.train_digits",
-    public=lambda: [_digits_case(0, "the 80/20 split with seed 0, classes relabelled")],
+    public=lambda: [_digits_case(0, "the 80/20 split of seed 0, in the disguise of seed 0")],
     hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)),
-                                     "another 80/20 split, classes relabelled")],
+                                     "another 80/20 split, in another disguise")],
     points=5,
     verify=_verify_model,
     pure=True,
