@@ -521,6 +521,18 @@ def test_inspect_reads_no_hard_link(tmp_path):
     assert notebook == subs / "cy" / lesson / f"{lesson}.ipynb" and not refused
     assert notes == ["the submission folder holds hard links (data.csv); they were not read, "
                      "and only the notebook was graded"]
+    # one notebook under two students' names: neither can void the other's work with it
+    (subs / "eve" / lesson).mkdir(parents=True)
+    (subs / "eve" / lesson / f"{lesson}.ipynb").hardlink_to(subs / "ada" / lesson /
+                                                            f"{lesson}.ipynb")
+    for student, other in (("ada", "eve"), ("eve", "ada")):
+        assert batch.inspect(subs, student, lesson) == (
+            subs / student / lesson / f"{lesson}.ipynb",
+            [f"the submitted notebook is the same file (a hard link) as the notebook of {other}"],
+            False)
+    # ... unless the file has a name outside the submissions too
+    (tmp_path / "elsewhere.ipynb").hardlink_to(subs / "ada" / lesson / f"{lesson}.ipynb")
+    assert batch.inspect(subs, "ada", lesson)[::2] == (None, True)
 
 
 def test_only_the_notebook_reaches_the_kernels_folder(tmp_path, monkeypatch):

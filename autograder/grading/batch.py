@@ -178,6 +178,20 @@ def _link(path: Path) -> str | None:
     return "hard link" if not stat.S_ISDIR(info.st_mode) and info.st_nlink > 1 else None
 
 
+def _same_file(submissions: Path, lesson: str, notebook: Path) -> list[str] | None:
+    """The student folders whose notebooks are the other names of the hard-linked
+    `notebook`, or None when one of its names lies elsewhere (the solution, say)."""
+    info = notebook.lstat()
+    others = []
+    for path in submissions.glob(f"*/{lesson}/*.ipynb"):
+        if path == notebook or any(p.is_symlink() for p in (path, path.parent, path.parents[1])):
+            continue
+        found = path.lstat()
+        if (found.st_dev, found.st_ino) == (info.st_dev, info.st_ino):
+            others.append(path.parents[1].name)
+    return sorted(others) if len(others) + 1 == info.st_nlink else None
+
+
 def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | None, list[str],
                                                                            bool]:
     """(the notebook to grade, notes on what was not followed or read, whether nothing is
@@ -185,7 +199,8 @@ def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | 
 
     The notebook is `<folder>/<lesson>/<lesson>.ipynb`, else the first `*.ipynb` there. No
     link is followed or read: a student folder, lesson folder or notebook that is a
-    symbolic link, or a notebook that is a hard link, is refused (nothing is graded), and a
+    symbolic link, or a notebook that is a hard link to a file outside the submissions, is
+    refused (nothing is graded; one linked only to classmates' notebooks is graded), and a
     link anywhere else in the lesson folder is reported, while the notebook is still graded
     (nothing else from the folder is ever read)."""
     if folder is None:
@@ -218,6 +233,15 @@ def inspect(submissions: Path, folder: str | None, lesson: str) -> tuple[Path | 
         found = sorted(p for p in lesson_dir.glob("*.ipynb") if p.is_symlink() or _is_regular(p))
         notebook = found[0] if found else None
     kind = _link(notebook) if notebook else None
+    if kind == "hard link":
+        classmates = _same_file(submissions, lesson, notebook)
+        if classmates is not None:
+            # Its other names are classmates' notebooks: grading what it holds shows no
+            # one anything, and refusing it would let one student void another's work.
+            kind = None
+            links["hard link"].remove(printable(notebook.name))
+            notes.append(f"the submitted notebook is the same file (a hard link) as the "
+                         f"notebook of {', '.join(printable(c) for c in classmates)}")
     if kind:
         return None, [f"the submitted notebook {printable(notebook.name)} is a {kind}; it was "
                       f"not {LINKS[kind]} and nothing was graded"], True
