@@ -65,6 +65,10 @@ class Exercise:
                 (`y_hat -= y`, even after `flags.writeable = True`) fails the case
     withheld    data files `verify` evaluates on, as "package:relative/path"; while grading
                 they read as empty in the student's kernel, so the held-out data is not there
+    uses        the names of the earlier graded functions this one may call, as the notebook
+                suggests (e.g. `backward` uses `dense_backward`): when it fails, it is judged
+                again with correct versions of them (and of what they use), so that one bug
+                costs one exercise (`autograder.given`)
     """
 
     name: str
@@ -81,6 +85,7 @@ class Exercise:
     verify: Callable[[Any, Case], str | tuple[str, str] | None] | None = None
     pure: bool = False
     withheld: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.tolerance not in TOLERANCES:
