@@ -496,26 +496,36 @@ def _try_group(base: Path, needs: str) -> bool:
 
 
 def cgroup_bases() -> dict[str, str]:
-    """{"memory": dir, "pids": dir} where this process can create cgroups: under its own
-    cgroup if it may, else at the top of the hierarchy. Empty without permission."""
+    """{"memory": dir, "pids": dir} where this process can create cgroups: its own cgroup or
+    the nearest above it where it may, else the top of the hierarchy. Empty without
+    permission.
+
+    An ordinary user may where a cgroup is delegated to it (systemd delegates one to a
+    user's session). With cgroup v2 that is often above its own: a cgroup with processes
+    hands no controller to its children, so they live in a leaf of the delegated one,
+    which the user may then create groups in and move processes into (it may write the
+    cgroup.procs of their common ancestor)."""
     own, found = _own_cgroups(), {}
-    for controller, needs in (("memory", "memory.limit_in_bytes"), ("pids", "pids.max")):
-        mount = CGROUP / controller
-        if not (mount / "cgroup.procs").exists() or (mount / "cgroup.controllers").exists():
+    unified = CGROUP if (CGROUP / "cgroup.controllers").exists() else CGROUP / "unified"
+    hierarchies = [(CGROUP / c, c, c, needs) for c, needs in (
+        ("memory", "memory.limit_in_bytes"), ("pids", "pids.max"))
+        if (CGROUP / c / "cgroup.procs").exists()
+        and not (CGROUP / c / "cgroup.controllers").exists()]
+    if (unified / "cgroup.controllers").exists():
+        hierarchies += [(unified, "", c, needs)
+                        for c, needs in (("memory", "memory.max"), ("pids", "pids.max"))]
+    for mount, key, controller, needs in hierarchies:
+        if controller in found:
             continue
-        for base in (mount / own.get(controller, "/").lstrip("/"), mount):
-            if base.is_dir() and _try_group(base, needs):
+        path = Path(own.get(key, "/"))  # "/../x": outside our cgroup namespace
+        mine = mount / ("." if ".." in path.parts else path.relative_to("/"))
+        for base in [mine, *mine.parents[:len(mine.relative_to(mount).parts)]]:
+            # cgroup v2 (not v1) moves a process only for those who may write the
+            # cgroup.procs of the common ancestor of where it is and where it goes: `base`
+            may_move = bool(key) or os.access(base / "cgroup.procs", os.W_OK)
+            if base.is_dir() and may_move and _try_group(base, needs):
                 found[controller] = str(base)
                 break
-    unified = CGROUP if (CGROUP / "cgroup.controllers").exists() else CGROUP / "unified"
-    if (unified / "cgroup.controllers").exists():
-        for controller, needs in (("memory", "memory.max"), ("pids", "pids.max")):
-            if controller in found:
-                continue
-            for base in (unified / own.get("", "/").lstrip("/"), unified):
-                if base.is_dir() and _try_group(base, needs):
-                    found[controller] = str(base)
-                    break
     for base in set(found.values()):
         _sweep(Path(base))
     return found
