@@ -30,11 +30,16 @@ $(GUARD): autograder/outside_course.py | $(BIN)/python
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# A student's JupyterLab: jupyter/student/ comes first in Jupyter's config path and turns
+# off nbgrader's instructor extensions (formgrader, create assignment, course and assignment
+# lists, the Nbgrader menu), server and lab side; Validate stays.
+STUDENT_CONFIG := $(CURDIR)/jupyter/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
+
 lab: $(VENV)/.lab $(GUARD)
-	$(BIN)/jupyter lab $(ALLOW_ROOT) lectures
+	JUPYTER_CONFIG_PATH="$(STUDENT_CONFIG)" $(BIN)/jupyter lab $(ALLOW_ROOT) lectures
 
 # `nncourse lab` serves the course root, so Formgrader finds nbgrader_config.py and
-# grading/; it adds --allow-root itself.
+# grading/; it adds --allow-root itself. It keeps every extension the environment enables.
 instructor: $(VENV)/.lab $(GUARD)
 	$(BIN)/nncourse lab
 
