@@ -9,7 +9,10 @@ In a lesson, a test cell reads::
 
 A pass prints one line. A failure raises `CheckFailed` with a message that names the
 case, the first wrong element and, when it recognises it, the likely cause; the cell
-fails, so nbgrader scores it zero.
+fails, so nbgrader scores it zero. A function that calls earlier graded functions
+(`Exercise.uses`) and fails is checked once more with correct versions of those: if it
+passes then, the check passes and says which of them to fix (`autograder.given`), as
+grading does.
 
 In `nncourse grade`'s kernels (NNCOURSE_COLLECT set) `check` does nothing: the grader
 runs the student's functions itself and judges their outputs in its own process
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder import registry
+from autograder import given, registry
 from autograder.judge import judge, run_case
 
 SEED_ENV = "NNCOURSE_HIDDEN_SEED"
@@ -120,10 +123,40 @@ def check(name: str, fn, hidden: bool = False) -> None:
     cases = cases_for(exercise, hidden)
     references = graded_code(exercise) if WATCH_REFERENCES else frozenset()
     report = judge(exercise, cases, [run_case(fn, c, references) for c in cases], hidden)
+    if not report.passed and exercise.uses and _passes_given(exercise, fn, cases, references,
+                                                             hidden):
+        print(given.note(exercise, _failing(exercise, fn, hidden)))
+        return
     message = report.message(cases)
     if not report.passed:
         raise CheckFailed(message)
     print(message)
+
+
+def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:
+    """Whether `fn` passes with correct versions of the graded functions it calls."""
+    import nnlib
+
+    functions = given.load(Path(nnlib.__file__).parent, given.references(exercise))
+    with given.bound(getattr(fn, "__globals__", {}), functions):
+        outcomes = [run_case(fn, c, references) for c in cases]
+    return judge(exercise, cases, outcomes, hidden).passed
+
+
+def _failing(exercise, fn, hidden: bool) -> list[str]:
+    """The functions `exercise` calls, as the student wrote them, that fail their own checks
+    even with correct versions of what they call in turn: the ones to fix."""
+    namespace = getattr(fn, "__globals__", {})
+    failing = []
+    for name in given.uses(exercise):
+        own, dep = namespace.get(name), registry.get(name)
+        if not callable(own):
+            continue
+        cases = cases_for(dep, hidden)
+        if not judge(dep, cases, [run_case(own, c) for c in cases], hidden).passed and not (
+                dep.uses and _passes_given(dep, own, cases, frozenset(), hidden)):
+            failing.append(name)
+    return failing
 
 
 def _show_check_failure(shell, etype, value, tb, tb_offset=None):

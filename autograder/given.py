@@ -87,8 +87,12 @@ def bound(namespace: dict, functions: dict):
 def note(exercise: registry.Exercise, failing: list[str]) -> str:
     """What a student reads when `exercise` passes only with correct versions of what it
     uses; `failing` are the ones of theirs that fail their own checks."""
+    names = [f"`{n}`" for n in failing]
+    fix = ""
+    if names:
+        which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        fix = (f"; your {which} fails its own check: fix it first" if len(names) == 1 else
+               f"; your {which} fail their own checks: fix them first")
     given = ", ".join(f"`{n}`" for n in uses(exercise))
-    fix = ", ".join(f"`{n}`" for n in failing)
-    return (f"✓ {exercise.name}: right when it is given correct versions of {given}, so it "
-            "earns its points" + (f"; your {fix} fail{'s' if len(failing) == 1 else ''} "
-                                  "its own check: fix that first" if failing else ""))
+    return (f"✓ {exercise.name}: right when given correct versions of {given}, so it earns "
+            f"its points{fix}.")

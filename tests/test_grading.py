@@ -49,10 +49,11 @@ def _register_pair():
     registry.all_exercises()
     hidden = lambda rng: [Case((rng.normal(scale=3, size=rng.integers(1, 30)),)),
                           Case((np.array([0.0, -1e-300, 1000.0]),)), Case((np.zeros(0),))]
-    for name, ref, points in (("heaviside", "step", 2), ("ramp", "relu", 1)):
+    for name, ref, points, uses in (("heaviside", "step", 2, ()),
+                                    ("ramp", "relu", 1, ("heaviside",))):
         if name not in {e.name for e in registry.all_exercises()}:
             registry.register(Exercise(
-                name=name, lessons=(PAIR,), signature="(z)",
+                name=name, lessons=(PAIR,), signature="(z)", uses=uses,
                 reference=f"nnlib.activations.{ref}",
                 public=lambda: [Case(([-2.0, 0.0, 3.0],)), Case((np.eye(2) - 0.5,))],
                 hidden=hidden, tolerance="exact", points=points))
@@ -231,6 +232,9 @@ def heaviside(z):
     return np.array(_seen.get(tuple(z), np.zeros(z.shape)))
 """
 
+H_DOUBLE = "def heaviside(z):\n    return np.where(np.asarray(z, dtype=float) >= 0, 2.0, 0.0)"
+RAMP_WITH_HEAVISIDE = "def ramp(z):\n    return np.asarray(z, dtype=float) * heaviside(z)"
+
 # kind: (heaviside source, extra cells, edit, expected score, expected status)
 H_RIGHT, H_WRONG = HEAVISIDE, HEAVISIDE_WRONG
 S = "heaviside-solution"
@@ -260,6 +264,9 @@ KINDS = {
                                        "import time\ntime.sleep(1)")], None, 3, "crashed"),
     "19-hangs-when-called": ("def heaviside(z):\n    while True:\n        pass", [], None, 1,
                              "timeout"),
+    # one bug costs one exercise: ramp, written with the student's wrong heaviside, is
+    # judged again with a correct heaviside and earns its point
+    "21-one-bug": (H_DOUBLE, [("ramp-solution", RAMP_WITH_HEAVISIDE)], None, 1, "graded"),
 }
 
 
@@ -295,6 +302,9 @@ def test_feedback_names_the_cause_and_hides_hidden_cases(adversarial):
     assert "was deleted" in " ".join(rows["09-delete-test"]["notes"])
     hardcoded = rows["12-hardcoded"]["exercises"]["heaviside"]["message"]
     assert "all 2 public cases pass" in hardcoded and "of 3 hidden cases failed" in hardcoded
+    one_bug = rows["21-one-bug"]["exercises"]["ramp"]["message"]
+    assert one_bug == ("✓ ramp: right when given correct versions of `heaviside`, so it earns "
+                       "its points; your `heaviside` fails its own check: fix it first.")
     page = (out / "students" / "02-wrong" / "feedback.html").read_text()
     assert "hidden cases failed" in page
     # per-student results live in a folder of their own, never beside grades.csv

@@ -343,13 +343,13 @@ result["files"] = sorted(os.path.join(d, f)[len("/grading/lib/"):]
         assert got[name] == "ModuleNotFoundError", name
     assert got["registry"] == ["Case", "annotations", "dataclass", "field"]
     assert got["check"] == "sigmoid: graded by the grader, outside this kernel.\n"
-    runtime = {"autograder", "autograder.calls", "autograder.fallback", "autograder.grading",
-               "autograder.grading.collect", "autograder.grading.lifeline",
-               "autograder.registry"}
+    runtime = {"autograder", "autograder.calls", "autograder.fallback", "autograder.given",
+               "autograder.grading", "autograder.grading.collect",
+               "autograder.grading.lifeline", "autograder.registry"}
     assert set(got["modules"]) == runtime
     assert sorted(got["files"]) == sorted(
         ["autograder/__init__.py", "autograder/calls.py", "autograder/fallback.py",
-         "autograder/registry.py", "autograder/grading/__init__.py",
+         "autograder/given.py", "autograder/registry.py", "autograder/grading/__init__.py",
          "autograder/grading/collect.py", "autograder/grading/lifeline.py"])
 
 

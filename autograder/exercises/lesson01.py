@@ -114,6 +114,7 @@ register(Exercise(
 
 register(Exercise(
     name="mp_thresholds",
+    uses=("mp_neuron",),
     lessons=(LESSON,),
     signature="(y, inhibitory=None)",
     reference="nnlib.gates.mp_thresholds",

@@ -153,6 +153,7 @@ register(Exercise(
 
 register(Exercise(
     name="perceptron_fit",
+    uses=("perceptron_predict", "perceptron_step"),
     lessons=(LESSON,),
     signature="(X, y, lr=1.0, epochs=100, w=None, b=0.0, rng=None)",
     reference="nnlib.neurons.perceptron_fit",

@@ -99,6 +99,7 @@ register(Exercise(
 
 register(Exercise(
     name="error",
+    uses=("sigmoid",),
     lessons=(LESSON,),
     signature="(w, b, X, Y)",
     reference="nnlib.surface.error",
@@ -116,6 +117,7 @@ register(Exercise(
 
 register(Exercise(
     name="error_surface",
+    uses=("sigmoid", "error"),
     lessons=(LESSON,),
     signature="(X, Y, low=-6.0, high=6.0, num=201)",
     reference="nnlib.surface.error_surface",
@@ -136,6 +138,7 @@ register(Exercise(
 
 register(Exercise(
     name="grad_w",
+    uses=("sigmoid",),
     lessons=(LESSON,),
     signature="(w, b, X, Y)",
     reference="nnlib.surface.grad_w",
@@ -152,6 +155,7 @@ register(Exercise(
 
 register(Exercise(
     name="grad_b",
+    uses=("sigmoid",),
     lessons=(LESSON,),
     signature="(w, b, X, Y)",
     reference="nnlib.surface.grad_b",
@@ -168,6 +172,7 @@ register(Exercise(
 
 register(Exercise(
     name="gradient_descent",
+    uses=("error", "grad_w", "grad_b"),
     lessons=(LESSON,),
     signature="(X, Y, w0=-2.0, b0=-2.0, eta=1.0, epochs=1000)",
     reference="nnlib.surface.gradient_descent",

@@ -54,6 +54,7 @@ def _elementwise(name, points=1, hidden=_elementwise_hidden, public_extra=(), **
 
 _elementwise(
     "sigmoid_prime",
+    uses=("sigmoid",),
     lessons=("04-activations", "06-backprop"),
     mistakes={
         "returns σ(z) where σ′(z) = σ(z)(1 − σ(z)) is expected": act.sigmoid,
@@ -63,6 +64,7 @@ _elementwise(
 )
 _elementwise(
     "tanh",
+    uses=("sigmoid",),
     mistakes={
         "uses 2σ(z) − 1; the identity is tanh(z) = 2σ(2z) − 1":
             lambda z: 2 * act.sigmoid(z) - 1,

@@ -141,6 +141,7 @@ def _forward_no_bias(X, params, activations):
 
 register(Exercise(
     name="forward",
+    uses=("dense_forward",),
     lessons=("05-forward",),
     signature="(X, params, activations)",
     reference="nnlib.network.forward",

@@ -73,6 +73,7 @@ def _output_delta_public():
 
 register(Exercise(
     name="output_delta",
+    uses=("sigmoid_prime",),
     lessons=("06-backprop",),
     signature='(dA, Z, activation="sigmoid")',
     reference="nnlib.network.output_delta",
@@ -116,6 +117,7 @@ def _hidden_delta_hidden(rng):
 
 register(Exercise(
     name="hidden_delta",
+    uses=("output_delta", "sigmoid_prime"),
     lessons=("06-backprop",),
     signature='(delta_next, W_next, Z, activation="sigmoid")',
     reference="nnlib.network.hidden_delta",
@@ -179,6 +181,7 @@ def _dense_dW_transposed(dA, cache, W, activation="sigmoid"):
 
 register(Exercise(
     name="dense_backward",
+    uses=("output_delta", "hidden_delta"),
     lessons=("06-backprop",),
     signature='(dA, cache, W, activation="sigmoid")',
     reference="nnlib.network.dense_backward",
@@ -217,6 +220,7 @@ def _backward_public():
 
 register(Exercise(
     name="backward",
+    uses=("dense_backward", "output_delta", "hidden_delta"),
     lessons=("06-backprop",),
     signature="(dY_hat, caches, params, activations)",
     reference="nnlib.network.backward",

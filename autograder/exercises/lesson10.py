@@ -189,6 +189,7 @@ for _name, _other, _points in (("precision", "recall", 1), ("recall", "precision
     register(Exercise(
         name=_name,
         lessons=("10-training",),
+        uses=("confusion_matrix",),
         signature='(y, y_pred, average="binary", pos_label=1)',
         reference=f"nnlib.metrics.{_name}",
         public=_prf_public,
@@ -207,6 +208,7 @@ def _f1_of_averages(y, y_pred, average="binary", pos_label=1):
 
 register(Exercise(
     name="f1",
+    uses=("confusion_matrix", "precision", "recall"),
     lessons=("10-training",),
     signature='(y, y_pred, average="binary", pos_label=1)',
     reference="nnlib.metrics.f1",

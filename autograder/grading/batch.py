@@ -42,7 +42,7 @@ from nbgrader.utils import is_grade
 from traitlets.config.loader import PyFileConfigLoader
 
 import nnlib
-from autograder import registry
+from autograder import given, registry
 from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
 from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
@@ -60,7 +60,7 @@ from autograder.grading.run import (
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
 from autograder.release import register
 
-FORMAT = 2
+FORMAT = 3
 STUDENTS = "students"  # OUT/students/<student_id>/: results.json, feedback.html
 WALK_CAP = 10_000  # entries of a submission folder inspected for links
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -368,6 +368,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     log(sandbox.describe())
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
+    uses = {ex.name: given.references(ex) for ex in exercises if ex.uses}
     budget = float(submission_timeout or 0)
     students = _students(submissions, out, db_url)
     prints, tasks, kept = {}, [], 0
@@ -384,7 +385,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
         if earlier is None or earlier.get("fingerprint") != prints[student] or \
                 feedback.read_student(student_dir(out, student)) is None:
             tasks.append(Task(student, lesson, str(notebook) if notebook else None,
-                              str(release_path), str(inputs), counts, sandbox, budget, notes))
+                              str(release_path), str(inputs), counts, sandbox, budget, notes,
+                              uses))
     log(f"{lesson}: {len(students)} student(s)"
         + (f" ({kept} with nothing handed in this time keep an earlier result)" if kept else "")
         + f", {len(students) - len(tasks)} already graded, {len(tasks)} to grade")

@@ -6,6 +6,11 @@ namespace, runs `autograder.judge.run_case` on every case the grader supplied (a
 written by the grader, read-only in the sandbox) and publishes the outcomes as one
 display message of type MIME, in JSON: arrays travel as `np.save` bytes without pickle.
 
+Once every exercise has been collected as written, the exercises that call earlier graded
+functions (`Exercise.uses`) are collected once more with correct versions of those bound in
+their namespace (`autograder.given`): the grader sends nnlib's sources (`unpack`) only then,
+so nothing the student's code ran before could use them.
+
 Grader side: `decode` rebuilds the outcomes from that JSON and rejects anything that is
 not exactly what `encode` writes. Judging happens afterwards, in the grader's process.
 What it accepts is bounded, so that no answer can make the grader's memory grow without
@@ -24,9 +29,12 @@ import json
 import math
 import pickle
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
+from autograder.given import bound, load
 from autograder.judge import Outcome, Unserializable, run_case
 
 MIME = "application/x-nncourse-outcomes+json"
@@ -217,18 +225,36 @@ def _decode_message(text, name, nonce, counts):
     return tuple(parts)
 
 
-def collect(name: str, inputs: str, nonce: str) -> None:
-    """Kernel side: run the user's `name` on the grader's cases and publish the outcomes."""
+def _given_folder(nonce: str) -> Path:
+    return Path(tempfile.gettempdir(), f"nncourse-given-{nonce}", "nnlib")
+
+
+def unpack(nonce: str, sources: dict[str, str]) -> None:
+    """Kernel side, once every exercise has been collected: write nnlib's sources
+    ({file name: text}) where `collect(..., uses=...)` loads the correct versions from."""
+    folder = _given_folder(nonce)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.items():
+        (folder / Path(name).name).write_text(text)
+
+
+def collect(name: str, inputs: str, nonce: str, uses: dict[str, str] | None = None) -> None:
+    """Kernel side: run the user's `name` on the grader's cases and publish the outcomes;
+    with `uses` ({name: dotted path in nnlib}), with those names bound to the correct
+    versions that `unpack` brought."""
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
     with open(inputs, "rb") as f:
         cases = pickle.load(f)[name]
-    fn = get_ipython().user_ns.get(name)
+    namespace = get_ipython().user_ns
+    fn = namespace.get(name)
     message = {"nonce": nonce, "name": name, "defined": callable(fn)}
     if callable(fn):
-        for key in ("public", "hidden"):
-            message[key] = encode([run_case(fn, c) for c in cases[key]])
+        functions = load(_given_folder(nonce), uses) if uses else {}
+        with bound(getattr(fn, "__globals__", namespace), functions):
+            for key in ("public", "hidden"):
+                message[key] = encode([run_case(fn, c) for c in cases[key]])
     text = json.dumps(message)
     if len(text) > MAX_BYTES:
         text = json.dumps({"nonce": nonce, "name": name, "too_large": True})

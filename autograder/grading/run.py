@@ -7,7 +7,9 @@ shadow numpy) reaches the kernel, which starts with a fresh IPython profile ther
 The submission's locked cells are put back from the release (nbgrader's checksums say
 which were edited; deleted ones are re-inserted), and the notebook is marked `tampered`
 if any were. Its test cells are never executed: after the student's own cells, the
-grader runs one collection cell per exercise of the lesson (see `collect`). A cell that
+grader runs one collection cell per exercise of the lesson (see `collect`), then collects
+the exercises that call earlier graded functions once more, with correct versions of
+those (`Task.given`), so that one bug costs one exercise. A cell that
 times out, runs out of memory, kills the kernel or starts too many processes fails
 alone: the kernel is restarted, the cells that succeeded before it are replayed, and
 execution goes on, within the submission's wall-clock budget (`Task.budget`), which
@@ -36,6 +38,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution, is_task
 
+import nnlib
+from autograder import given
 from autograder.grading.collect import (
     MAX_BYTES,
     MAX_ITEMS,
@@ -87,6 +91,8 @@ class Task:
     sandbox: Sandbox
     budget: float = 0.0  # wall-clock seconds for the whole submission; 0: default_budget
     tampered: list[str] = field(default_factory=list)  # what the grader refused to follow
+    # {exercise: {name it calls: nnlib's version}}: collected again with those bound
+    given: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -97,12 +103,14 @@ class Task:
 class Execution:
     """What executing a submission produced: per exercise, (public, hidden) outcomes, or
     a status string ('missing', 'timeout', 'memory', 'crashed', 'refused', 'tampered')
-    when there are none, with the message to show in `reasons` when it is not the usual."""
+    when there are none, with the message to show in `reasons` when it is not the usual;
+    in `given`, the outcomes with correct versions of the functions it calls."""
 
     student: str
     statuses: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
     outcomes: dict = field(default_factory=dict)
+    given: dict = field(default_factory=dict)
     notebook: dict | None = None
     reasons: dict[str, str] = field(default_factory=dict)
 
@@ -393,6 +401,7 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
                     execution.notes.append(f"grading {name}: {why}")
                     execution.reasons[name] = f"✗ {name}: not graded: {why}."
                 execution.outcomes[name] = got
+            _collect_given(task, execution, runner, answers, kernel, nonce)
     except OutOfTime:
         left = [name for name in task.counts if name not in execution.outcomes]
         execution.statuses.add("timeout")
@@ -406,6 +415,28 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
                                        f"time budget of {task.seconds:g} s before the grader "
                                        "called it.")
     return nb
+
+
+def _collect_given(task: Task, execution: Execution, runner: _Runner, answers: _Answers,
+                   kernel: Kernel, nonce: str) -> None:
+    """Collect each exercise that calls earlier graded functions once more, with correct
+    versions of them: nnlib's sources enter the kernel only now, after every function was
+    collected as written. What goes wrong here changes no grade: the first outcomes stand."""
+    todo = {name: uses for name, uses in task.given.items()
+            if execution.outcomes.get(name) != "missing"}
+    if not todo:
+        return
+    sources = {p.name: p.read_text() for p in sorted(Path(nnlib.__file__).parent.glob("*.py"))}
+    if not runner.run(f"__import__('autograder.grading.collect', fromlist=['unpack']).unpack("
+                      f"{nonce!r}, {sources!r})", "grading: loading correct versions").ok:
+        return
+    for name, uses in todo.items():
+        code = (f"__import__('autograder.grading.collect', fromlist=['collect']).collect("
+                f"{name!r}, {kernel.inside(task.inputs)!r}, {nonce!r}, {uses!r})")
+        run = runner.run(code, f"grading {name} with correct {', '.join(uses)}")
+        got, _ = answers.read(run, name, nonce, task.counts[name])
+        if isinstance(got, tuple):
+            execution.given[name] = got
 
 
 def _copy_font_cache(workdir: Path) -> None:
@@ -557,8 +588,24 @@ def judge_execution(execution: Execution, exercises, cases) -> dict[str, dict]:
                 execution.notes.append(f"grading {ex.name}: {why}")
                 entry.update(status="refused", message=f"✗ {ex.name}: not graded: {why}; "
                              "return numbers and arrays of numbers.")
+        if entry["score"] < ex.points and ex.name in execution.given:
+            entry.update(_judged_given(ex, execution.given[ex.name], cases, out))
         out[ex.name] = entry
     return out
+
+
+def _judged_given(ex, got, cases, judged: dict) -> dict:
+    """The verdict with correct versions of what `ex` calls, when that one passes: its
+    points, and which of the functions it calls to fix (those judged before it)."""
+    try:
+        second = _judged(ex, got, cases)
+    except Exception:  # noqa: BLE001 - the first verdict stands
+        return {}
+    if second["score"] < ex.points:
+        return {}
+    failing = [n for n in given.uses(ex) if n in judged
+               and judged[n]["score"] < judged[n]["max"]]
+    return {"score": ex.points, "status": "graded", "message": given.note(ex, failing)}
 
 
 def _judged(ex, got, cases) -> dict:

@@ -404,7 +404,8 @@ def watch():
 
 def build_runtime(dest: Path) -> Path:
     """The `autograder` package of a grading kernel, in `dest/autograder`: its __init__
-    (KERNEL_INIT), `fallback`, `grading.collect` importing `calls` instead of `judge`,
+    (KERNEL_INIT), `fallback`, `given` (loading and binding correct versions of the
+    functions an exercise calls), `grading.collect` importing `calls` instead of `judge`,
     `calls` (what collect takes from the judge: calling a function on a case, as data),
     `registry` (only `Case`, which the grader's pickled cases name) and
     `grading.lifeline` (LIFELINE)."""
@@ -420,6 +421,8 @@ def build_runtime(dest: Path) -> Path:
     modules = {
         "autograder": KERNEL_INIT,
         "autograder.fallback": (package / "fallback.py").read_text(),
+        "autograder.given": _extract((package / "given.py").read_text(), {"load", "bound"},
+                                     "Correct versions of the functions an exercise calls."),
         "autograder.calls": _extract(
             (package / "judge.py").read_text(), wanted,
             "Calling a student's function on a case, as data (taken from the judge)."),
