@@ -4,6 +4,8 @@
     nncourse selftest [LESSON ...]
     nncourse grade LESSON --submissions DIR [--out OUT] [--jobs N] [--timeout SECONDS]
                    [--submission-timeout SECONDS] [--memory-mb MB] [--scheduler ADDRESS]
+    nncourse report LESSON [--graded DIR] [--out DIR]
+    nncourse report --course [--graded DIR] [--out DIR]
     nncourse nbgrader ARGS ...
     nncourse lab [JUPYTER_ARGS ...]
 
@@ -82,6 +84,27 @@ def _grade(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from pathlib import Path
+
+    root = find_root()
+    if bool(args.lesson) == args.course:
+        raise CourseError("report: give a LESSON or --course (one of them)")
+    from autograder.report import course_report, lesson_report
+    from autograder.report_data import lesson_folder
+
+    graded = Path(args.graded) if args.graded else None
+    out = Path(args.out) if args.out else None
+    if args.course:
+        files = course_report(graded or root / "grading" / "graded", out)
+    else:
+        if graded is None:
+            graded = lesson_folder(root / "grading" / "graded", args.lesson)
+        files = lesson_report(graded, out, args.lesson)
+    print(f"nncourse: wrote {files[0]} (and {', '.join(f.name for f in files[1:])})")
+    return 0
+
+
 def _nbgrader(args) -> int:
     """nbgrader ARGS from the course root, its output passed through, its exit code returned."""
     root = find_root()
@@ -137,6 +160,18 @@ def parser() -> argparse.ArgumentParser:
                     help="address-space limit of a kernel")
     gr.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler to send work to")
     gr.set_defaults(run=_grade)
+    rp = sub.add_parser("report", help="a lesson's class report (scores, exercises, the "
+                        "mistakes the class made) or the course's, as HTML and CSV")
+    rp.add_argument("lesson", nargs="?", metavar="LESSON")
+    rp.add_argument("--course", action="store_true",
+                    help="one row per student over every graded lesson, and a heat map")
+    rp.add_argument("--graded", metavar="DIR",
+                    help="the results `nncourse grade` wrote (default: grading/graded/LESSON; "
+                         "with --course, grading/graded)")
+    rp.add_argument("--out", metavar="DIR",
+                    help="where the report goes (default: report/ in the lesson's results "
+                         "folder; with --course, grading/graded/course-report)")
+    rp.set_defaults(run=_report)
     nb = sub.add_parser("nbgrader", add_help=False,
                         help="run nbgrader ARGS from the course root (e.g. `nncourse nbgrader "
                              "export` writes grading/grades.csv); relative paths in ARGS are "
