@@ -138,7 +138,7 @@ def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:
     import nnlib
 
     functions = given.load(Path(nnlib.__file__).parent, given.references(exercise))
-    with given.bound(getattr(fn, "__globals__", {}), functions):
+    with given.bound(_namespace(fn), functions):
         outcomes = [run_case(fn, c, references) for c in cases]
     return judge(exercise, cases, outcomes, hidden).passed
 
@@ -146,7 +146,7 @@ def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:
 def _failing(exercise, fn, hidden: bool) -> list[str]:
     """The functions `exercise` calls, as the student wrote them, that fail their own checks
     even with correct versions of what they call in turn: the ones to fix."""
-    namespace = getattr(fn, "__globals__", {})
+    namespace = _namespace(fn)
     failing = []
     for name in given.uses(exercise):
         own, dep = namespace.get(name), registry.get(name)
@@ -159,6 +159,22 @@ def _failing(exercise, fn, hidden: bool) -> list[str]:
     return failing
 
 
+def _namespace(fn) -> dict:
+    """Where `fn` reads the functions it calls: its globals, or the notebook's namespace for a
+    callable without them (a functools.partial, an np.vectorize), as grading's `collect` has it."""
+    shell = _shell()
+    return getattr(fn, "__globals__", shell.user_ns if shell is not None else {})
+
+
+def _shell():
+    """The IPython shell this runs in, or None."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def _show_check_failure(shell, etype, value, tb, tb_offset=None):
     """Show a failed check as its message alone, without a traceback through the checker."""
     stb = [f"\x1b[31m{value}\x1b[0m"]
@@ -167,11 +183,7 @@ def _show_check_failure(shell, etype, value, tb, tb_offset=None):
 
 
 def _install_ipython_handler() -> None:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = _shell()
     if shell is not None:
         shell.set_custom_exc((CheckFailed,), _show_check_failure)
 
