@@ -9,13 +9,17 @@ In a notebook both halves run in the student's kernel; when grading officially o
 
 from __future__ import annotations
 
+import _thread
 import copy
 import importlib.util
 import inspect
 import os
 import sys
 import threading
+import time
+import types
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,19 +32,37 @@ class Unserializable(str):
     """Stands in for an object that is not data (a class instance, a function, ...)."""
 
 
+_PLAIN = (bool, int, float, complex, str)
+_NUMPY_SCALARS = frozenset(np.sctypeDict.values())
+
+
 def to_data(obj: Any, depth: int = 0) -> Any:
-    """Turn a return value into nested lists/tuples/dicts of numbers, strings and arrays."""
+    """Turn a return value into nested lists/tuples/dicts of numbers, strings and arrays.
+
+    Everything in the result has an exact built-in or NumPy type: the methods of a
+    subclass (a list subclass's `__iter__`, a dict subclass's `items`, ...) run here, while
+    `run_case` still watches the call, and never afterwards, when the outcome is judged or
+    sent to the grader."""
     if depth > 20:
         return Unserializable("nested too deeply")
-    if obj is None or isinstance(obj, (bool, int, float, complex, str, np.generic)):
+    kind = type(obj)
+    if obj is None or kind in _PLAIN or kind in _NUMPY_SCALARS or kind is Unserializable:
         return obj
     if isinstance(obj, np.ndarray):
-        return obj.copy() if obj.dtype != object else to_data(obj.tolist(), depth + 1)
+        arr = np.array(obj, order="C", subok=False)
+        return arr if arr.dtype != object else to_data(arr.tolist(), depth + 1)
+    if isinstance(obj, str):
+        return str.__str__(obj)
+    for plain in _PLAIN[1:4]:  # int, float, complex (a bool's type is always exact)
+        if isinstance(obj, plain):
+            return plain(obj)
+    if isinstance(obj, np.generic):
+        return to_data(np.array(obj, subok=False)[()], depth + 1)
     if isinstance(obj, (list, tuple)):
         items = [to_data(x, depth + 1) for x in obj]
         return items if isinstance(obj, list) else tuple(items)
     if isinstance(obj, dict):
-        return {str(k): to_data(v, depth + 1) for k, v in obj.items()}
+        return {str.__str__(str(k)): to_data(v, depth + 1) for k, v in obj.items()}
     return Unserializable(type(obj).__name__)
 
 
@@ -104,19 +126,59 @@ def input_changed_message(names: list[str]) -> str:
 
 # ---- the policy on libraries -------------------------------------------------------------
 #
-# A graded function is written with NumPy and the standard library. While it runs,
-# `run_case` watches every call it makes (sys.setprofile, on its thread and on the threads
-# it starts): entering Python code of one of these packages, or calling one of their
-# compiled functions, fails the case and names the function. Their use outside a graded
-# call (demonstrations, the grader's own comparisons) is untouched.
+# A graded function computes its answer itself, with NumPy and the standard library, in the
+# Python process and threads that `run_case` watches. While it runs (and while its result is
+# turned into data), two watches decide the case at the first thing that breaks the policy:
+#
+# - a profiler (sys.setprofile) on the calling thread, and on every thread started during a
+#   graded call, for as long as that thread lives: entering Python code of a forbidden
+#   package, calling one of their compiled functions, calling ctypes or cffi, starting a
+#   process through `_posixsubprocess`, turning a profiler off, or starting a thread that
+#   does not report to the watch (`_thread.start_new_thread`, a doctored `threading`);
+# - an audit hook (sys.addaudithook), process-wide and so on every thread: starting a
+#   process (subprocess, os.system, os.fork, os.exec*, os.posix_spawn, pty.spawn, ...),
+#   native code through ctypes (loading a library, reading memory), a new interpreter, a
+#   socket to another process or machine, and loading a forbidden package's module.
+#
+# What a process, native code or an unwatched thread computes is invisible to the
+# profiler, so starting one is itself the violation, whatever it then does. Using any
+# library outside a graded call (demonstrations, the grader's own comparisons) is untouched.
 
 FORBIDDEN_LIBRARIES = {"sklearn": "scikit-learn", "scipy": "SciPy", "torch": "PyTorch",
                        "tensorflow": "TensorFlow", "keras": "Keras", "jax": "JAX"}
 FORBIDDEN = "ForbiddenLibrary"
+UNWATCHED = "UnwatchedWork"
 REFERENCE = "ReferenceUnavailable"
 TAMPERED = "WatchTurnedOff"
 POLICY = ("graded functions must be written with NumPy and the standard library (see the "
           "course's policy on libraries in 00-welcome); that scores zero")
+WATCH_POLICY = ("graded functions compute their answer themselves, in the notebook's Python "
+                "process, where the checker watches them: no other process, no native code "
+                "through ctypes or cffi, no socket, no thread but threading's (see the "
+                "course's policy on libraries in 00-welcome); that scores zero")
+
+# Packages whose use is running native code the profiler cannot follow, by where their
+# Python code lives or which module their compiled functions name.
+NATIVE_PACKAGES = {"ctypes": "ctypes", "_ctypes": "ctypes", "cffi": "cffi",
+                   "_cffi_backend": "cffi"}
+# Audit events (docs.python.org/3/library/audit_events.html) of starting a process.
+PROCESS_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.posix_spawn", "os.fork",
+                            "os.forkpty", "os.exec", "os.spawn", "os.startfile", "pty.spawn",
+                            "_winapi.CreateProcess"})
+SOCKET_EVENTS = frozenset({"socket.connect", "socket.bind", "socket.sendto",
+                           "socket.sendmsg"})
+CTYPES_EVENTS = frozenset(f"ctypes.{name}" for name in (
+    "addressof", "call_function", "cdata", "cdata/buffer", "create_string_buffer",
+    "create_unicode_buffer", "dlopen", "dlsym", "dlsym/handle", "get_errno", "get_last_error",
+    "memoryview_at", "seh_exception", "set_errno", "set_exception", "set_last_error",
+    "string_at", "wstring_at"))
+# Every event the audit hook acts on; it returns at once on the others (it hears every
+# id() and frame.f_code of the process).
+_HEARD = PROCESS_EVENTS | SOCKET_EVENTS | CTYPES_EVENTS | {
+    "cpython.PyInterpreterState_New", "import", "exec", "sys.setprofile", "nncourse.watch"}
+# The modules whose compiled functions the profiler refuses (see `_c_function`).
+_WATCHED_MODULES = frozenset(FORBIDDEN_LIBRARIES) | frozenset(NATIVE_PACKAGES) | {
+    "_posixsubprocess"}
 
 
 class _Stop(BaseException):
@@ -127,58 +189,277 @@ class _Stop(BaseException):
 # the kernel or the notebook): replacing sys.setprofile later does not blind the watch.
 _SETPROFILE, _GETPROFILE = sys.setprofile, sys.getprofile
 _SETTRACE, _THREAD_SETPROFILE = sys.settrace, threading.setprofile
-_DIRS: list = []
+_ADD_AUDIT_HOOK, _AUDIT = sys.addaudithook, sys.audit
+_SLEEP, _CLOCK, _THREAD_STATE = time.sleep, time.monotonic, threading.local()
+# What turns a profiler or tracer off: C functions (seen as calls) and threading's setters
+# (seen as entered).
+_SETTERS = {f: f"sys.{f.__name__}" for f in (
+    _SETPROFILE, _SETTRACE, getattr(sys, "_setprofileallthreads", None),
+    getattr(sys, "_settraceallthreads", None)) if f is not None}
+_SETTER_CODES = {id(f.__code__): f"threading.{f.__name__}" for f in (
+    _THREAD_SETPROFILE, threading.settrace, getattr(threading, "setprofile_all_threads", None),
+    getattr(threading, "settrace_all_threads", None)) if f is not None}
+# The C functions that start a thread; `threading.Thread.start` calls one of them. Keyed by
+# the function: an alias (start_new) compares equal, and finds the name written first.
+_THREAD_STARTERS = dict(reversed([(getattr(_thread, name), f"_thread.{name}") for name in (
+    "start_new_thread", "start_new", "start_joinable_thread") if hasattr(_thread, name)]))
+_THREAD_START = threading.Thread.start.__code__
+_WATCHING: list = [None]  # the watch of the graded call that is running, if any
+_DIRS: dict = {}
+# A thread started during a graded call must report to the watch (its profiler's first
+# event) within this many seconds of the call's end, or it counts as unwatched.
+THREAD_GRACE = 5.0
 
 
-def _library_dirs() -> tuple[str, ...]:
-    """The folders of the forbidden libraries that are installed, imported or not (a graded
+def _package_dirs(names) -> tuple[str, ...]:
+    """The folders of the packages `names` that are installed, imported or not (a graded
     function may import one while it runs)."""
-    if not _DIRS:
+    names = tuple(names)
+    if names not in _DIRS:
         dirs = set()
-        for name in FORBIDDEN_LIBRARIES:
+        for name in names:
             try:
                 spec = importlib.util.find_spec(name)
             except (ImportError, ValueError):
                 spec = None
             for d in (spec.submodule_search_locations or ()) if spec else ():
                 dirs |= {os.path.join(d, ""), os.path.join(os.path.realpath(d), "")}
-        _DIRS.append(tuple(sorted(dirs)))
-    return _DIRS[0]
+        _DIRS[names] = tuple(sorted(dirs))
+    return _DIRS[names]
+
+
+def _library(qualified: str) -> str:
+    return FORBIDDEN_LIBRARIES.get(qualified.partition(".")[0], qualified.partition(".")[0])
+
+
+def _forbidden(verb: str, qualified: str) -> tuple[str, str]:
+    return FORBIDDEN, f"{verb} {qualified} ({_library(qualified)})"
+
+
+def _native(package: str, what: str) -> tuple[str, str]:
+    loads = any(k in what for k in ("dlopen", "load_library", "CDLL", "LibraryLoader"))
+    return UNWATCHED, f"{'loads a native library' if loads else 'runs native code'} with " \
+                      f"{package} ({what})"
 
 
 class _Watch:
-    """A profile function that records the first forbidden call of a graded function."""
+    """The profile function of one graded call: it records the first thing that breaks the
+    policy (`found`: kind and what the function did) and stops the call there."""
 
     def __init__(self, references=frozenset()):
         self.references = {id(c) for c in references}  # nnlib's graded functions' code
+        # the files where code is looked up by identity: the references', threading's
+        self.suspects = frozenset({c.co_filename for c in references} | {threading.__file__})
         self.found: tuple[str, str] | None = None
-        self.active = True
-        self.dirs = _library_dirs()
-        self.setters = {id(f) for f in (_SETPROFILE, _SETTRACE, _THREAD_SETPROFILE,
-                                         threading.settrace)}
+        self.dirs = _package_dirs(FORBIDDEN_LIBRARIES)
+        self.native_dirs = _package_dirs(NATIVE_PACKAGES)
+        self.thread = None  # the ident of the thread that makes the graded call
+        self.unset = False  # whether that thread changed its profiler (audit sys.setprofile)
+        # per thread started: the C function's name, and whether threading.Thread.start
+        # called it (such a thread reports as soon as it runs, unless threading was doctored)
+        self.started: list[tuple[str, bool]] = []
+        self.reported: list[bool] = []  # one item per thread whose profiler reported
 
     def __call__(self, frame, event, arg):
-        if self.found is not None or not self.active:
+        if _WATCHING[0] is not self:
             return
+        if self.found is not None:  # decided: the call goes no further
+            raise _Stop
+        # id() and frame.f_code raise audit events: used sparingly, they cost little
         if event == "call":
             code = frame.f_code
-            if id(code) in self.references:
-                self.found = (REFERENCE, f"nnlib's {frame.f_globals.get('__name__', '?')}."
-                                         f"{code.co_qualname}")
-            elif code.co_filename.startswith(self.dirs):
-                self.found = (FORBIDDEN, _called(frame))
+            filename = code.co_filename
+            if filename in self.suspects:
+                if id(code) in self.references:
+                    self.found = (REFERENCE, f"called nnlib's "
+                                             f"{frame.f_globals.get('__name__', '?')}"
+                                             f".{code.co_qualname}")
+                elif id(code) in _SETTER_CODES:
+                    self.found = (TAMPERED, f"called {_SETTER_CODES[id(code)]}")
+            elif filename.startswith(self.dirs):
+                self.found = _forbidden("called", _called(frame))
+            elif filename.startswith(self.native_dirs):
+                package = "cffi" if filename.startswith(_package_dirs(("cffi",))) else "ctypes"
+                self.found = _native(package, f"{frame.f_globals.get('__name__', package)}."
+                                              f"{code.co_qualname}")
         elif event == "c_call":
-            if id(arg) in self.setters:
-                self.found = (TAMPERED, f"{getattr(arg, '__module__', None) or 'sys'}."
-                                        f"{arg.__name__}")
-            else:
+            if arg in _SETTERS:
+                self.found = (TAMPERED, f"called {_SETTERS[arg]}")
+            elif arg not in _THREAD_STARTERS:
                 module = getattr(arg, "__module__", None)
                 if not isinstance(module, str) or not module:
                     module = type(getattr(arg, "__self__", None)).__module__
-                if isinstance(module, str) and module.partition(".")[0] in FORBIDDEN_LIBRARIES:
-                    self.found = (FORBIDDEN, f"{module}.{getattr(arg, '__name__', '?')}")
+                if isinstance(module, str) and module.partition(".")[0] in _WATCHED_MODULES:
+                    self.found = _c_function(module, arg)
+        elif event == "c_return" and arg in _THREAD_STARTERS:
+            self.started.append((_THREAD_STARTERS[arg], frame.f_code is _THREAD_START))
         if self.found is not None:
             raise _Stop
+
+    def run(self, work, *args):
+        """`work(*args)` under this watch, with every thread it starts watched too: what it
+        returns, or the outcome the watch decided."""
+        if not (_AUDIT_HOOKED and _audit_heard()):
+            return _watched_outcome((TAMPERED, "runs where the checker's audit hook was "
+                                               "silenced"))
+        if any(left() is not None for left in _LEFT):
+            return _watched_outcome((UNWATCHED, "runs while a thread that a graded call "
+                                                "started has turned off its watch"))
+        previous = _GETPROFILE(), threading._profile_hook, _WATCHING[0]
+        result, still_watched = None, False
+        try:
+            self.thread = _thread.get_ident()
+            _THREAD_SETPROFILE(_report)
+            _SETPROFILE(self)
+            _WATCHING[0] = self  # after the profilers are set: the audit hook hears that
+            try:
+                result = work(*args)
+                self._await_threads()
+            finally:
+                _WATCHING[0] = previous[2]  # first: our own calls below are not watched
+                still_watched = (not self.unset and _GETPROFILE() is self
+                                 and threading._profile_hook is _report)
+                _SETPROFILE(previous[0])
+                _THREAD_SETPROFILE(previous[1])
+        except _Stop:
+            pass
+        if self.found is not None:
+            return _watched_outcome(self.found)
+        # a failing call stands (CPython also switches off a profiler that raises, say a
+        # RecursionError); a result from a call that ran unwatched does not
+        if result is None or not still_watched and result.error is None:
+            return _watched_outcome((TAMPERED, "called sys.setprofile" if self.unset
+                                     else "called something"))
+        return result
+
+    def _await_threads(self):
+        """Every thread started during the call must have reported to the watch: give the
+        ones threading started a moment to reach their first Python call."""
+        deadline = _CLOCK() + THREAD_GRACE
+        expected = sum(by_threading for _, by_threading in self.started)
+        while len(self.reported) < expected and _CLOCK() < deadline:
+            _SLEEP(0.001)
+        if len(self.reported) < len(self.started):
+            unwatched = [name for name, by_threading in self.started if not by_threading]
+            self.found = (UNWATCHED, f"starts a thread ({(unwatched or ['threading'])[0]}) "
+                                     "that the checker cannot watch")
+
+
+def _report(frame, event, arg):
+    """The profile function of the threads started during a graded call: for as long as they
+    live, every graded call watches them. Their first event reports them to the watch, and
+    it never raises into them: a profile function that raises is switched off."""
+    watch = _WATCHING[0]
+    if watch is None:
+        return
+    if not getattr(_THREAD_STATE, "reported", False):
+        _THREAD_STATE.reported = True
+        watch.reported.append(True)
+    try:
+        watch(frame, event, arg)
+    except _Stop:  # decided; the calling thread stops at its next event
+        pass
+
+
+class _Left:
+    """Held by a thread that turned its watch off, for as long as it lives."""
+
+
+_LEFT: list = []  # weak references to the _Left of such threads
+
+
+def _profile_changed(watch) -> None:
+    """The audit event sys.setprofile, however it was called (even from C, where the
+    profiler sees no call). In the thread that makes the graded call it is noted for
+    `_Watch.run`. A thread started during a graded call leaves the watch: that decides the
+    graded call that runs, if any, and graded calls are refused while that thread lives."""
+    watched = getattr(_THREAD_STATE, "reported", False)
+    if watch is not None and watch.found is None:
+        if watched:
+            watch.found = (TAMPERED, "called sys.setprofile")
+        elif _thread.get_ident() == watch.thread:
+            watch.unset = True
+    if watched and getattr(_THREAD_STATE, "left", None) is None:
+        _THREAD_STATE.left = _Left()
+        _LEFT.append(weakref.ref(_THREAD_STATE.left))
+
+
+def _c_function(module: str, fn) -> tuple[str, str]:
+    """What calling the compiled function `fn` of `module` (a watched one) breaks."""
+    top, name = module.partition(".")[0], f"{module}.{getattr(fn, '__name__', '?')}"
+    if top in FORBIDDEN_LIBRARIES:
+        return _forbidden("called", name)
+    if top in NATIVE_PACKAGES:
+        return _native(NATIVE_PACKAGES[top], name)
+    return UNWATCHED, f"starts a process ({name})"
+
+
+def _audited(event: str, args: tuple) -> tuple[str, str] | None:
+    """What the audit event `event` of a graded call breaks, or None."""
+    if event in PROCESS_EVENTS:
+        return UNWATCHED, f"starts a process ({event})"
+    if event in CTYPES_EVENTS:
+        return _native("ctypes", event)
+    if event == "cpython.PyInterpreterState_New":
+        return UNWATCHED, f"starts another Python interpreter ({event})"
+    if event in SOCKET_EVENTS:
+        return UNWATCHED, f"talks to another process or machine over a socket ({event})"
+    if event == "import" and args and isinstance(args[0], str):
+        if args[0].partition(".")[0] in FORBIDDEN_LIBRARIES:
+            return _forbidden("imported", args[0])
+    elif event == "exec" and args and inspect.iscode(args[0]):
+        filename = args[0].co_filename
+        for d in _package_dirs(FORBIDDEN_LIBRARIES):
+            if filename.startswith(d):
+                parts = [os.path.basename(os.path.dirname(d)),
+                         *os.path.splitext(filename[len(d):])[0].split(os.sep)]
+                return _forbidden("imported", ".".join(parts[:-1] if parts[-1] == "__init__"
+                                                       else parts))
+    return None
+
+
+_PROBE: list = [None]
+
+
+def _audit(event: str, args: tuple) -> None:
+    """The audit hook: during a graded call, an event that breaks the policy decides the
+    case and is refused (the process is not started, the library not loaded)."""
+    if event not in _HEARD:
+        return
+    if event == "nncourse.watch":
+        _PROBE[0] = args[0]
+        return
+    watch = _WATCHING[0]
+    if event == "sys.setprofile":
+        _profile_changed(watch)
+    if watch is None:
+        return
+    found = _audited(event, args)
+    if found is not None:
+        if watch.found is None:
+            watch.found = found
+        raise _Stop
+
+
+def _audit_heard() -> bool:
+    """Whether the audit hook hears events (a hook added before it could silence it)."""
+    token = object()
+    try:
+        _AUDIT("nncourse.watch", token)
+    except Exception:  # noqa: BLE001 - a hook that refuses the probe silences ours
+        return False
+    return _PROBE[0] is token
+
+
+def _install_audit_hook() -> bool:
+    try:
+        _ADD_AUDIT_HOOK(_audit)
+    except Exception:  # noqa: BLE001 - refused by a hook added earlier
+        return False
+    return _audit_heard()
+
+
+_AUDIT_HOOKED = _install_audit_hook()  # on import, before any student code; for good
 
 
 def _called(frame) -> str:
@@ -211,14 +492,15 @@ def _library_ufuncs() -> dict[int, str]:
     return _UFUNCS["found"]
 
 
-def _forbidden_ufunc(fn, depth: int = 0, seen: set | None = None) -> str | None:
-    """The name of a forbidden library's ufunc that `fn` (or a function it names, to a
-    depth of 4) refers to, or None. Ufuncs are compiled objects whose calls raise no profile
-    event, so the watch cannot see them being called."""
+def _unseen(fn, depth: int = 0, seen: set | None = None) -> tuple[str, str] | None:
+    """What `fn` (or a function it names, to a depth of 4) breaks by merely referring to it,
+    or None: a forbidden library's ufunc, or a ctypes or cffi object (a library, a function
+    pointer). Calling either is compiled code that raises no profile event, so the watch
+    cannot see it happen."""
     ufuncs = _library_ufuncs()
     seen = set() if seen is None else seen
     code = getattr(fn, "__code__", None)
-    if not ufuncs or code is None or id(code) in seen or depth > 4:
+    if code is None or id(code) in seen or depth > 4:
         return None
     seen.add(id(code))
     codes, names = [code], set()
@@ -235,33 +517,101 @@ def _forbidden_ufunc(fn, depth: int = 0, seen: set | None = None) -> str | None:
             pass
     for obj in objects:
         if isinstance(obj, np.ufunc) and id(obj) in ufuncs:
-            return ufuncs[id(obj)]
+            return _forbidden("called", ufuncs[id(obj)])
+        native = _native_object(obj)
+        if native:
+            return native
         if inspect.ismodule(obj) and obj.__name__.partition(".")[0] in FORBIDDEN_LIBRARIES:
             for n in names:
                 attr = getattr(obj, n, None)
                 if isinstance(attr, np.ufunc) and id(attr) in ufuncs:
-                    return ufuncs[id(attr)]
+                    return _forbidden("called", ufuncs[id(attr)])
         if inspect.isfunction(obj):
-            inner = _forbidden_ufunc(obj, depth + 1, seen)
+            inner = _unseen(obj, depth + 1, seen)
             if inner:
                 return inner
     return None
 
 
-def _library(qualified: str) -> str:
-    return FORBIDDEN_LIBRARIES.get(qualified.partition(".")[0], qualified.partition(".")[0])
+_MRO, _MODULE = type.__dict__["__mro__"].__get__, type.__dict__["__module__"].__get__
+
+
+def _module_of(klass) -> str:
+    """The module a class names, read without running any of its (meta)class's code."""
+    try:
+        owner = _MODULE(klass)
+    except AttributeError:  # a class whose __module__ was deleted
+        return ""
+    return owner if type(owner) is str else ""
+
+
+def _native_object(obj) -> tuple[str, str] | None:
+    """What referring to `obj` breaks when it is ctypes, cffi, `_thread` or
+    `_posixsubprocess` itself, an object of ctypes or cffi (a library, a function pointer)
+    or a C function that starts a thread; else None. Read from the types alone, so that no
+    code of the student's runs here."""
+    for starter, name in _THREAD_STARTERS.items():
+        if obj is starter:
+            return UNWATCHED, f"uses {name}, which starts threads the checker cannot watch"
+    if issubclass(type(obj), types.ModuleType):
+        name = getattr(obj, "__name__", "")
+        name = name if type(name) is str else ""
+        what = {"_thread": "threads", "_posixsubprocess": "processes"}.get(name)
+        if what:
+            return UNWATCHED, f"uses {name}, which starts {what} the checker cannot watch"
+        owners = [name]
+    elif type(obj) is types.BuiltinFunctionType:
+        owners, name = [obj.__module__], f"{obj.__module__}.{obj.__name__}"
+    else:
+        owners = [_module_of(k) for k in _MRO(type(obj))]
+        name = f"a {owners[0]}.{type.__dict__['__name__'].__get__(type(obj))} object"
+    for owner in owners:
+        top = owner.partition(".")[0] if type(owner) is str else ""
+        if top in NATIVE_PACKAGES:
+            return UNWATCHED, (f"uses {name}: native code through {NATIVE_PACKAGES[top]}, "
+                               "which the checker cannot watch")
+    return None
 
 
 def _watched_outcome(found) -> Outcome:
     kind, what = found
     if kind == REFERENCE:
-        return Outcome(error=REFERENCE, error_message=f"your function called {what}")
+        return Outcome(error=REFERENCE, error_message=f"your function {what}")
     if kind == TAMPERED:
         return Outcome(error=TAMPERED, error_message=(
-            f"your function called {what}, which turns off the checker's watch on the "
-            f"libraries it calls; {POLICY}"))
-    return Outcome(error=FORBIDDEN, error_message=(
-        f"your function called {what} ({_library(what)}); {POLICY}"))
+            f"your function {what}, which turns off the checker's watch on the libraries it "
+            f"calls; {POLICY}"))
+    policy = WATCH_POLICY if kind == UNWATCHED else POLICY
+    return Outcome(error=kind, error_message=f"your function {what}; {policy}")
+
+
+def _text(get, *args) -> str:
+    """The string `get(*args)` returns (an exception's message, a warning's), as a plain
+    str."""
+    try:
+        text = get(*args)
+    except Exception:  # noqa: BLE001 - a __str__ that fails leaves a placeholder
+        return "?"
+    return str.__str__(text) if isinstance(text, str) else "?"
+
+
+def _graded_call(fn, case: Case, args, kwargs, caught) -> Outcome:
+    """Call `fn` and turn what it did into an Outcome of plain data. `run_case` runs this
+    under the watch: the student's code it may run besides `fn` (an exception's __str__, a
+    result's or an argument's methods) is watched too."""
+    try:
+        value = fn(*args, **kwargs)
+        if case.read_only:
+            changed = changed_inputs(fn, case, args, kwargs)
+            if changed:
+                return Outcome(error=INPUT_CHANGED, error_message=input_changed_message(changed))
+        value = to_data(value)
+        seen = sorted({_text(str, w.message) for w in caught
+                       if issubclass(w.category, RuntimeWarning)})
+    except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
+        return Outcome(error=_text(getattr, type(exc), "__name__"),
+                       error_message=_text(str, exc)[:500])
+    return Outcome(value=value, warnings=seen)
 
 
 def run_case(fn, case: Case, references=frozenset()) -> Outcome:
@@ -270,46 +620,18 @@ def run_case(fn, case: Case, references=frozenset()) -> Outcome:
     When the case's inputs must stay intact (`case.read_only`, from `Exercise.pure`), the
     copies the function received are compared with the case's own inputs after the call:
     a change is the outcome `InputChanged`, whatever the function did to get write access.
-    While `fn` runs, a call into a forbidden library (FORBIDDEN_LIBRARIES) or into one of
-    the code objects `references` (nnlib's graded functions) decides the case.
+    While `fn` runs, whatever breaks the policy on libraries (see `_Watch`, `_audit`) or
+    calls one of the code objects `references` (nnlib's graded functions) decides the case.
     `check()` and grading's `collect` both call this, so they give the same verdict.
     """
     args, kwargs = copy.deepcopy((case.args, case.kwargs))
-    ufunc = _forbidden_ufunc(fn)
-    if ufunc:  # compiled NumPy ufuncs (scipy.special's) make no call the watch can see
-        return _watched_outcome((FORBIDDEN, ufunc))
-    watch = _Watch(references)
-    before = _GETPROFILE(), threading._profile_hook
+    unseen = _unseen(fn)
+    if unseen:
+        return _watched_outcome(unseen)
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
-        error = None
-        try:
-            _THREAD_SETPROFILE(watch)
-            _SETPROFILE(watch)
-            try:
-                value = fn(*args, **kwargs)
-            finally:
-                watch.active = False
-                still_watched = _GETPROFILE() is watch
-                _SETPROFILE(before[0])
-                _THREAD_SETPROFILE(before[1])
-        except _Stop:
-            pass
-        except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict
-            error = Outcome(error=type(exc).__name__, error_message=str(exc)[:500])
-    if watch.found is not None:
-        return _watched_outcome(watch.found)
-    if not still_watched and error is None:
-        return _watched_outcome((TAMPERED, "something"))
-    if error is not None:
-        return error
-    if case.read_only:
-        changed = changed_inputs(fn, case, args, kwargs)
-        if changed:
-            return Outcome(error=INPUT_CHANGED, error_message=input_changed_message(changed))
-    seen = sorted({str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)})
-    return Outcome(value=to_data(value), warnings=seen)
+        return _Watch(references).run(_graded_call, fn, case, args, kwargs, caught)
 
 
 @dataclass
@@ -464,7 +786,7 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     if outcome.error == REFERENCE:
         return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
                        "of computing the answer; that scores zero")
-    if outcome.error in (FORBIDDEN, TAMPERED):
+    if outcome.error in (FORBIDDEN, UNWATCHED, TAMPERED):
         return Verdict(False, "library", outcome.error_message)
     if outcome.error == INPUT_CHANGED:
         return Verdict(False, "input-changed", outcome.error_message)
@@ -558,7 +880,7 @@ HINTS = {
     "reference": "calls nnlib's reference",
     "input-changed": "your function changes an input in place",
     "library": "calls a library graded functions may not use (scikit-learn, SciPy, PyTorch, "
-               "...)",
+               "...) or works outside the checker's watch (a process, ctypes)",
 }
 
 

@@ -4,6 +4,7 @@ notebook and grading's `collect` share (`autograder.judge.run_case`), so both gi
 verdict."""
 
 import json
+import os
 import pickle
 import re
 
@@ -305,3 +306,312 @@ def test_check_refuses_what_grading_of_this_lesson_refuses(tmp_path, monkeypatch
         else:
             with pytest.raises(CheckFailed, match="nnlib"):
                 check("sigmoid_prime", sigmoid_prime)
+
+
+# ---- 4. work the watch cannot follow: processes, native code, unwatched threads ------------
+#
+# Each function below gets scikit-learn's answer (or could) without a Python call into it
+# that the profiler sees on the thread it watches; each is refused by what it does to get
+# there, in check() and in grading's kernel-side collect alike.
+
+
+def refused(fn, tmp_path, monkeypatch, expected: str) -> None:
+    """`fn` fails `precision` in check() and in the collect path, naming `expected`."""
+    message = fails("precision", fn)
+    assert expected in message and "scores zero" in message, message
+    ex = registry.get("precision")
+    cases, public, _ = collected(ex, fn, tmp_path, monkeypatch)
+    report = judge(ex, cases, public, False)
+    assert not report.passed and expected in report.message(cases), report.message(cases)
+
+
+def _labels_json(y, y_pred, average, pos_label) -> str:
+    return json.dumps([_ints(y).tolist(), _ints(y_pred).tolist(), average, pos_label])
+
+
+def _sk_from_json(text: str) -> float:
+    y, y_pred, average, pos_label = json.loads(text)
+    return sk_precision(y, y_pred, average, pos_label)
+
+
+SK_SCRIPT = ("import json, sys; from sklearn.metrics import precision_score; "
+             "y, p, a, k = json.load(sys.stdin); "
+             "print(precision_score(y, p, average=a, pos_label=k, zero_division=0))")
+
+
+def through_subprocess(y, y_pred, average="binary", pos_label=1):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", SK_SCRIPT], capture_output=True, text=True,
+                         input=_labels_json(y, y_pred, average, pos_label), check=True)
+    return float(out.stdout)
+
+
+def through_os_system(y, y_pred, average="binary", pos_label=1):
+    import os
+    import shlex
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        given, answer = os.path.join(folder, "in"), os.path.join(folder, "out")
+        with open(given, "w") as f:
+            f.write(_labels_json(y, y_pred, average, pos_label))
+        os.system(f"{shlex.quote(sys.executable)} -c {shlex.quote(SK_SCRIPT)} "
+                  f"< {given} > {answer}")
+        with open(answer) as f:
+            return float(f.read())
+
+
+def through_a_pool(method):
+    def precision(y, y_pred, average="binary", pos_label=1):
+        import multiprocessing
+
+        with multiprocessing.get_context(method).Pool(1) as pool:
+            return pool.apply(_sk_from_json, (_labels_json(y, y_pred, average, pos_label),))
+
+    return precision
+
+
+def through_a_process_pool(y, y_pred, average="binary", pos_label=1):
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as pool:
+        return pool.submit(_sk_from_json, _labels_json(y, y_pred, average, pos_label)).result()
+
+
+def loading_scipy_with_ctypes(y, y_pred, average="binary", pos_label=1):
+    import ctypes
+    import glob
+    import importlib.util
+
+    folder = importlib.util.find_spec("scipy").submodule_search_locations[0]  # not imported
+    blas = glob.glob(os.path.join(os.path.dirname(folder), "scipy.libs", "*openblas*"))
+    ctypes.CDLL((blas or glob.glob(os.path.join(folder, "special", "_ufuncs*")))[0])
+    return precision_with_threads(y, y_pred, average, pos_label)
+
+
+def importing_with_importlib(y, y_pred, average="binary", pos_label=1):
+    import importlib
+
+    metrics = importlib.import_module("sklearn.metrics")
+    return metrics.precision_score(_ints(y), _ints(y_pred), average=average,
+                                   pos_label=pos_label, zero_division=0)
+
+
+def scipy_in_a_thread(y, y_pred, average="binary", pos_label=1):
+    import threading
+
+    def work():  # Python code of SciPy, imported here unless an earlier test did
+        from scipy.optimize._numdiff import approx_derivative
+
+        approx_derivative(np.sin, np.zeros(1))
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return precision_with_threads(y, y_pred, average, pos_label)
+
+
+ESCAPES = {
+    "subprocess": (through_subprocess, "starts a process (subprocess.Popen)"),
+    "os.system": (through_os_system, "starts a process (os.system)"),
+    "multiprocessing, fork": (through_a_pool("fork"), "starts a process (os.fork)"),
+    "multiprocessing, spawn": (through_a_pool("spawn"),
+                               "starts a process (_posixsubprocess.fork_exec)"),
+    "ProcessPoolExecutor": (through_a_process_pool, "starts a process ("),
+    "ctypes": (loading_scipy_with_ctypes, "loads a native library with ctypes"),
+    "importlib": (importing_with_importlib, "sklearn"),
+    "a thread importing SciPy": (scipy_in_a_thread, "(SciPy)"),
+}
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("route", ESCAPES)
+def test_each_way_around_the_profiler_is_refused_in_check_and_in_grading(route, tmp_path,
+                                                                         monkeypatch):
+    fn, expected = ESCAPES[route]
+    refused(fn, tmp_path, monkeypatch, expected)
+
+
+def test_a_thread_the_watch_cannot_follow_is_refused(tmp_path, monkeypatch):
+    """A thread started with _thread itself gets no profiler: scikit-learn, imported before
+    the call, would run there unseen. Starting it is the violation."""
+    import sklearn.metrics  # noqa: F401 - imported already: no import for the hook to hear
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        import _thread
+        import time
+
+        out = []
+        _thread.start_new_thread(lambda: out.append(sk_precision(y, y_pred, average,
+                                                                 pos_label)), ())
+        while not out:
+            time.sleep(0.001)
+        return out[0]
+
+    refused(precision, tmp_path, monkeypatch,
+            "starts a thread (_thread.start_new_thread) that the checker cannot watch")
+
+
+def test_a_thread_started_by_an_earlier_graded_call_stays_watched(tmp_path, monkeypatch):
+    """A worker that an honest first call leaves idle is watched again in the next call,
+    with the watch of that call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sklearn.metrics  # noqa: F401
+
+    workers = []
+
+    def honest(y, y_pred, average="binary", pos_label=1):
+        if not workers:
+            workers.append(ThreadPoolExecutor(1))
+        return workers[0].submit(precision_with_threads, y, y_pred, average, pos_label).result()
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        return workers[0].submit(sk_precision, y, y_pred, average, pos_label).result()
+
+    case = cases_for(registry.get("precision"), False)[0]
+    assert run_case(honest, case).error is None
+    refused(precision, tmp_path, monkeypatch, "(scikit-learn)")
+    workers[0].shutdown()
+
+
+def test_a_watched_thread_that_turns_its_profiler_off_between_calls_is_refused(tmp_path,
+                                                                              monkeypatch):
+    """Between graded calls nothing is refused, but a thread that a graded call started and
+    that switched its profiler off would run unseen in the next: graded calls are refused
+    for as long as it lives."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = [ThreadPoolExecutor(1)]
+    case = cases_for(registry.get("precision"), False)[0]
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        return workers[0].submit(precision_with_threads, y, y_pred, average, pos_label).result()
+
+    assert run_case(precision, case).error is None  # the worker starts, watched
+    workers[0].submit(sys.setprofile, None).result()
+    refused(precision, tmp_path, monkeypatch, "a thread that a graded call started has "
+                                              "turned off its watch")
+    workers[0].shutdown()
+    assert run_case(precision_with_threads, case).error is None  # gone with the thread
+
+
+class _Deferred(list):
+    """A result whose item is computed only when it is read: after the call returns."""
+
+    def __iter__(self):
+        return iter([sk_precision(*self.arguments)])
+
+
+def test_a_result_computed_when_the_checker_reads_it_is_watched(tmp_path, monkeypatch):
+    def precision(y, y_pred, average="binary", pos_label=1):
+        result = _Deferred([0.0])
+        result.arguments = (y, y_pred, average, pos_label)
+        return result
+
+    refused(precision, tmp_path, monkeypatch, "(scikit-learn)")
+
+
+def test_switching_the_profiler_off_from_c_is_refused(tmp_path, monkeypatch):
+    """map() calls sys.setprofile from C, where the profiler sees no call; the audit event
+    sys.setprofile still fires, and is refused while a graded call runs."""
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        import sys
+
+        watch = sys.getprofile()
+        list(map(sys.setprofile, [None]))
+        try:
+            return sk_precision(y, y_pred, average, pos_label)
+        finally:
+            list(map(sys.setprofile, [watch]))
+
+    refused(precision, tmp_path, monkeypatch, "turns off the checker's watch")
+
+
+def test_native_code_prepared_before_the_call_is_refused(tmp_path, monkeypatch):
+    """Calling a ctypes function pointer raises no event at all: referring to one is
+    refused, like referring to a forbidden library's ufunc."""
+    import ctypes
+
+    initialized = ctypes.pythonapi.Py_IsInitialized
+
+    def precision(y, y_pred, average="binary", pos_label=1):
+        assert initialized()
+        return precision_with_threads(y, y_pred, average, pos_label)
+
+    refused(precision, tmp_path, monkeypatch, "native code through ctypes")
+
+
+def test_a_socket_to_another_process_is_refused(tmp_path, monkeypatch):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        address = server.getsockname()
+
+        def precision(y, y_pred, average="binary", pos_label=1):
+            with socket.create_connection(address):
+                return precision_with_threads(y, y_pred, average, pos_label)
+
+        refused(precision, tmp_path, monkeypatch, "over a socket (socket.connect)")
+
+
+def precision_with_threads(y, y_pred, average="binary", pos_label=1):
+    """An honest precision: per-class counts from worker threads, pooled with itertools,
+    functools and collections."""
+    import collections
+    import functools
+    import itertools
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    y, y_pred = _ints(y), _ints(y_pred)
+    classes = sorted(set(itertools.chain(y.tolist(), y_pred.tolist())))
+
+    def counts(c):
+        return int(np.sum((y_pred == c) & (y == c))), int(np.sum(y_pred == c))
+
+    with ThreadPoolExecutor(2) as pool:
+        per_class = dict(zip(classes, pool.map(counts, classes), strict=True))
+    seen = []
+    thread = threading.Thread(target=seen.append, args=(len(per_class),))
+    thread.start()
+    thread.join()
+
+    def ratio(tp, predicted):
+        return tp / predicted if predicted else 0.0
+
+    if average == "binary":
+        return ratio(*per_class.get(pos_label, (0, 0)))
+    if average == "micro":
+        return ratio(*functools.reduce(lambda a, b: (a[0] + b[0], a[1] + b[1]),
+                                       per_class.values()))
+    p = {c: ratio(*per_class[c]) for c in classes}
+    if average == "macro":
+        return float(np.mean([p[c] for c in classes]))
+    support = collections.Counter(y.tolist())
+    return sum(p[c] * support[c] for c in classes) / len(y)
+
+
+def test_honest_solutions_with_threads_and_the_standard_library_pass(tmp_path, monkeypatch):
+    from checking import passes
+
+    ex = registry.get("precision")
+    workers = []
+
+    def with_an_idle_worker_left_running(y, y_pred, average="binary", pos_label=1):
+        if not workers:
+            from concurrent.futures import ThreadPoolExecutor
+
+            workers.append(ThreadPoolExecutor(1))
+        return workers[0].submit(precision_with_threads, y, y_pred, average, pos_label).result()
+
+    for fn in (precision_with_threads, with_an_idle_worker_left_running):
+        passes("precision", fn)
+        cases, public, _ = collected(ex, fn, tmp_path, monkeypatch)
+        assert judge(ex, cases, public, False).passed
+    workers[0].shutdown()
