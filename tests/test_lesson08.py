@@ -212,6 +212,35 @@ CORRECT = {
 }
 
 
+def typed_adam(theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e-08,
+               bias_correction=False):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat, v_hat = (m / (1 - beta1**t), v / (1 - beta2**t)) if bias_correction else (m, v)
+    return theta - eta * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def typed_rmsprop(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-08, eps_inside_sqrt=True):
+    mu = beta * mu + (1 - beta) * grad**2
+    denom = np.sqrt(mu + eps) if eps_inside_sqrt else np.sqrt(mu) + eps
+    return theta - eta * grad / denom, mu
+
+
+def typed_momentum(theta, grad, v, eta=0.01, beta=0.9):
+    v = beta * v + (1 - beta) * grad
+    return theta - eta * v, v
+
+
+# Right answers that rely on the arrays the text promises (`theta - eta * grad` fails on
+# lists); test_case_contracts.py runs them.
+TYPED = {
+    "sgd_update": lambda theta, grad, eta: theta - eta * grad,
+    "momentum_update": typed_momentum,
+    "rmsprop_update": typed_rmsprop,
+    "adam_update": typed_adam,
+}
+
+
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_update_correct_variants_pass(name):
     passes(name, CORRECT[name])

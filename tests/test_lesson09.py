@@ -526,3 +526,28 @@ def test_plot_layer_stats_and_histograms():
 ])
 def test_changing_an_input_in_place_fails(name, in_place):
     assert "changes an input in place" in fails(name, in_place)
+
+
+# ---- right answers that rely on what the text promises -----------------------------------
+# Arrays, so `W ** 2`, `A.shape` and `Z.mean(axis=0)` work without np.asarray;
+# test_case_contracts.py runs them on the public and hidden cases.
+
+
+def typed_dropout(A, p, rng=None, inverted=False):
+    rng = np.random.default_rng(rng)
+    r = (rng.random(A.shape) < p).astype(float)
+    return (A * r / p if inverted else A * r), r
+
+
+def typed_batchnorm(Z, gamma, beta, eps=1e-5):
+    mu, var = Z.mean(axis=0), Z.var(axis=0)
+    Z_hat = (Z - mu) / np.sqrt(var + eps)
+    return gamma * Z_hat + beta, (Z_hat, mu, var)
+
+
+TYPED = {
+    "l2_penalty": lambda params, lam: float(lam * sum((W**2).sum() for W, _ in params)),
+    "l2_grad": lambda params, lam: [(2 * lam * W, np.zeros_like(b)) for W, b in params],
+    "dropout_forward": typed_dropout,
+    "batchnorm_forward": typed_batchnorm,
+}

@@ -477,3 +477,70 @@ def test_a_train_digits_that_changes_X_in_place_fails():
         return train_digits_with_fit(X, y, rng)
 
     assert "changes an input in place" in fails("train_digits", rescales)
+
+
+# ---- right answers that rely on what the text promises -----------------------------------
+# Label arrays, so `y.astype(int)`, `y.max()` and `y == k` work without np.asarray;
+# test_case_contracts.py runs them on the public and hidden cases.
+
+
+def typed_confusion(y, y_pred, n_classes=None):
+    K = n_classes if n_classes is not None else int(max(y.max(initial=-1),
+                                                        y_pred.max(initial=-1))) + 1
+    C = np.zeros((K, K), dtype=int)
+    np.add.at(C, (y.astype(int), y_pred.astype(int)), 1)
+    return C
+
+
+def _ratio(a, b):
+    return np.divide(a, b, out=np.zeros(np.shape(a)), where=np.asarray(b) > 0)
+
+
+def _typed_score(kind):
+    def score(y, y_pred, average="binary", pos_label=1):
+        if average == "binary":
+            t, q = y == pos_label, y_pred == pos_label
+            tp, fp, fn = (t & q).sum(), (~t & q).sum(), (t & ~q).sum()
+        else:
+            C = typed_confusion(y, y_pred)
+            seen = (C.sum(axis=0) + C.sum(axis=1)) > 0
+            tp = C.diagonal()[seen]
+            fp, fn = C.sum(axis=0)[seen] - tp, C.sum(axis=1)[seen] - tp
+            support = C.sum(axis=1)[seen]
+            if average == "micro":
+                tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+        p, r = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+        per_class = {"precision": p, "recall": r, "f1": _ratio(2 * p * r, p + r)}[kind]
+        if average == "macro":
+            return float(per_class.mean())
+        if average == "weighted":
+            return float((per_class * support).sum() / support.sum())
+        return float(per_class)
+    return score
+
+
+def typed_top_k(y, P, k=5):
+    labels = y.argmax(axis=1) if y.ndim == 2 else y.astype(int)
+    true = P[np.arange(P.shape[0]), labels]
+    return float(((P > true[:, None]).sum(axis=1) < k).mean())
+
+
+def _typed_auc(positive, s):
+    pos, neg = s[positive][:, None], s[~positive][None, :]
+    return ((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size)
+
+
+def typed_roc_auc(y, scores):
+    if scores.ndim == 1 or scores.shape[1] == 1:
+        return float(_typed_auc(y == 1, scores.ravel()))
+    return float(np.mean([_typed_auc(y == k, scores[:, k]) for k in range(scores.shape[1])]))
+
+
+TYPED = {
+    "confusion_matrix": typed_confusion,
+    "precision": _typed_score("precision"),
+    "recall": _typed_score("recall"),
+    "f1": _typed_score("f1"),
+    "top_k_accuracy": typed_top_k,
+    "roc_auc": typed_roc_auc,
+}

@@ -20,8 +20,8 @@ register(Exercise(
     signature="(z)",
     reference="nnlib.activations.step",
     public=lambda: [
-        Case(([-2.0, -0.5, 0.5, 2.0],), note="clearly negative and positive"),
-        Case(([0.0],), note="exactly at the threshold"),
+        Case((np.array([-2.0, -0.5, 0.5, 2.0]),), note="clearly negative and positive"),
+        Case((np.array([0.0]),), note="exactly at the threshold"),
         Case((np.array([[-1.0, 3.0, 0.0], [0.2, -7.5, 4.0]]),), note="a 2-D array keeps its shape"),
     ],
     hidden=_hidden,

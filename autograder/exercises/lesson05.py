@@ -91,9 +91,9 @@ register(Exercise(
 
 
 def _network(rng, sizes):
-    """A tuple of (W, b) pairs: the judge prints a tuple argument with repr."""
-    return tuple((rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-                 for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    """The list [(W1, b1), ..., (WL, bL)] the text promises."""
+    return [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
+            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
 
 
 def _forward_hidden(rng):
@@ -113,7 +113,7 @@ def _forward_public():
     h = HANDWORKED
     rng = np.random.default_rng(7)
     return [
-        Case((h["x"], ((h["W1"], h["b1"]), (h["W2"], h["b2"])), ["sigmoid", "sigmoid"]),
+        Case((h["x"], [(h["W1"], h["b1"]), (h["W2"], h["b2"])], ["sigmoid", "sigmoid"]),
              note="the handworked 2 -> 2 -> 1 network"),
         Case((rng.normal(size=(4, 3)), _network(rng, [3, 5, 2]), ["relu", "sigmoid"]),
              note="a batch through 3 -> 5 -> 2"),

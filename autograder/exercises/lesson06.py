@@ -200,11 +200,11 @@ register(Exercise(
 
 
 def _random_network(rng, sizes, m):
-    params = tuple((rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-                   for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    params = [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
+              for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
     names = [str(a) for a in rng.choice(NAMES, size=len(params))]
     Y_hat, caches = forward(rng.normal(size=(m, sizes[0])), params, names)
-    return Case((rng.normal(size=Y_hat.shape), tuple(caches), params, names),
+    return Case((rng.normal(size=Y_hat.shape), list(caches), params, names),
                 note=f"{len(params)} layers {sizes}, batch of {m}")
 
 
