@@ -78,6 +78,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/digits.py
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/course.py
+	$(BIN)/python benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
