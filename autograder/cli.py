@@ -6,6 +6,7 @@
                    [--submission-timeout SECONDS] [--memory-mb MB] [--scheduler ADDRESS]
     nncourse report LESSON [--graded DIR] [--out DIR]
     nncourse report --course [--graded DIR] [--out DIR]
+    nncourse export --lms canvas|moodle|csv [--out FILE]
     nncourse nbgrader ARGS ...
     nncourse lab [JUPYTER_ARGS ...]
 
@@ -105,6 +106,23 @@ def _report(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from pathlib import Path
+
+    root = find_root()
+    from autograder.grading.batch import nbgrader_paths
+    from autograder.grading.lms import export
+
+    dest = Path(args.out) if args.out else root / "grading" / f"{args.lms}-grades.csv"
+    students = export(nbgrader_paths(root)[0], args.lms, dest)
+    print(f"nncourse: wrote {dest} ({len(students)} students)")
+    awaiting = [f"{s.id} ({', '.join(s.awaiting)})" for s in students if s.awaiting]
+    if awaiting:
+        print(f"nncourse: {len(awaiting)} students have written answers not yet graded in "
+              "formgrader; they count 0 until graded: " + "; ".join(awaiting), file=sys.stderr)
+    return 0
+
+
 def _nbgrader(args) -> int:
     """nbgrader ARGS from the course root, its output passed through, its exit code returned."""
     root = find_root()
@@ -172,6 +190,12 @@ def parser() -> argparse.ArgumentParser:
                     help="where the report goes (default: report/ in the lesson's results "
                          "folder; with --course, grading/graded/course-report)")
     rp.set_defaults(run=_report)
+    ex = sub.add_parser("export", help="the course gradebook (hand-graded points included) "
+                        "in the import format of Canvas or Moodle, or as one CSV row per student")
+    ex.add_argument("--lms", required=True, choices=("canvas", "moodle", "csv"))
+    ex.add_argument("--out", metavar="FILE",
+                    help="where it goes (default: grading/<LMS>-grades.csv)")
+    ex.set_defaults(run=_export)
     nb = sub.add_parser("nbgrader", add_help=False,
                         help="run nbgrader ARGS from the course root (e.g. `nncourse nbgrader "
                              "export` writes grading/grades.csv); relative paths in ARGS are "

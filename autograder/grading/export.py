@@ -32,7 +32,7 @@ def csv_cell(value) -> str:
     return "'" + text if text.startswith(FORMULA) else text
 
 
-def _row(gradebook, assignment, student) -> list:
+def submission_row(gradebook, assignment, student) -> list:
     """One row of COLUMNS, as nbgrader's CsvExportPlugin fills it (0 when not submitted)."""
     try:
         submission = gradebook.find_submission(assignment.name, student.id)
@@ -64,4 +64,4 @@ class CsvExport(CsvExportPlugin):
                     if students and student.id not in students:
                         continue
                     writer.writerow(["" if v is None else csv_cell(v)
-                                     for v in _row(gradebook, assignment, student)])
+                                     for v in submission_row(gradebook, assignment, student)])
