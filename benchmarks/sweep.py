@@ -1,7 +1,8 @@
 """Tolerance sweep: right answers written differently pass the hidden cases of every seed.
 
 For every exercise compared with nnlib's reference within a numeric tolerance (every class
-but "exact", and no `verify`), runs several correct implementations written differently
+but "exact", and no `verify` but the backward passes' comparison with nnlib and finite
+differences), runs several correct implementations written differently
 from nnlib (loops instead of vectorization, other formula orders, `np.einsum`, float32
 where the text allows it) on the hidden cases of N seeds, through the path of
 `check(name, fn, hidden=True)`: `autograder.check.cases_for`, `judge.run_case` and
@@ -50,9 +51,10 @@ LESSON_TESTS = ("test_lesson00", "test_lessons_01_03", "test_lessons_04_06", "te
 
 
 def swept() -> list[registry.Exercise]:
-    """The exercises whose outputs are compared with nnlib's within a tolerance, in the
-    order of the lessons."""
-    found = [e for e in registry.all_exercises() if e.tolerance != "exact" and e.verify is None]
+    """The exercises whose outputs are compared with nnlib's within a tolerance (also by a
+    `verify` marked `against_reference`), in the order of the lessons."""
+    found = [e for e in registry.all_exercises() if e.tolerance != "exact" and (
+        e.verify is None or getattr(e.verify, "against_reference", False))]
     return sorted(found, key=lambda e: e.lessons[0])
 
 
@@ -239,6 +241,9 @@ def implementations() -> dict[str, list[tuple[str, Callable]]]:
                      ("l2_penalty", l09.l2_penalty_flat), ("l2_grad", l09.l2_grad_loop),
                      ("l2_penalty", l09.l2_penalty_float32), ("l2_grad", l09.l2_grad_float32),
                      ("batchnorm_forward", l09.batchnorm_by_hand),
+                     ("batchnorm_backward", l09.batchnorm_backward_graph),
+                     ("batchnorm_backward", l09.batchnorm_backward_jacobian),
+                     ("dropout_backward", l09.dropout_backward_where),
                      ("sgd_update", l08.sgd_float32), ("adam_update", l08.adam_float32),
                      ("bce", l07.bce_log_clamp)):
         add(name, f"{fn.__module__}.{fn.__name__}", fn)

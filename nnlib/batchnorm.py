@@ -20,7 +20,7 @@ from nnlib._checks import as_array
 def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     """Normalize Z (m, n) with its own batch statistics; gamma, beta (n,).
 
-    Returns `(Y, cache)`; Y has Z's shape and `cache` feeds `batchnorm_backward`.
+    Returns `(Y, cache)`; Y has Z's shape and `cache` feeds `backward_from_cache`.
     """
     Z = as_array(Z, "Z", 2)
     gamma, beta = as_array(gamma, "gamma", 1), as_array(beta, "beta", 1)
@@ -39,11 +39,23 @@ def batchnorm_forward(Z, gamma, beta, eps: float = 1e-5):
     return gamma * Z_hat + beta, (Z_hat, inv_std, gamma, mu, var)
 
 
-def batchnorm_backward(dY, cache):
-    """Gradients of a training-mode batch norm; dY (m, n) -> (dZ, dgamma, dbeta).
+def batchnorm_backward(dY, Z, gamma, eps: float = 1e-5):
+    """Gradients of a training-mode batch norm of Z (m, n) with gamma (n,), for dY = ∂L/∂Y.
+
+    Returns `(dZ, dgamma, dbeta)` of the shapes of Z, gamma and gamma. β only shifts Y, so
+    its value does not enter. See `backward_from_cache` for the formulas.
+    """
+    gamma = as_array(gamma, "gamma", 1)
+    _, cache = batchnorm_forward(Z, gamma, np.zeros_like(gamma), eps)
+    return backward_from_cache(dY, cache)
+
+
+def backward_from_cache(dY, cache):
+    """Gradients of a training-mode batch norm from the cache of `batchnorm_forward`.
 
     dβ = Σ_i dY_i,  dγ = Σ_i dY_i ⊙ Ẑ_i, and with dẐ = dY ⊙ γ, because μ and σ² depend on
     every sample:  dZ = (1/m) (1/√(σ² + ε)) (m dẐ − Σ_i dẐ_i − Ẑ ⊙ Σ_i dẐ_i ⊙ Ẑ_i).
+    dY (m, n) -> (dZ (m, n), dgamma (n,), dbeta (n,)).
     """
     Z_hat, inv_std, gamma, _, _ = cache
     dY = as_array(dY, "dY", 2)
@@ -101,12 +113,12 @@ class BatchNorm:
         return self.gamma * Z_hat + self.beta
 
     def backward(self, dY):
-        """Training mode: `batchnorm_backward`. Inference mode: the statistics are
+        """Training mode: `backward_from_cache`. Inference mode: the statistics are
         constants, so dZ = dY ⊙ γ / √(running_var + ε)."""
         if self.cache is None:
             raise ValueError("backward needs a forward pass first")
         if self.training:
-            dZ, dgamma, dbeta = batchnorm_backward(dY, self.cache)
+            dZ, dgamma, dbeta = backward_from_cache(dY, self.cache)
         else:
             Z_hat, inv_std = self.cache[0], self.cache[1]
             dY = as_array(dY, "dY", 2)

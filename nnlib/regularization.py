@@ -6,7 +6,7 @@ slides' Ω = λ Σ_l ‖W(l)‖² (a bias shifts a unit, it does not make the fi
 pulling it to 0 only adds bias to the model).
 
 The pure functions (`l2_penalty`, `l2_grad`, `l1_penalty`, `l1_grad`, `dropout_forward`,
-`early_stopping_epoch`) hold the formulas; the classes are thin, stateful wrappers of them
+`dropout_backward`, `early_stopping_epoch`) hold the formulas; the classes are thin, stateful wrappers of them
 for `nnlib.train.fit`.
 
 The layers (`Dropout`, `DropConnect`, `GaussianNoise`) behave differently in training and
@@ -119,6 +119,20 @@ def dropout_forward(A, p, rng=None, inverted=False):
     return _apply_mask(A, r, p, inverted), r
 
 
+def dropout_backward(dA_tilde, r, p, inverted=False):
+    """The gradient through dropout with the mask r of the forward pass.
+
+    Ã = r ⊙ A (classic) or r ⊙ A / p (inverted) is linear in A, so
+        dL/dA = dL/dÃ ⊙ r   or   dL/dÃ ⊙ r / p:
+    a dropped unit passes no gradient. dA_tilde and r (0/1) have A's shape; p in (0, 1].
+    """
+    dA_tilde, r = as_array(dA_tilde, "dA_tilde"), as_array(r, "r")
+    same_shape(dA_tilde, r, "dA_tilde", "r")
+    if not 0 < p <= 1:
+        raise ValueError(f"p (keep probability) must be in (0, 1], got {p}")
+    return _apply_mask(dA_tilde, r, p, inverted)
+
+
 class Dropout:
     """Dropout on activations A of shape (m, n); `p` is the probability of KEEPING a unit.
 
@@ -154,8 +168,7 @@ class Dropout:
             mask = as_array(mask, "mask")
             same_shape(A, mask, "A", "mask")
             A_tilde = _apply_mask(A, mask, self.p, self.inverted)
-        # what backward multiplies by: r, or r / p for inverted dropout
-        self.mask = _apply_mask(np.ones_like(mask), mask, self.p, self.inverted)
+        self.mask = mask
         return A_tilde
 
     def backward(self, dA_tilde) -> np.ndarray:
@@ -166,7 +179,7 @@ class Dropout:
         if self.mask is None:
             raise ValueError("backward needs a training forward pass first")
         same_shape(dA_tilde, self.mask, "dA_tilde", "the forward input")
-        return dA_tilde * self.mask
+        return dropout_backward(dA_tilde, self.mask, self.p, self.inverted)
 
 
 class DropConnect:

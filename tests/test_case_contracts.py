@@ -429,6 +429,10 @@ CONTRACTS = {
     "forward": Contract({"X": Arr(("m n0", "n0")), "params": NETWORK, "activations": NAMES},
                         (network_chain, forward_relation)),
     "count_params": Contract({"sizes": ListOf(Int(1), min_len=2)}),
+    "staircase": Contract({"f": CALLABLE, "low": NUMBER, "high": NUMBER, "n": Int(2)},
+                          (low_below_high,)),
+    "approximate": Contract({"f": CALLABLE, "low": NUMBER, "high": NUMBER,
+                             "eps": Number(0, low_open=True)}, (low_below_high,)),
     # 06-backprop
     "output_delta": Contract({"dA": Arr(("m n",)), "Z": Arr(("m n",)), "activation": NAME}),
     "hidden_delta": Contract({"delta_next": Arr(("m n_next",)),
@@ -473,6 +477,12 @@ CONTRACTS = {
     "batchnorm_forward": Contract({"Z": Arr(("m n",)), "gamma": Arr(("n",)),
                                    "beta": Arr(("n",)), "eps": Number(0, low_open=True)},
                                   (at_least("Z", 2),)),
+    "dropout_backward": Contract({"dA_tilde": ANY, "r": Arr(values=BINARY),
+                                  "p": Number(0, 1, low_open=True), "inverted": BOOL},
+                                 (same_shape("dA_tilde", "r"),)),
+    "batchnorm_backward": Contract({"dY": Arr(("m n",)), "Z": Arr(("m n",)),
+                                    "gamma": Arr(("n",)), "eps": Number(0, low_open=True)},
+                                   (at_least("Z", 2),)),
     "xavier_init": Contract(INIT),
     "he_init": Contract(INIT),
     # "a list or 1-D array with at least one value"

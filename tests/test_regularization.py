@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nnlib.gradcheck import numerical_gradient, rel_error
-from nnlib.regularization import L1, L2, DropConnect, Dropout, EarlyStopping, GaussianNoise
+from nnlib.regularization import (L1, L2, DropConnect, Dropout, EarlyStopping, GaussianNoise,
+                                  dropout_backward)
 
 
 def _params(rng):
@@ -54,6 +55,14 @@ def test_dropout_gradient_with_fixed_mask(inverted):
     dA = layer.backward(C)
     assert rel_error(dA, numerical_gradient(f, A)) < 1e-8
     assert np.all(dA[mask == 0] == 0)
+    assert np.array_equal(dA, dropout_backward(C, mask, 0.6, inverted))
+
+
+def test_dropout_backward_bad_input():
+    with pytest.raises(ValueError, match="dA_tilde.*r"):
+        dropout_backward(np.zeros((2, 3)), np.ones((3, 2)), 0.5)
+    with pytest.raises(ValueError, match="keep probability"):
+        dropout_backward(np.zeros(3), np.ones(3), 0.0)
 
 
 def test_dropout_training_and_inference_differ():

@@ -1,19 +1,27 @@
-"""09-regularization: L2 penalty and gradient, dropout, batch norm, initialization, early stopping.
+"""09-regularization: L2 penalty and gradient, dropout and batch norm forward and backward,
+initialization, early stopping.
 
 `dropout_forward`, `xavier_init` and `he_init` return random draws, so no reference output
 exists to compare with: their `verify` judges the properties every right answer has, with
 bounds chosen so that a right answer fails with probability below 1e-9 (the computation is
 next to each bound) while the usual wrong variants fail for sure. Biases are not penalized
 (the slides' Ω = λ Σ_l ‖W(l)‖²).
+
+The two backward passes are judged twice by `_gradient_verify`: against nnlib's backward,
+and against central finite differences of the forward pass (lesson 06's numerical_gradient),
+so a right gradient is one of the forward the lesson defines, whichever formula computes it.
 """
 
 import math
 
 import numpy as np
 
-from autograder.judge import Unserializable
-from autograder.registry import Case, Exercise, register
-from autograder.results import array, kind, number
+from autograder.judge import Unserializable, compare
+from autograder.registry import TOLERANCES, Case, Exercise, register
+from autograder.results import array, arrays, kind, number
+from nnlib.batchnorm import batchnorm_backward, batchnorm_forward
+from nnlib.gradcheck import numerical_gradient
+from nnlib.regularization import dropout_backward
 
 # ---- shared helpers --------------------------------------------------------------------
 
@@ -61,6 +69,43 @@ def _params_hidden(rng):
                       note="one layer"))
     cases.append(Case((_random_params(rng, depth=5), 0.0), note="λ = 0"))
     return cases
+
+
+def _gradient_verify(reference, numeric_columns):
+    """`verify` of a backward pass: the output agrees with `reference` elementwise (rtol
+    1e-6, and an atol of 1e-9 of the largest expected value, since the step-by-step graph
+    and the compact formula round differently where terms cancel), then, column by column,
+    with central differences of the forward pass: `numeric_columns(case)` yields
+    (where, index into the output, numerical gradient of that part, the size of its terms,
+    which is not 0 where the gradient itself is, as when the terms cancel)."""
+    tol = TOLERANCES["stable"]
+
+    def verify(output, case):
+        args, kwargs = case.args, case.kwargs
+        expected = reference(*args, **kwargs)
+        scale = max(float(np.max(np.abs(e), initial=0.0)) for e in
+                    (expected if isinstance(expected, tuple) else (expected,)))
+        verdict = compare(expected, output, {"rtol": tol["rtol"], "atol": 1e-9 * scale + 1e-15},
+                          case)
+        if not verdict.passed:
+            return verdict.message, verdict.cause
+        for where, index, numeric, size in numeric_columns(case):
+            actual = _arr(output[index[0]] if isinstance(expected, tuple) else output)[index[1:]]
+            gap = float(np.max(np.abs(actual - numeric)))
+            if gap > FD_TOL * size:
+                return (f"{where} differs from central finite differences of the forward "
+                        f"pass by {gap:.2g}")
+        return None
+    verify.against_reference = True  # benchmarks/sweep.py sweeps it like a comparison
+    return verify
+
+
+# Central differences of the forward pass, on one column (feature) at a time so that the
+# rounding error is relative to that column: with h = 1e-5 in units of the column's spread
+# they differ from the exact gradient by at most 4e-10 of the size of its terms (measured
+# on 300 hidden seeds; tests/test_lesson09.py), far below FD_TOL, while every wrong
+# formula misses by 1/m (40 samples at most) or more.
+FD_TOL = 1e-6
 
 
 # ---- l2_penalty, l2_grad ---------------------------------------------------------------
@@ -298,6 +343,77 @@ register(Exercise(
 ))
 
 
+# ---- dropout_backward ------------------------------------------------------------------
+
+
+def _mask_case(rng, shape, p, inverted, note):
+    r = (rng.random(shape) < p).astype(float)
+    return Case((rng.normal(size=shape), r, p), {"inverted": inverted}, note)
+
+
+def _dropout_back_public():
+    dA_tilde = np.array([[0.5, -1.0, 2.0], [1.5, 3.0, -0.5]])
+    r = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])
+    rng = np.random.default_rng(19)
+    return [
+        Case((dA_tilde, r, 0.8), note="classic dropout, p = 0.8"),
+        Case((dA_tilde, r, 0.8), {"inverted": True}, "inverted dropout, p = 0.8"),
+        Case((dA_tilde, np.ones((2, 3)), 1.0), {"inverted": True}, "p = 1: every unit kept"),
+        _mask_case(rng, (2, 3, 4), 0.3, True, "a 3-D layer, inverted, p = 0.3"),
+    ]
+
+
+def _dropout_back_hidden(rng):
+    cases = []
+    for inverted in (False, True, False, True):
+        shape = tuple(int(k) for k in rng.integers(1, 9, size=int(rng.integers(1, 4))))
+        cases.append(_mask_case(rng, shape, float(rng.uniform(0.1, 0.95)), inverted,
+                                "a random layer"))
+    cases.append(_mask_case(rng, (int(rng.integers(2, 6)), int(rng.integers(2, 6))), 1.0,
+                            True, "p = 1"))
+    return cases
+
+
+def _dropout_columns(case):
+    dA_tilde, r, p = _arr(case.args[0]), _arr(case.args[1]), float(case.args[2])
+    inverted = bool(case.kwargs.get("inverted", False))
+    scale = 1.0 / p if inverted else 1.0
+    A = np.zeros_like(dA_tilde)
+    numeric = numerical_gradient(lambda A_: float(np.sum(dA_tilde * r * A_ * scale)), A)
+    yield "dA", (0,), numeric, max(float(np.max(np.abs(dA_tilde), initial=0.0)) * scale, 1e-300)
+
+
+register(Exercise(
+    name="dropout_backward",
+    pure=True,
+    lessons=("09-regularization",),
+    signature="(dA_tilde, r, p, inverted=False)",
+    reference="nnlib.regularization.dropout_backward",
+    public=_dropout_back_public,
+    hidden=_dropout_back_hidden,
+    tolerance="stable",
+    points=2,
+    project=array,
+    verify=_gradient_verify(dropout_backward, _dropout_columns),
+    mistakes={
+        "the mask is forgotten: a dropped unit passes no gradient, dA = dÃ ⊙ r (/ p)":
+            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) / (p if inverted else 1.0),
+        "inverted dropout must divide the gradient by p too, as its forward pass does":
+            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) * _arr(r),
+        "classic dropout does not scale in training; only inverted dropout divides by p":
+            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) * _arr(r) / p,
+        "it divides by 1 − p, the drop rate; p is the keep probability":
+            lambda dA_tilde, r, p, inverted=False:
+                _arr(dA_tilde) * _arr(r) / ((1 - p) if inverted else 1.0),
+        "it multiplies by p instead of dividing by p":
+            lambda dA_tilde, r, p, inverted=False:
+                _arr(dA_tilde) * _arr(r) * (p if inverted else 1.0),
+        "the mask is flipped: r = 1 means kept": lambda dA_tilde, r, p, inverted=False:
+            _arr(dA_tilde) * (1 - _arr(r)) / (p if inverted else 1.0),
+    },
+))
+
+
 # ---- batchnorm_forward -----------------------------------------------------------------
 
 
@@ -382,6 +498,122 @@ register(Exercise(
         "the result is not scaled by γ and shifted by β": lambda Z, gamma, beta, eps=1e-5:
             _batchnorm_with(_OVER_BATCH, _INSIDE)(Z, np.ones_like(_arr(gamma)),
                                                   np.zeros_like(_arr(beta)), eps),
+    },
+))
+
+
+# ---- batchnorm_backward ----------------------------------------------------------------
+
+
+def _bn_back_with(dZ_of):
+    """A batch-norm backward whose dZ is `dZ_of(dZ_hat, Z_hat, inv_std, Z)`; dγ, dβ right."""
+    def batchnorm_backward(dY, Z, gamma, eps=1e-5):
+        dY, Z, gamma = _arr(dY), _arr(Z), _arr(gamma)
+        Zc = Z - Z.mean(axis=0)
+        inv_std = 1.0 / np.sqrt(Zc.var(axis=0) + eps)
+        Z_hat = Zc * inv_std
+        return (dZ_of(dY * gamma, Z_hat, inv_std, Z, eps), np.sum(dY * Z_hat, axis=0),
+                dY.sum(axis=0))
+    return batchnorm_backward
+
+
+def _compact(dZ_hat, Z_hat, inv_std):
+    m = len(dZ_hat)
+    return inv_std / m * (m * dZ_hat - dZ_hat.sum(axis=0)
+                          - Z_hat * np.sum(dZ_hat * Z_hat, axis=0))
+
+
+def _unbiased_in_backward(dZ_hat, Z_hat, inv_std, Z, eps):
+    """The graph with the variance's gradient taken as if σ² divided by m − 1."""
+    m, Zc = len(Z), Z - Z.mean(axis=0)
+    dvar = np.sum(dZ_hat * Zc, axis=0) * -0.5 * inv_std**3
+    dmu = -np.sum(dZ_hat * inv_std, axis=0)
+    return dZ_hat * inv_std + dvar * 2 * Zc / (m - 1) + dmu / m
+
+
+def _bn_back_public():
+    Z = np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 10.0]])
+    dY = np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    Z_small = np.array([[1.000, 4.0], [1.002, 0.0], [0.998, 2.0], [1.004, -2.0]])
+    return [
+        Case((dY, Z, np.ones(2)), note="γ = 1, the gradient of the first output alone"),
+        Case((np.array([[0.5, -1.0], [2.0, 1.0], [-1.0, 0.5]]), Z, np.array([2.0, -0.5])),
+             note="γ = (2, −0.5)"),
+        Case((np.ones((3, 2)), Z, np.ones(2)),
+             note="dY = 1 everywhere: dZ is 0, since Y's column sums do not depend on Z"),
+        Case((np.array([[1.0, 0.5], [-2.0, 0.0], [0.5, 1.0], [0.0, -1.0]]), Z_small,
+              np.array([1.0, 3.0])), note="a feature of variance 5e-6, where ε matters"),
+        Case((np.array([[1.0, -1.0, 2.0], [0.0, 3.0, -2.0]]), np.array([[2.0, 1.0, 0.0],
+              [2.0, 3.0, 4.0]]), np.array([1.0, 2.0, -1.0])), {"eps": 0.1},
+             note="two samples, ε = 0.1; the first feature is constant"),
+    ]
+
+
+def _bn_back_hidden(rng):
+    cases = []
+    for case in _bn_hidden(rng):
+        Z, gamma = case.args[0], case.args[1]
+        cases.append(Case((rng.normal(size=np.shape(Z)), Z, gamma), case.kwargs, case.note))
+    return cases
+
+
+def _bn_columns(case):
+    dY, Z, gamma = (_arr(x) for x in case.args)
+    eps = float(case.kwargs.get("eps", 1e-5))
+    for j in range(Z.shape[1]):
+        # batch norm ignores a shift of the column: centring it keeps a step of h spreads
+        # from being rounded away next to large values
+        column, g, d = Z[:, [j]] - Z[:, j].mean(), gamma[[j]], dY[:, [j]]
+        spread = np.sqrt(column.var() + eps)
+
+        def loss(U, gamma_=g, beta_=np.zeros(1)):
+            return float(np.sum(d * batchnorm_forward(column + spread * U, gamma_, beta_,
+                                                      eps)[0]))
+        # the sizes: of dY ⊙ γ / √(σ² + ε), the first term of dZ, and of the sums
+        # dγ = Σ dY ⊙ Ẑ and dβ = Σ dY (Ẑ is at most √m in size)
+        size = float(np.abs(d).max() * abs(g[0])) / spread + 1e-300
+        yield (f"dZ[:, {j}]", (0, slice(None), j),
+               numerical_gradient(loss, np.zeros_like(column))[:, 0] / spread, size)
+        yield f"dgamma[{j}]", (1, j), numerical_gradient(
+            lambda g_: loss(np.zeros_like(column), gamma_=g_), g.copy())[0], \
+            float(np.abs(d).sum()) * np.sqrt(len(d)) + 1e-300
+        yield f"dbeta[{j}]", (2, j), numerical_gradient(
+            lambda b_: loss(np.zeros_like(column), beta_=b_), np.zeros(1))[0], \
+            float(np.abs(d).sum()) + 1e-300
+
+
+register(Exercise(
+    name="batchnorm_backward",
+    pure=True,
+    lessons=("09-regularization",),
+    signature="(dY, Z, gamma, eps=1e-5)",
+    reference="nnlib.batchnorm.batchnorm_backward",
+    public=_bn_back_public,
+    hidden=_bn_back_hidden,
+    tolerance="stable",
+    points=4,
+    project=arrays,
+    verify=_gradient_verify(batchnorm_backward, _bn_columns),
+    uses=("batchnorm_forward",),
+    mistakes={
+        "dZ misses the paths through the batch mean and variance: μ and σ² depend on every "
+        "sample, so dZ is not just dY ⊙ γ / √(σ² + ε)":
+            _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z, eps: dZ_hat * inv_std),
+        "dZ misses the path through the variance σ²":
+            _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z, eps:
+                          inv_std * (dZ_hat - dZ_hat.mean(axis=0))),
+        "dZ misses the path through the mean μ":
+            _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z, eps:
+                          inv_std * (dZ_hat - Z_hat * np.mean(dZ_hat * Z_hat, axis=0))),
+        "the variance's gradient uses m − 1 (the unbiased variance) while the forward pass "
+        "divides by m: use the same σ² in both": _bn_back_with(_unbiased_in_backward),
+        "dγ must sum dY ⊙ Ẑ (the normalized Z), not dY ⊙ Z": lambda dY, Z, gamma, eps=1e-5: (
+            _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z_, eps_: _compact(
+                dZ_hat, Z_hat, inv_std))(dY, Z, gamma, eps)[0],
+            np.sum(_arr(dY) * _arr(Z), axis=0), _arr(dY).sum(axis=0)),
+        "dZ is missing the factor γ (dẐ = dY ⊙ γ)": lambda dY, Z, gamma, eps=1e-5:
+            _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z_, eps_: _compact(
+                dZ_hat / _arr(gamma), Z_hat, inv_std))(dY, Z, gamma, eps),
     },
 ))
 
