@@ -595,6 +595,15 @@ def _text(get, *args) -> str:
     return str.__str__(text) if isinstance(text, str) else "?"
 
 
+def _with_recordings(value, args, kwargs):
+    """`value`, or {"returned": value, "recorded": [...]} when arguments of the case record
+    what the function did with them (objects whose class has a `recording()` method, such
+    as `nnlib.blocks.TrainingBlocks`): `verify` then judges the value with the records."""
+    recordings = [to_data(type(a).recording(a)) for a in (*args, *kwargs.values())
+                  if callable(getattr(type(a), "recording", None))]
+    return {"returned": value, "recorded": recordings} if recordings else value
+
+
 def _graded_call(fn, case: Case, args, kwargs, caught) -> Outcome:
     """Call `fn` and turn what it did into an Outcome of plain data. `run_case` runs this
     under the watch: the student's code it may run besides `fn` (an exception's __str__, a
@@ -605,7 +614,7 @@ def _graded_call(fn, case: Case, args, kwargs, caught) -> Outcome:
             changed = changed_inputs(fn, case, args, kwargs)
             if changed:
                 return Outcome(error=INPUT_CHANGED, error_message=input_changed_message(changed))
-        value = to_data(value)
+        value = _with_recordings(to_data(value), args, kwargs)
         seen = sorted({_text(str, w.message) for w in caught
                        if issubclass(w.category, RuntimeWarning)})
     except Exception as exc:  # noqa: BLE001 - any failure of student code is a verdict

@@ -6,17 +6,18 @@ counts ties ½ and averages one-vs-rest over the classes); top-k accuracy counts
 tied with the k-th score as inside the top k, as Keras's and TensorFlow's `in_top_k` do.
 Labels may arrive as floats, as `nnlib.datasets.digits()` gives them.
 
-`train_digits` has no unique answer: `verify` checks the returned network's structure and
-measures its accuracy itself on the rows of `datasets.digits()` that the case's split
-(seeded by the case's `rng`) held out from the student. Every case disguises the task with
-two secrets drawn from its seed (`_disguise`): the 64 pixels come in a shuffled order and
-the ten classes are renamed by a derangement. A network trained inside the call, from the
-rows it is given, does not care (a dense layer treats its inputs alike, and every class
-keeps its samples); a model built before the call (trained in another cell, or loaded
-pretrained, even one that infers the renaming from the rows it is given) reads the pixels
-in the wrong order and fails, with a message saying so. While grading, the digits file
-reads as empty in the student's kernel (`withheld`), so the function has only the rows it
-is given.
+`train_digits` has no unique answer, and the grader trains nothing of its own choosing.
+The student's function gets the training rows (X, one-hot Y) and the building blocks of a
+training loop, `nnlib.blocks.TrainingBlocks` (init_params, forward, cce_grad, backward,
+sgd_update: nnlib's, so a bug in lessons 05-08 costs nothing here), which record every step
+of gradient descent. `verify` finds in that record the chain of steps that ends at the
+returned parameters and starts at an init_params call, replays it in the grader's process
+from the case's rows alone, requires the replay to give the returned parameters, and
+measures the replayed network on the rows the case's split held out. So a model from
+nnlib's MLP and fit, from another library, loaded, trained in another cell, or trained on
+any row that is not one of the given ones, earns nothing, under any name; held-out rows
+never enter the kernel (the digits file is `withheld` there). Every case also disguises
+the task (`_disguise`: pixels shuffled, classes renamed by a derangement).
 """
 
 from functools import cache
@@ -27,6 +28,7 @@ from autograder.registry import Case, Exercise, register
 from autograder.results import array, number
 from nnlib import metrics
 from nnlib.activations import ACTIVATIONS
+from nnlib.blocks import TrainingBlocks, digest, replay
 from nnlib.datasets import digits, one_hot, train_val_split
 from nnlib.network import forward
 
@@ -383,6 +385,9 @@ register(Exercise(
 THRESHOLD = 0.95
 MAX_PARAMS = 50_000
 KNOWN = (*ACTIVATIONS, "softmax")
+# Returned and replayed parameters agree to the last bits when the kernel and the grader
+# run the same arithmetic; this leaves room for a BLAS that sums in another order.
+REPLAY_RTOL = 1e-6
 
 
 @cache
@@ -396,11 +401,10 @@ def _disguise(seed: int) -> tuple[np.ndarray, np.ndarray]:
     gets is pixel `pixels[j]`, and the samples of digit d are labelled `perm[d]`, a
     derangement (no digit keeps its label).
 
-    A model that did not learn from the rows it was given (trained before the call, or
-    loaded pretrained) reads the pixels in the usual order and scores about 0.1, and it
-    cannot undo the shuffle from the rows alone. Neither secret changes anything for a
-    network trained on the data it gets: its first layer treats the 64 inputs alike, its
-    ten outputs likewise, and every class keeps its samples.
+    Neither secret changes anything for a network trained on the data it gets: its first
+    layer treats the 64 inputs alike, its ten outputs likewise, and every class keeps its
+    samples. They keep the rows the student gets from being looked up in the public data
+    set by their usual order and names.
     """
     rng = np.random.default_rng([seed, 10])
     while True:
@@ -411,26 +415,23 @@ def _disguise(seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 @cache
 def _task(seed: int):
-    """(X_train, X_val, y_train, y_val, plain_val, digit_val, perm): the split of `seed`
-    in the disguise of `seed`; plain_val holds the held-out rows' pixels in the usual order
-    and digit_val their usual digit names."""
+    """(X_train, X_val, Y_train, y_val): the split of `seed` in the disguise of `seed`, with
+    one-hot training targets and held-out labels."""
     X_train, X_val, y_train, y_val = _split(seed)
     pixels, perm = _disguise(seed)
-
-    def relabel(y):
-        return perm[np.asarray(y).astype(int)].astype(np.asarray(y).dtype)
-
-    return (X_train[:, pixels], X_val[:, pixels], relabel(y_train), relabel(y_val), X_val,
-            y_val, perm)
+    return (X_train[:, pixels], X_val[:, pixels], one_hot(perm[y_train.astype(int)], 10),
+            perm[y_val.astype(int)])
 
 
 def _digits_case(seed: int, note: str) -> Case:
-    X_train, _, y_train, *_ = _task(seed)
-    return Case((X_train, y_train), {"rng": seed}, note)
+    X_train, _, Y_train, _ = _task(seed)
+    return Case((X_train, Y_train, TrainingBlocks(X_train, Y_train, seed)), {"rng": seed},
+                note)
 
 
-PRETRAINED = ("a model built before the call (trained elsewhere or loaded) earns nothing: "
-              "train it inside train_digits, on the X and y it is given")
+NOT_TRAINED = ("the model was not trained with the building blocks train_digits was given "
+               "(nnlib's MLP or fit, another library, or parameters made or changed outside "
+               "blocks.sgd_update)")
 
 
 def _structure_problem(params, activations) -> str | None:
@@ -467,19 +468,64 @@ def _structure_problem(params, activations) -> str | None:
     return None
 
 
-def _accuracy(params, activations, X, y) -> float:
-    """The fraction of rows of X whose argmax of `forward` is their label in y."""
-    with np.errstate(all="ignore"):
-        Y_hat, _ = forward(X, [tuple(np.asarray(p, float) for p in pair) for pair in params],
-                           activations)
-    return float(np.mean(Y_hat.argmax(axis=1) == y))
+def _array(record: dict, key: str, kind: str) -> np.ndarray:
+    a = record.get(key) if isinstance(record, dict) else None
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind != kind:
+        raise ValueError(f"the record's {key} is damaged")
+    return a
 
 
-def _verify_model(output, case: Case) -> str | None:
-    """None if the network classifies the rows held out by the case's split well enough."""
-    if not isinstance(output, (list, tuple)) or len(output) != 2:
+def _steps(record, final: list) -> tuple[tuple, list]:
+    """(init, steps) for `replay`: the init_params call and the steps of gradient descent
+    that, by the blocks' record, lead to the parameters whose digests are `final`. Raises
+    ValueError saying where the chain breaks. The record comes from the student's kernel:
+    it only says which steps to replay, and the replay decides."""
+    out, grad, eta = (_array(record, k, c) for k, c in (
+        ("update_out", "u"), ("update_grad", "i"), ("update_eta", "f")))
+    params, params_at = _array(record, "grad_params", "u"), _array(record, "grad_params_at", "i")
+    rows, rows_at = _array(record, "grad_rows", "i"), _array(record, "grad_rows_at", "i")
+    n_grads = len(params_at) - 1
+    if not (len(out) == len(grad) == len(eta) and len(rows_at) == n_grads + 1 >= 1
+            and params_at[-1] == len(params) and rows_at[-1] == len(rows)
+            and np.all(np.diff(params_at) >= 0) and np.all(np.diff(rows_at) >= 0)
+            and np.all((grad >= 0) & (grad < n_grads))):
+        raise ValueError("the record of the blocks is damaged")
+    made_by: dict[int, list[int]] = {}
+    for u, d in enumerate(out.tolist()):
+        made_by.setdefault(d, []).append(u)
+    inits = {}
+    for j, item in enumerate(record.get("inits") or []):
+        sizes, name, digests = item
+        inits.setdefault(tuple(digests.tolist()), (j, [int(n) for n in sizes], str(name)))
+    steps, current = [], list(final)
+    while tuple(current) not in inits:
+        if len(steps) >= n_grads:
+            raise ValueError("the steps in the record run in a circle")
+        candidates = [int(grad[u]) for u in made_by.get(current[0], [])]
+        for g in reversed(candidates):
+            before = params[params_at[g]:params_at[g + 1]].tolist()
+            picks = [next((u for u in made_by.get(d, []) if grad[u] == g), None)
+                     for d in current]
+            if len(before) == len(current) and None not in picks:
+                break
+        else:
+            where = ("the parameters you returned" if not steps else
+                     f"the parameters {len(steps)} step(s) before the end")
+            raise ValueError(f"{where} are not all the result of one step of "
+                             "blocks.sgd_update, nor of blocks.init_params")
+        steps.append((rows[rows_at[g]:rows_at[g + 1]], eta[picks].tolist()))
+        current = before
+    return inits[tuple(current)], steps[::-1]
+
+
+def _replayed(output, case: Case):
+    """(the replayed parameters, activations) of a checked output, or a verdict."""
+    if not (isinstance(output, dict) and set(output) == {"returned", "recorded"}):
+        return "the blocks recorded nothing: call train_digits with the blocks it is given"
+    returned, (record,) = output["returned"], output["recorded"]
+    if not isinstance(returned, (list, tuple)) or len(returned) != 2:
         return "return a pair (params, activations)"
-    params, activations = output
+    params, activations = returned
     if not (isinstance(activations, str) or (isinstance(activations, (list, tuple)) and all(
             isinstance(a, str) for a in activations))):
         return ("return a pair (params, activations); the second item must be the activation "
@@ -487,28 +533,55 @@ def _verify_model(output, case: Case) -> str | None:
     problem = _structure_problem(params, activations)
     if problem:
         return problem
-    _, X_val, _, y_val, plain_val, digit_val, _ = _task(case.kwargs["rng"])
+    seed = case.kwargs["rng"]
+    X_train, _, Y_train, _ = _task(seed)
+    final = [int(digest(a)) for pair in params for a in pair]
+    try:
+        init, steps = _steps(record, final)
+    except ValueError as exc:
+        return (f"{exc}: train with blocks.init_params, blocks.forward, blocks.cce_grad, "
+                "blocks.backward and blocks.sgd_update, and return the parameters of the "
+                "last step as sgd_update returned them", NOT_TRAINED)
+    blocks = TrainingBlocks(X_train, Y_train, seed)
+    try:
+        with np.errstate(all="ignore"):
+            again = replay(blocks, init, steps, activations)
+    except ValueError as exc:
+        return f"replaying the recorded steps failed: {exc}", NOT_TRAINED
+    flat = [np.asarray(a, float) for pair in params for a in pair]
+    if not all(a.shape == b.shape and np.allclose(a, b, rtol=REPLAY_RTOL, atol=REPLAY_RTOL)
+               for a, b in zip(flat, (a for pair in again for a in pair), strict=True)):
+        return ("replaying the recorded steps does not give the parameters you returned",
+                NOT_TRAINED)
+    return again, activations, len(steps)
+
+
+def _accuracy(params, activations, X, y) -> float:
+    """The fraction of rows of X whose argmax of `forward` is their label in y."""
+    with np.errstate(all="ignore"):
+        Y_hat, _ = forward(X, params, activations)
+    return float(np.mean(Y_hat.argmax(axis=1) == y))
+
+
+def _verify_model(output, case: Case) -> str | tuple[str, str] | None:
+    """None if the steps that produced the returned network, replayed by the grader on the
+    rows the case gave, reach a network that classifies the rows it held out well enough."""
+    replayed = _replayed(output, case)
+    if not isinstance(replayed, tuple) or len(replayed) != 3:
+        return replayed
+    params, activations, n_steps = replayed
+    _, X_val, _, y_val = _task(case.kwargs["rng"])
     acc = _accuracy(params, activations, X_val, y_val)
     if acc >= THRESHOLD:
         return None
-    # A model built before the call does well on the digits as they usually come, under
-    # their usual names or under the names this call gave them (inferred from its rows).
-    before = max(_accuracy(params, activations, plain_val, names)
-                 for names in (digit_val, y_val))
-    if before > max(acc, 0.5):
-        return (f"held-out accuracy {acc:.3f}: this call gave your function the digits with "
-                "their pixels in another order and their classes renamed, yet your model "
-                f"classifies the digits as they usually come ({before:.3f} right): it was "
-                "not trained on the data train_digits was given; " + PRETRAINED,
-                "the model was built before the call, not trained on the data it was given")
-    return (f"held-out accuracy {acc:.3f} is below {THRESHOLD} on the {len(y_val)} "
-            "digits your function never saw")
+    return (f"held-out accuracy {acc:.3f} after {n_steps} steps is below {THRESHOLD} on the "
+            f"{len(y_val)} digits your function never saw")
 
 
 register(Exercise(
     name="train_digits",
     lessons=("10-training",),
-    signature="(X, y, rng=None)",
+    signature="(X, Y, blocks, rng=None)",
     reference="nnlib.train.train_digits",
     public=lambda: [_digits_case(0, "the 80/20 split of seed 0, in the disguise of seed 0")],
     hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)),
