@@ -1,4 +1,4 @@
-"""05-forward: a dense layer, the forward pass through a network, parameter counting.
+"""05-forward: a dense layer, the forward pass, parameter counting, universal approximation.
 
 The cache a student's `dense_forward` or `forward` returns is their own business: only
 the activations are compared. The mistakes are the shape slips of the matrix form.
@@ -8,6 +8,7 @@ import numpy as np
 
 from autograder.registry import Case, Exercise, register
 from nnlib.activations import ACTIVATIONS
+from nnlib.approximation import GRID_POINTS, MAX_HIDDEN, one_hidden_layer, staircase
 from nnlib.network import forward
 
 HANDWORKED = dict(
@@ -186,5 +187,183 @@ register(Exercise(
         "one bias per input unit was counted; there is one per output unit":
             lambda sizes: sum(a * (b + 1) for a, b in _pairs(sizes)),
         "the units were counted, not the weights and biases": lambda sizes: sum(sizes),
+    },
+))
+
+
+# ---- universal approximation: a network built, not trained ------------------------------
+#
+# f is a NumPy function (a ufunc, np.sinc or a Polynomial): cases are pickled into the
+# grading kernel, which has NumPy but not this module.
+
+
+def _lipschitz(f, low, high):
+    x = np.linspace(low, high, 20_001)
+    return float(np.max(np.abs(np.diff(f(x)))) / (x[1] - x[0]))
+
+
+def _target(rng):
+    """(f, low, high, note): a smooth, kinked, growing or wiggly function on an interval."""
+    kind = int(rng.integers(6))
+    if kind == 0:
+        low = float(rng.uniform(-4, 2))
+        return np.sin, low, low + float(rng.uniform(2, 7)), "sin"
+    if kind == 1:
+        return np.abs, -float(rng.uniform(0.5, 2)), float(rng.uniform(0.5, 2)), "|x|, a kink"
+    if kind == 2:
+        return np.tanh, -float(rng.uniform(1, 4)), float(rng.uniform(1, 4)), "tanh"
+    if kind == 3:
+        return np.exp, -float(rng.uniform(1, 3)), float(rng.uniform(0, 1.2)), "exp"
+    if kind == 4:
+        return np.sinc, -float(rng.uniform(1, 3)), float(rng.uniform(1, 3)), "sinc"
+    low, high = -float(rng.uniform(0.5, 1.5)), float(rng.uniform(0.5, 1.5))
+    p = np.polynomial.Polynomial(rng.normal(size=int(rng.integers(2, 5))))
+    # Scaled to a range of 1 to 3 on the interval, like the other functions.
+    p = p * (float(rng.uniform(1, 3)) / np.ptp(p(np.linspace(low, high, 1001))))
+    return p, low, high, f"a polynomial of degree {p.degree()}"
+
+
+def _units(params):
+    return np.shape(params[0][0])[0]
+
+
+def _staircase_grid(low, high, n):
+    """The middle half of each of the n pieces, 9 points each, and the midpoints."""
+    h = (high - low) / n
+    mid = low + (np.arange(n) + 0.5) * h
+    return (mid[:, None] + np.linspace(-h / 4, h / 4, 9)).ravel(), mid
+
+
+def _staircase_project(out, case):
+    f, low, high, n = case.args
+    if _units(out) > 2 * n:
+        raise ValueError(f"{_units(out)} hidden units for {n} pieces; at most 2n = {2 * n}")
+    return one_hidden_layer(_staircase_grid(low, high, n)[0], out)
+
+
+def _verify_staircase(values, case):
+    f, low, high, n = case.args
+    _, mid = _staircase_grid(low, high, n)
+    levels = np.asarray(f(mid), float)
+    values = values.reshape(n, 9)
+    off = np.abs(values - levels[:, None])
+    if off.max() <= 1e-6 * (1 + np.max(np.abs(levels))):
+        return None
+    i, j = np.unravel_index(np.argmax(off), off.shape)
+    h = (high - low) / n
+    x = mid[i] + (j - 4) * h / 16
+    message = (f"on piece {i} of {n} ([{low + i * h:.4g}, {low + (i + 1) * h:.4g}]) the "
+               f"network gives {values[i, j]:.6g} at x = {x:.4g}; the staircase's level there "
+               f"is f({mid[i]:.4g}) = {levels[i]:.6g}")
+    if np.ptp(values[i]) > 1e-3 * max(1.0, abs(levels[i])):
+        return message, ("the output still changes inside a piece: the sigmoids are not steep "
+                         "enough (w of about 100 / h makes a step)")
+    return message
+
+
+def _staircase_left_ends(f, low, high, n):
+    h = (high - low) / n
+    return staircase(lambda x: f(x - h / 2), low, high, n)
+
+
+def _staircase_from_zero(f, low, high, n):
+    (W1, b1), (W2, _) = staircase(f, low, high, n)
+    return [(W1, b1), (W2, np.zeros(1))]
+
+
+def _staircase_levels_as_heights(f, low, high, n):
+    (W1, b1), (_, b2) = staircase(f, low, high, n)
+    h = (high - low) / n
+    return [(W1, b1), (np.asarray(f(low + (np.arange(1, n) + 0.5) * h)).reshape(1, -1), b2)]
+
+
+def _staircase_hidden(rng):
+    cases = []
+    for _ in range(5):
+        f, low, high, note = _target(rng)
+        n = int(rng.integers(2, 60))
+        cases.append(Case((f, low, high, n), note=f"{note} on [{low:.3g}, {high:.3g}], {n} pieces"))
+    return cases
+
+
+register(Exercise(
+    name="staircase",
+    lessons=("05-forward",),
+    signature="(f, low, high, n)",
+    reference="nnlib.approximation.staircase",
+    public=lambda: [
+        Case((np.sin, 0.0, 2 * np.pi, 8), note="sin on [0, 2π], 8 pieces"),
+        Case((np.abs, -1.0, 1.0, 5), note="|x| on [-1, 1], 5 pieces"),
+        Case((np.polynomial.Polynomial([0.0, 1.0, 0.0, -1.0]), -1.5, 1.5, 12),
+             note="x - x³ on [-1.5, 1.5], 12 pieces"),
+    ],
+    hidden=_staircase_hidden,
+    tolerance="numerical",
+    points=2,
+    project=_staircase_project,
+    verify=_verify_staircase,
+    mistakes={
+        "each level is f at the left end of its piece; the text asks for the midpoint":
+            _staircase_left_ends,
+        "the staircase starts at 0: b2 must be the first level f(c_0)": _staircase_from_zero,
+        "each step's height is the level itself; a step adds the difference to the "
+        "previous level": _staircase_levels_as_heights,
+    },
+))
+
+
+def _approximate_project(out, case):
+    f, low, high, eps = case.args
+    if _units(out) > MAX_HIDDEN:
+        raise ValueError(f"{_units(out)} hidden units; at most {MAX_HIDDEN}")
+    return one_hidden_layer(np.linspace(low, high, GRID_POINTS), out)
+
+
+def _verify_approximate(values, case):
+    f, low, high, eps = case.args
+    x = np.linspace(low, high, GRID_POINTS)
+    error = np.abs(values - f(x))
+    worst = int(np.argmax(error))
+    if error[worst] <= eps:
+        return None
+    message = (f"max |network(x) - f(x)| is {error[worst]:.4g} at x = {x[worst]:.4g} "
+               f"(network {values[worst]:.6g}, f {float(f(x[worst])):.6g}); it must be at "
+               f"most eps = {eps:.4g} on all of [{low:.4g}, {high:.4g}]")
+    if worst in (0, len(x) - 1) and np.max(error[1:-1]) <= eps:
+        return message, ("only the end of the interval is off: a step placed on the edge "
+                         "gives half its height there")
+    return message, "more (narrower) pieces: measure your error on a grid as fine as the check's"
+
+
+def _approximate_hidden(rng):
+    cases = []
+    for _ in range(5):
+        f, low, high, note = _target(rng)
+        # At most about 100 pieces for a midpoint staircase within eps / 2.
+        eps = max(float(rng.uniform(0.02, 0.1)), _lipschitz(f, low, high) * (high - low) / 100)
+        cases.append(Case((f, low, high, eps),
+                          note=f"{note} on [{low:.3g}, {high:.3g}] within {eps:.3g}"))
+    return cases
+
+
+register(Exercise(
+    name="approximate",
+    uses=("staircase", "forward"),
+    lessons=("05-forward",),
+    signature="(f, low, high, eps)",
+    reference="nnlib.approximation.approximate",
+    public=lambda: [
+        Case((np.sin, 0.0, 2 * np.pi, 0.05), note="sin on [0, 2π] within 0.05"),
+        Case((np.abs, -1.0, 1.0, 0.02), note="|x| on [-1, 1] within 0.02"),
+        Case((np.exp, -1.0, 1.0, 0.05), note="exp on [-1, 1] within 0.05"),
+    ],
+    hidden=_approximate_hidden,
+    tolerance="numerical",
+    points=3,
+    project=_approximate_project,
+    verify=_verify_approximate,
+    mistakes={
+        "2 pieces: the error was measured at the pieces' midpoints only, where a "
+        "staircase is exact": lambda f, low, high, eps: staircase(f, low, high, 2),
     },
 ))

@@ -1,4 +1,5 @@
-"""06-backprop: deltas, a dense layer's backward pass, backpropagation, numerical gradients.
+"""06-backprop: deltas, a dense layer's backward pass, backpropagation, numerical gradients,
+automatic differentiation.
 
 `sigmoid_prime` is registered with lesson 04 and graded here again. A cache is the pair
 (A_prev, Z) that nnlib's `dense_forward` keeps; hidden cases draw networks of random depth
@@ -11,7 +12,9 @@ import numpy as np
 
 from autograder.registry import Case, Exercise, register
 from nnlib.activations import ACTIVATIONS
+from nnlib.autodiff import Program
 from nnlib.gradcheck import numerical_gradient
+from nnlib.losses import bce, half_sse, softmax_cross_entropy
 from nnlib.network import forward
 
 NAMES = ("sigmoid", "tanh", "relu", "linear")
@@ -241,17 +244,19 @@ register(Exercise(
 ))
 
 
-def _cubes(x):
-    return float(np.sum(x ** 3) / 3.0)
+# The functions f are nnlib's losses with the target fixed: cases are pickled into the
+# grading kernel, which has nnlib but not this module. The softmax cross-entropy couples
+# the entries of a row, so an x left shifted after one entry changes the others' gradients.
 
 
-def _wave(x):
-    return float(np.sum(np.sin(x) * x))
+def _half_sse(y):
+    return partial(half_sse, y)
 
 
-def _layer_loss(X, Y, b, W):
-    """Half the squared error of a sigmoid layer, as a function of its weights W."""
-    return 0.5 * float(np.sum((Y - ACTIVATIONS["sigmoid"][0](X @ W.T + b)) ** 2))
+def _cross_entropy(rng, shape):
+    """f(x) = softmax cross-entropy of the logits x against random one-hot targets."""
+    K = shape[-1]
+    return partial(softmax_cross_entropy, np.eye(K)[rng.integers(K, size=shape[:-1])])
 
 
 def _one_sided(f, x, h=1e-5):
@@ -276,16 +281,17 @@ def _no_restore(f, x, h=1e-5):
 
 
 def _numerical_hidden(rng):
-    m, n_in, n_out = (int(k) for k in rng.integers(1, 6, size=3))
-    loss = partial(_layer_loss, rng.normal(size=(m, n_in)), rng.uniform(size=(m, n_out)),
-                   rng.normal(size=n_out))
+    m, K = (int(k) for k in rng.integers(2, 6, size=2))
+    shape3 = tuple(int(k) for k in rng.integers(1, 4, size=3))
     return [
-        Case((_cubes, rng.normal(size=rng.integers(1, 12))), note="sum of x^3 / 3"),
-        Case((_wave, rng.normal(size=(rng.integers(1, 4), rng.integers(1, 4), 2))),
-             note="a 3-D x"),
-        Case((loss, rng.normal(size=(n_out, n_in))), note="the loss of a layer as f(W)"),
-        Case((_wave, rng.normal(size=5)), {"h": 1e-4}, "another step h"),
-        Case((_cubes, np.array(rng.normal())), note="a 0-d x"),
+        Case((_cross_entropy(rng, (m, K)), rng.normal(size=(m, K))),
+             note=f"softmax cross-entropy of {m} x {K} logits"),
+        Case((_cross_entropy(rng, (K,)), rng.normal(size=K)), {"h": 1e-4},
+             note="one row of logits, another step h"),
+        Case((partial(bce, rng.integers(0, 2, size=m).astype(float)),
+              rng.uniform(0.1, 0.9, size=m)), note="binary cross-entropy of probabilities"),
+        Case((_half_sse(rng.normal(size=shape3)), rng.normal(size=shape3)), note="a 3-D x"),
+        Case((_half_sse(np.array(rng.normal())), np.array(rng.normal())), note="a 0-d x"),
     ]
 
 
@@ -295,9 +301,11 @@ register(Exercise(
     signature="(f, x, h=1e-5)",
     reference="nnlib.gradcheck.numerical_gradient",
     public=lambda: [
-        Case((_cubes, np.array([-1.0, 0.5, 2.0])), note="f(x) = sum(x^3) / 3, gradient x^2"),
-        Case((_wave, np.array([[0.0, 1.0], [2.0, -1.5]])), note="f(x) = sum(x sin x), 2-D x"),
-        Case((_cubes, np.array([1.0, 2.0])), {"h": 1e-3}, "a larger step h"),
+        Case((_half_sse(np.array([1.0, -2.0, 0.5])), np.array([-1.0, 0.5, 2.0])),
+             note="f(x) = sum((y - x)^2) / 2, gradient x - y"),
+        Case((partial(softmax_cross_entropy, np.array([[1.0, 0.0], [0.0, 1.0]])),
+              np.array([[0.0, 1.0], [2.0, -1.5]])), note="softmax cross-entropy, 2-D x"),
+        Case((_half_sse(np.zeros(2)), np.array([1.0, 2.0])), {"h": 1e-3}, "a larger step h"),
     ],
     hidden=_numerical_hidden,
     tolerance="iterative",
@@ -311,3 +319,183 @@ register(Exercise(
     },
 ))
 
+
+
+# ---- automatic differentiation: a micrograd-style Value ----------------------------------
+#
+# The grader calls the student's `value_and_grad(expr, x)`, which runs `expr` on the
+# student's own Values. Each expression is an nnlib `Program` (data the grading kernel can
+# unpickle), shown in messages as its lines, e.g. "t2 = x0 * x1; t3 = tanh(t2)".
+
+
+def _random_ops(rng, x, n_ops):
+    """A random program whose nodes stay in [-3, 3]. The first operand is mostly the last
+    node, the other any earlier one, so most nodes lead to the output, some by several
+    paths. It ends with a diamond: t = tanh(last) reaches the output directly and through
+    tanh(t * node), so t gathers two contributions, the direct one first."""
+    values = [float(v) for v in x]
+    ops = []
+    while len(ops) < n_ops:
+        j = int(rng.integers(len(values)))
+        i = len(values) - 1 if rng.uniform() < 0.7 else int(rng.integers(len(values)))
+        c = float(np.round(rng.uniform(-2, 2), 2))
+        name = str(rng.choice(["+", "*", "+c", "c+", "*c", "c*", "tanh", "exp"]))
+        second = {"+": values[j], "*": values[j]}.get(name, c)
+        value = {"+": values[i] + second, "*": values[i] * second, "+c": values[i] + c,
+                 "c+": c + values[i], "*c": values[i] * c, "c*": c * values[i],
+                 "tanh": np.tanh(values[i]), "exp": np.exp(values[i])}[name]
+        if abs(value) > 3:
+            continue
+        ops.append((name, i, j) if name in ("+", "*") else
+                   (name, i) if name in ("tanh", "exp") else (name, i, c))
+        values.append(float(value))
+    t = len(values)
+    return ops + [("tanh", t - 1), ("*", t, int(rng.integers(t))), ("tanh", t + 1),
+                  ("+", t, t + 2)]
+
+
+def _value_and_grad_hidden(rng):
+    cases = []
+    for n_inputs, n_ops in ((1, 4), (2, 8), (3, 12), (4, 16), (5, 20)):
+        x = rng.uniform(-1, 1, n_inputs)
+        cases.append(Case((Program(n_inputs, _random_ops(rng, x, n_ops)), x),
+                          note=f"a random graph of {n_ops + 4} operations on {n_inputs} inputs"))
+    return cases
+
+
+def worked_example_program():
+    """The slides' 3 -> 2 -> 1 network on x = (1, 0, 1), T = 1, as a program of its 9
+    weights and biases (w14 w24 w34 w15 w25 w35 theta4 theta5 w46 w56 theta6 = nodes
+    0..10) returning E = (T - O6)^2 / 2, with sigma(z) = (1 + tanh(z / 2)) / 2."""
+    ops, n = [], 11
+
+    def op(*o):
+        ops.append(o)
+        return n + len(ops) - 1
+
+    def sigma(z):
+        return op("c+", op("c*", op("tanh", op("c*", z, 0.5)), 0.5), 0.5)
+
+    x = (1.0, 0.0, 1.0)
+    hidden = []
+    for unit, theta in ((0, 6), (3, 7)):  # the weights into unit 4, then unit 5
+        z = theta
+        for k in range(3):
+            z = op("+", z, op("*c", unit + k, x[k]))
+        hidden.append(sigma(z))
+    z6 = op("+", op("+", op("*", 8, hidden[0]), op("*", 9, hidden[1])), 10)
+    error = op("+c", sigma(z6), -1.0)
+    op("c*", op("*", error, error), 0.5)
+    return Program(n, ops)
+
+
+WORKED_WEIGHTS = np.array([0.2, 0.4, -0.5, -0.3, 0.1, 0.2, -0.4, 0.2, -0.3, -0.2, 0.1])
+
+
+def _value_and_grad_public():
+    return [
+        Case((Program(5, [("*", 0, 1), ("*", 2, 3), ("+", 5, 6), ("+", 7, 4), ("tanh", 8)]),
+              np.array([2.0, -3.0, 0.0, 1.0, 6.8813735870195432])),
+             note="a neuron tanh(x1 w1 + x2 w2 + b): inputs x1, w1, x2, w2, b"),
+        Case((Program(1, [("*", 0, 0), ("+", 1, 0), ("c*", 2, 3.0)]), np.array([-1.5])),
+             note="x used three times: 3 (x * x + x)"),
+        Case((Program(2, [("*", 0, 1), ("tanh", 2), ("*", 3, 0), ("exp", 4), ("+", 3, 5)]),
+              np.array([0.5, -1.2])),
+             note="a diamond: t = tanh(x y) reaches the output directly and through exp(t x)"),
+        Case((worked_example_program(), WORKED_WEIGHTS.copy()),
+             note="the slides' 3 -> 2 -> 1 network: E of its 11 weights and biases"),
+    ]
+
+
+class _Node:
+    """A Value with a slip or two, for the named mistakes."""
+
+    accumulate = True
+    topological = True
+    tanh_prime = staticmethod(lambda t: 1.0 - t * t)
+    seed = 1.0
+
+    def __init__(self, data, parents=(), local=()):
+        self.data, self.grad, self.parents, self.local = float(data), 0.0, parents, local
+
+    def _lift(self, other):
+        return other if isinstance(other, _Node) else type(self)(other)
+
+    def __add__(self, other):
+        other = self._lift(other)
+        return type(self)(self.data + other.data, (self, other), (1.0, 1.0))
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        return type(self)(self.data * other.data, (self, other), (other.data, self.data))
+
+    __rmul__ = __mul__
+
+    def tanh(self):
+        t = np.tanh(self.data)
+        return type(self)(t, (self,), (self.tanh_prime(t),))
+
+    def exp(self):
+        e = np.exp(self.data)
+        return type(self)(e, (self,), (e,))
+
+    def backward(self):
+        if self.topological:
+            order, seen = [], set()
+
+            def visit(node):
+                if node not in seen:
+                    seen.add(node)
+                    for parent in node.parents:
+                        visit(parent)
+                    order.append(node)
+
+            visit(self)
+            order.reverse()
+        else:  # breadth first from the output, each node once
+            order, seen = [self], {self}
+            for node in order:
+                for parent in node.parents:
+                    if parent not in seen:
+                        seen.add(parent)
+                        order.append(parent)
+        self.grad = self.seed
+        for node in order:
+            for parent, local in zip(node.parents, node.local, strict=True):
+                parent.grad = parent.grad + local * node.grad if self.accumulate else \
+                    local * node.grad
+
+
+def _with_node(**slips):
+    node = type("Slipped", (_Node,), slips)
+
+    def value_and_grad(expr, x):
+        inputs = [node(v) for v in x]
+        out = expr(*inputs)
+        out.backward()
+        return out.data, np.array([v.grad for v in inputs])
+
+    return value_and_grad
+
+
+register(Exercise(
+    name="value_and_grad",
+    lessons=("06-backprop",),
+    signature="(expr, x)",
+    reference="nnlib.autodiff.value_and_grad",
+    public=_value_and_grad_public,
+    hidden=_value_and_grad_hidden,
+    points=4,
+    mistakes={
+        "grad is assigned (=), not accumulated (+=): a node used twice keeps only one "
+        "path's share": _with_node(accumulate=False),
+        "backward visits the nodes breadth first from the output, not in reverse "
+        "topological order: a node passes its grad on before every path has reached it":
+            _with_node(topological=False),
+        "tanh's local derivative is taken as tanh(a); it is 1 - tanh(a)^2":
+            _with_node(tanh_prime=staticmethod(lambda t: t)),
+        "the output's grad is not set to 1 before the backward sweep": _with_node(seed=0.0),
+    },
+))
