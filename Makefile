@@ -27,6 +27,12 @@ $(GUARD): autograder/outside_course.py | $(BIN)/python
 	mkdir -p $(@D)
 	cp $< $@
 
+# Sharp figures in every kernel of the environment: IPython reads sys.prefix/etc/ipython.
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
+$(KERNEL_CONFIG): jupyter/ipython_kernel_config.py | $(BIN)/python
+	mkdir -p $(@D)
+	cp $< $@
+
 # JupyterLab refuses to run as root unless told to (containers often run as root).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
@@ -35,15 +41,15 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # lists, the Nbgrader menu), server and lab side; Validate stays.
 STUDENT_CONFIG := $(CURDIR)/jupyter/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))
 
-lab: $(VENV)/.lab $(GUARD)
+lab: $(VENV)/.lab $(GUARD) $(KERNEL_CONFIG)
 	JUPYTER_CONFIG_PATH="$(STUDENT_CONFIG)" $(BIN)/jupyter lab $(ALLOW_ROOT) lectures
 
 # `nncourse lab` serves the course root, so Formgrader finds nbgrader_config.py and
 # grading/; it adds --allow-root itself. It keeps every extension the environment enables.
-instructor: $(VENV)/.lab $(GUARD)
+instructor: $(VENV)/.lab $(GUARD) $(KERNEL_CONFIG)
 	$(BIN)/nncourse lab
 
-test: $(VENV)/.test $(GUARD) lint pytest adversarial-as-user selftest release-check nbval-sweep
+test: $(VENV)/.test $(GUARD) $(KERNEL_CONFIG) lint pytest adversarial-as-user selftest release-check nbval-sweep
 
 lint:
 	$(BIN)/ruff check .
@@ -65,12 +71,18 @@ selftest:
 release-check:
 	$(BIN)/nncourse release --check
 
+# nbval's kernels also check every figure they draw against the figure rules of
+# docs/STYLE.md (tests/kernel/nncourse_figure_plugin.py), so the notebooks execute once for both.
+FIGURE_RULES := PYTHONPATH="$(CURDIR)/tests/kernel$(if $(PYTHONPATH),:$(PYTHONPATH))" \
+                PYTEST_ADDOPTS="-p nncourse_figure_plugin $(PYTEST_ADDOPTS)"
+
 nbval:
-	$(BIN)/pytest -p no:randomly --nbval solutions --nbval-sanitize-with tests/nbval_sanitize.cfg -q
+	$(FIGURE_RULES) $(BIN)/pytest -p no:randomly --nbval solutions \
+	    --nbval-sanitize-with tests/nbval_sanitize.cfg -q
 
 # nbval under several BLAS kernels and numpy SIMD levels (see .ci/nbval-sweep)
 nbval-sweep:
-	VENV=$(VENV) .ci/nbval-sweep
+	$(FIGURE_RULES) VENV=$(VENV) .ci/nbval-sweep
 
 bench: $(VENV)/.test
 	$(BIN)/python benchmarks/vectorization.py
