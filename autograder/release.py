@@ -3,10 +3,13 @@
 nbgrader's generate_assignment replaces solution regions with stubs, removes hidden
 tests and locks test cells; here it runs with `--no-db`, since a lesson enters the
 gradebook only when `nncourse grade` grades it (see `register`). Around it this module
-adds three things: it lints the source first (a solution or hidden-test region outside an
+adds four things: it lints the source first (a solution or hidden-test region outside an
 nbgrader cell would be released as is), it strips what varies between runs and machines
-(execution timestamps, the interpreter's version), and it refuses to write a release in
-which any line of a solution or a hidden test survived.
+(execution timestamps, the interpreter's version), it tags every check cell
+`raises-exception`, so that JupyterLab's Restart & Run All shows an unsolved exercise's ✗
+and runs on (nbgrader's validate and autograde, and `nncourse grade`, ignore the tag:
+a check that raises still fails), and it refuses to write a release in which any line of
+a solution or a hidden test survived.
 """
 
 from __future__ import annotations
@@ -94,6 +97,16 @@ def normalize(nb) -> None:
             cell.execution_count = None
 
 
+def tag_checks(nb) -> None:
+    """Tag each autograder-test cell `raises-exception`: Run All continues past it."""
+    for cell in nb.cells:
+        meta = _nbgrader_meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            tags = cell.metadata.setdefault("tags", [])
+            if "raises-exception" not in tags:
+                tags.append("raises-exception")
+
+
 def build(root: Path, lesson: str, out: Path, register: bool = False) -> Path:
     """Generate `lesson`'s release under `out/<lesson>/`; return that folder.
 
@@ -110,6 +123,7 @@ def build(root: Path, lesson: str, out: Path, register: bool = False) -> Path:
     for path in sorted(folder.glob("*.ipynb")):
         nb = read_notebook(path)
         normalize(nb)
+        tag_checks(nb)
         problems = leaks(source, nb)
         if problems:
             raise CourseError(f"refusing to release {lesson}: {path.name} would contain\n  "

@@ -3,20 +3,25 @@
 For each lesson: the solution notebook, executed with hidden tests and a fresh secret
 seed, earns full marks; the released notebook runs except where an exercise stub raises
 NotImplementedError (and cells that depend on one) and earns zero; nbgrader's own
-`validate` agrees on both (its printed verdict is read, since it exits 0 either way);
-and the exercise contract holds. Written answers are graded by hand: their points are
-listed, not scored.
+`validate` agrees (its printed report is read, since it exits 0 either way): it passes the
+solution, and names exactly the unsolved or wrong exercises as failing, in the release
+and in a copy of it where some exercises are solved and the others answered wrongly
+(check cells are tagged `raises-exception` in the release, so this proves the tag
+changes no verdict); and the exercise contract holds. Written answers are graded by hand:
+their points are listed, not scored.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import determine_grade, is_grade, is_solution
 from traitlets.config import Config
@@ -33,7 +38,9 @@ from autograder.course import (
 from autograder.grading.run import by_hand
 
 VALIDATE_PASS = "Success! Your notebook passes all the tests."
-VALIDATE_ALL_FAIL = "Success! The notebook does not pass any tests."
+STUB = "raise NotImplementedError()"
+CHECKED = re.compile(r'^check\("(\w+)"', re.M)
+DEFINED = re.compile(r"^def (\w+)\(", re.M)
 STEPS = ("contract", "solution", "release", "validate")
 
 
@@ -110,10 +117,81 @@ class LessonResult:
         return not self.problems
 
 
-def _validate(root: Path, path: Path, invert: bool) -> str:
-    args = ["validate", str(path)] + (["--invert"] if invert else [])
-    proc = nbgrader(root, *args, check=False)
+def _validate(root: Path, path: Path) -> str:
+    proc = nbgrader(root, "validate", str(path), check=False)
     return proc.stdout + proc.stderr
+
+
+def validate_failures(report: str) -> set[str]:
+    """The exercises whose check cells `nbgrader validate`'s report lists as failed (any
+    other failed cell by the start of its source)."""
+    failed = set()
+    for section in report.split("The following cell failed:")[1:]:
+        source = section.split("The error was:")[0].strip()
+        name = CHECKED.search(source)
+        failed.add(name[1] if name else f"a cell starting {source[:60]!r}")
+    return failed
+
+
+def solution_body(source: str) -> str:
+    """A solution cell's source without its BEGIN/END SOLUTION marker lines."""
+    return "\n".join(line for line in source.splitlines()
+                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+
+
+def answered(root: Path, lesson: str, answer) -> object:
+    """The released notebook with each exercise's stub replaced as `answer(k, name)` says
+    for the k-th exercise (from 0): "solved" (the instructor's answer), "wrong" (a function
+    that returns None) or "stub" (left as released)."""
+    answers = {cell.metadata["nbgrader"]["grade_id"]: solution_body(cell.source)
+               for cell in read_notebook(source_notebook(root, lesson)).cells
+               if cell.metadata.get("nbgrader", {}).get("solution")}
+    nb = read_notebook(release_notebook(root, lesson))
+    k = 0
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        name = DEFINED.search(cell.source)
+        if cell.cell_type == "code" and meta.get("solution") and name:
+            how = answer(k, name[1])
+            if how == "solved":
+                cell.source = answers[meta["grade_id"]]
+            elif how == "wrong":
+                cell.source = cell.source.replace(STUB, "return None")
+            k += 1
+    return nb
+
+
+def exercises(nb) -> list[str]:
+    """The functions a notebook's exercises ask for, in order."""
+    return [name[1] for cell in nb.cells if cell.cell_type == "code"
+            and cell.metadata.get("nbgrader", {}).get("solution")
+            and (name := DEFINED.search(cell.source))]
+
+
+def validate_problems(root: Path, lesson: str) -> list[str]:
+    """What `nbgrader validate` gets wrong on the solution, the release and a release with
+    every other exercise answered wrongly and the rest solved."""
+    problems = []
+    if VALIDATE_PASS not in _validate(root, source_notebook(root, lesson)):
+        problems.append("nbgrader validate does not pass the solution")
+    release_path = release_notebook(root, lesson)
+    names = exercises(read_notebook(release_path))
+    failed = validate_failures(_validate(root, release_path))
+    if failed != set(names):
+        problems.append(f"nbgrader validate on the release reports {sorted(failed)} failing, "
+                        f"expected every exercise: {names}")
+    mixed = answered(root, lesson, lambda k, name: "wrong" if k % 2 == 0 else "solved")
+    wrong = set(names[::2])
+    with tempfile.TemporaryDirectory(prefix="nncourse-validate-") as tmp:
+        folder = Path(tmp) / lesson
+        shutil.copytree(release_path.parent, folder)
+        path = folder / release_path.name
+        nbformat.write(mixed, path)
+        failed = validate_failures(_validate(root, path))
+    if failed != wrong:
+        problems.append(f"nbgrader validate on a release with {sorted(wrong)} answered wrongly "
+                        f"and the rest solved reports {sorted(failed)} failing")
+    return problems
 
 
 def selftest_lesson(root: Path, lesson: str, step=lambda what: None) -> LessonResult:
@@ -143,10 +221,7 @@ def selftest_lesson(root: Path, lesson: str, step=lambda what: None) -> LessonRe
     result.problems += [f"release {p}" for p in unexpected_errors(released)]
 
     step("validate")
-    if VALIDATE_PASS not in _validate(root, source_notebook(root, lesson), invert=False):
-        result.problems.append("nbgrader validate does not pass the solution")
-    if VALIDATE_ALL_FAIL not in _validate(root, release_path, invert=True):
-        result.problems.append("nbgrader validate --invert finds a passing test in the release")
+    result.problems += validate_problems(root, lesson)
     result.seconds = time.perf_counter() - start
     return result
 

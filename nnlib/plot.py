@@ -29,6 +29,59 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+class LiveFigure:
+    """A matplotlib Figure shown in an ipywidgets `Image` and redrawn there in place.
+
+    A widget changes the figure's artists (`line.set_data`, `im.set_data`,
+    `ax.set_title`) and calls `draw()` once per event; the image is replaced by the new
+    rendering in one step, so the picture is never blank or stale, whatever matplotlib
+    backend the notebook uses. Make `fig` with `matplotlib.figure.Figure` (not pyplot), so
+    that it is not displayed a second time. Display `.widget` (or the LiveFigure itself).
+
+    Animations use matplotlib's blitting pattern: artists made with `animated=True` are
+    left out of a cached background, and `draw_animated()` pastes that background and
+    draws only them, several times faster than `draw()`.
+    """
+
+    def __init__(self, fig: Figure):
+        import ipywidgets
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure = fig
+        self.canvas = FigureCanvasAgg(fig)
+        self.widget = ipywidgets.Image(format="png")
+        self.draw()
+
+    def _animated(self):
+        return self.figure.findobj(lambda artist: artist.get_animated())
+
+    def _show(self) -> None:
+        from PIL import Image
+
+        for artist in self._animated():
+            self.figure.draw_artist(artist)
+        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(),
+                                self.canvas.buffer_rgba())
+        png = io.BytesIO()
+        rgba.save(png, format="png", compress_level=1)  # speed over size: one frame per event
+        self.widget.value = png.getvalue()
+
+    def draw(self) -> None:
+        """Render the whole figure, as its artists are now, into the image."""
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._show()
+
+    def draw_animated(self) -> None:
+        """Render only the `animated=True` artists over the background of the last `draw()`
+        (for a frame in which nothing else changed)."""
+        self.canvas.restore_region(self._background)
+        self._show()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
 def plot_activation(names="sigmoid", z=None, derivative: bool = True, ax=None):
     """Plot f(z) (solid) and, if `derivative`, f'(z) (dashed) for each activation name.
 

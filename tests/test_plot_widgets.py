@@ -194,3 +194,52 @@ def test_optimizer_race_switches_problem_and_plays_frames():
     race.run.click()
     assert race.frame.max == 20 and race.frame.value == 20
     assert race.trajectories["sgd"].shape == (21, 3)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from io import BytesIO
+
+    from PIL import Image
+
+    return np.asarray(Image.open(BytesIO(png)).convert("RGB"))
+
+
+def test_live_figure_redraws_the_same_figure_in_place():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2), dpi=50)
+    ax = fig.add_subplot()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    (line,) = ax.plot([0, 1], [0.1, 0.1], color="red", lw=4)
+    live = plot.LiveFigure(fig)
+    image = live.widget
+    assert image.format == "png" and plt.get_fignums() == []  # pyplot shows nothing
+
+    def red_rows():
+        px = _pixels(image.value).astype(int)
+        assert px.shape == (100, 150, 3)
+        return np.nonzero(((px[..., 0] > 200) & (px[..., 1] < 60)).any(axis=1))[0]
+
+    low = red_rows()
+    line.set_ydata([0.9, 0.9])
+    live.draw()
+    assert live.widget is image  # the same widget, a new picture
+    assert red_rows().mean() < low.mean() - 40  # the line moved up the picture
+    assert "application/vnd.jupyter.widget-view+json" in live._repr_mimebundle_()
+
+
+def test_live_figure_blits_animated_artists_like_a_full_draw():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2), dpi=50)
+    ax = fig.add_subplot()
+    ax.imshow(np.arange(12.0).reshape(3, 4))
+    (point,) = ax.plot([0], [0], "wo", animated=True)
+    live = plot.LiveFigure(fig)
+    start = live.widget.value
+    point.set_data([3], [2])
+    live.draw_animated()
+    blitted = live.widget.value
+    assert blitted != start
+    live.draw()
+    np.testing.assert_array_equal(_pixels(blitted), _pixels(live.widget.value))

@@ -1,0 +1,85 @@
+"""The release tags every check cell `raises-exception` (Run All goes on past an unsolved
+exercise) and nothing else; nbgrader validate still names each unsolved or wrong exercise,
+as selftest reads it."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import find_root, read_notebook
+from autograder.release import build
+from autograder.selftest import answered, exercises, validate_failures, validate_problems
+
+ROOT = find_root(Path(__file__).parent)
+
+
+def _tagged(nb):
+    return [bool(c.cell_type == "code" and "raises-exception" in c.metadata.get("tags", []))
+            for c in nb.cells]
+
+
+def _is_check(cell):
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+
+
+def test_release_tags_exactly_the_check_cells(tmp_path):
+    nb = read_notebook(build(ROOT, "01-mp-neuron", tmp_path) / "01-mp-neuron.ipynb")
+    assert _tagged(nb) == [bool(_is_check(c)) for c in nb.cells]
+    assert sum(_tagged(nb)) == 3
+    source = read_notebook(ROOT / "solutions" / "01-mp-neuron" / "01-mp-neuron.ipynb")
+    assert not any(_tagged(source))  # nbval on the solution still demands no error
+
+
+def test_validate_report_is_read_cell_by_cell():
+    report = """VALIDATION FAILED ON 2 CELL(S)!
+==========
+The following cell failed:
+
+    check("mp_neuron", mp_neuron)
+
+The error was:
+
+    ✗ mp_neuron: not implemented yet
+
+==========
+The following cell failed:
+
+    print(undefined)
+
+The error was:
+
+    NameError
+"""
+    assert validate_failures(report) == {"mp_neuron", "a cell starting 'print(undefined)'"}
+    assert validate_failures("Success! Your notebook passes all the tests.") == set()
+
+
+def test_answered_release_solves_and_breaks_exercises_in_turn():
+    names = exercises(read_notebook(ROOT / "lectures" / "02-perceptron" /
+                                    "02-perceptron.ipynb"))
+    nb = answered(ROOT, "02-perceptron", lambda k, name: ("wrong", "solved", "stub")[k % 3])
+    sources = {name: c.source for c in nb.cells for name in names
+               if c.metadata.get("nbgrader", {}).get("solution") and f"def {name}(" in c.source}
+    assert "return None" in sources[names[0]] and "NotImplementedError" not in sources[names[0]]
+    assert "NotImplementedError" not in sources[names[1]] and "return None" not in sources[names[1]]
+    assert "raise NotImplementedError()" in sources[names[2]]
+
+
+def test_selftest_catches_validate_passing_an_unsolved_exercise(tmp_path):
+    """A check cell that checks nothing passes validate while unsolved: selftest says so."""
+    course = tmp_path / "course"
+    for name in ("solutions", "lectures"):
+        shutil.copytree(ROOT / name / "00-welcome", course / name / "00-welcome")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    path = course / "lectures" / "00-welcome" / "00-welcome.ipynb"
+    nb = read_notebook(path)
+    for cell in nb.cells:
+        if _is_check(cell):
+            cell.source = "step"
+    nbformat.write(nb, path)
+    problems = validate_problems(course, "00-welcome")
+    assert len(problems) == 2, problems
+    assert "on the release reports [] failing, expected every exercise: ['step']" in problems[0]
+    assert "with ['step'] answered wrongly and the rest solved reports []" in problems[1]
