@@ -10,8 +10,9 @@ or ipywidgets (only `nnlib.plot` and `nnlib.widgets` do, when you use them)::
 import importlib
 
 __all__ = [
-    "activations", "batchnorm", "datasets", "gates", "gradcheck", "losses", "metrics",
-    "network", "neurons", "optim", "plot", "regularization", "surface", "train", "widgets",
+    "activations", "batchnorm", "datasets", "diagnostics", "gates", "gradcheck", "losses",
+    "metrics", "network", "neurons", "optim", "plot", "regularization", "surface", "train",
+    "widgets",
 ]
 
 

@@ -1,5 +1,5 @@
 """03-error-surface: the sigmoid neuron fitted to two points, its loss surface and
-gradient descent on it. `sigmoid` is graded again in 04-activations."""
+gradient descent on it. `sigmoid` is graded here only; later lessons use it."""
 
 import numpy as np
 
@@ -110,7 +110,7 @@ def _descent_in_turn(X, Y, w0=-2.0, b0=-2.0, eta=1.0, epochs=1000):
 
 register(Exercise(
     name="sigmoid",
-    lessons=(LESSON, "04-activations"),
+    lessons=(LESSON,),
     signature="(z)",
     reference="nnlib.activations.sigmoid",
     public=lambda: [
