@@ -8,18 +8,18 @@ Display an explorer as the last expression of a cell, or display its `.widget`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import NamedTuple
-
 import ipywidgets as w
 import numpy as np
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator
 
-from nnlib import datasets, optim, surface
+from nnlib import datasets
 from nnlib.activations import ACTIVATIONS
 from nnlib.network import MLP
 from nnlib.optim import Adam
-from nnlib.plot import figure_png, plot_activation, plot_decision_boundary
+from nnlib.plot import LiveFigure, figure_png, plot_activation, plot_decision_boundary
+from nnlib.race import UPDATES, race, race_problem, tune_eta
 from nnlib.train import fit
 
 
@@ -59,134 +59,36 @@ class ActivationExplorer(_Explorer):
         self._show()
 
 
-# The optimizers of the race, as the pure update functions of `nnlib.optim`, and how many
-# accumulators each keeps (all start at zero; Adam also takes the step number t).
-UPDATES = {
-    "sgd": optim.sgd_update,
-    "momentum": optim.momentum_update,
-    "nesterov": optim.nesterov_update,
-    "adagrad": optim.adagrad_update,
-    "rmsprop": optim.rmsprop_update,
-    "adam": optim.adam_update,
-}
-N_STATE = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adam": 2}
-
-# The elongated quadratic L(θ1, θ2) = ½ (θ1² + κ θ2²): its contours are ellipses 10 times
-# longer than wide, a ravine along θ1.
-KAPPA = 100.0
-
-
-def elongated_quadratic(theta1, theta2):
-    """L(θ1, θ2) = ½ (θ1² + κ θ2²) with κ = 100, broadcasting over θ1 and θ2."""
-    return 0.5 * (np.square(theta1) + KAPPA * np.square(theta2))
-
-
-class RaceProblem(NamedTuple):
-    """A two-parameter loss to race on.
-
-    loss(a, b) broadcasts over arrays (for the contours); grad(θ) returns ∇L at θ (2,);
-    start is the default (a0, b0); extent (a_low, a_high, b_low, b_high) the plotted
-    window; names the axis labels; eta the learning rate of each optimizer at η scale 1.
-    """
-
-    loss: Callable
-    grad: Callable
-    start: tuple[float, float]
-    extent: tuple[float, float, float, float]
-    names: tuple[str, str]
-    eta: dict[str, float]
-
-
-def _problem(name: str, X=None, Y=None) -> RaceProblem:
-    """'surface': the sigmoid neuron's error L(w, b) on (X, Y) (default: the two points of
-    lesson 03); 'quadratic': `elongated_quadratic`."""
-    if name == "quadratic":
-        return RaceProblem(
-            elongated_quadratic,
-            lambda theta: theta * np.array([1.0, KAPPA]),
-            (-4.5, 1.5), (-5.0, 5.0, -2.0, 2.0), ("θ1", "θ2"),
-            # sgd just below its limit 2/κ = 0.02, where the steep direction stays stable;
-            # momentum's average of gradients takes the step η(1 − β) = 0.019 per gradient
-            {"sgd": 0.019, "momentum": 0.19, "nesterov": 0.01, "adagrad": 1.0,
-             "rmsprop": 0.05, "adam": 0.1},
-        )
-    if name != "surface":
-        raise ValueError(f"problem must be 'surface' or 'quadratic', got {name!r}")
-    if X is None:
-        X, Y = datasets.two_points()
-    return RaceProblem(
-        lambda w_, b_: surface.error(w_, b_, X, Y),
-        lambda theta: np.array([surface.grad_w(*theta, X, Y), surface.grad_b(*theta, X, Y)]),
-        (-2.0, -2.0), (-6.0, 6.0, -6.0, 6.0), ("w", "b"),
-        # rates at which each optimizer makes steady progress on the two-point surface
-        {"sgd": 1.0, "momentum": 1.0, "nesterov": 0.1, "adagrad": 0.5, "rmsprop": 0.05,
-         "adam": 0.1},
-    )
-
-
-def optimizer_path(name, update, theta0, grad, loss, steps: int, eta: float) -> np.ndarray:
-    """Rows (θ1, θ2, L) of `steps` steps of `update` (an optimizer of `UPDATES`) from θ0.
-
-    `update` is called like the function of `nnlib.optim` it stands for, e.g.
-    `update(theta, g, m, v, t, eta=eta)` for Adam. When the path leaves the floats
-    (a learning rate that diverges) the remaining rows are NaN.
-    """
-    theta = np.array(theta0, dtype=np.float64)
-    state = [np.zeros_like(theta) for _ in range(N_STATE[name])]
-    rows = np.full((steps + 1, 3), np.nan)
-    rows[0] = (*theta, loss(*theta))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(1, steps + 1):
-            step_number = (t,) if name == "adam" else ()
-            out = update(theta, grad(theta), *state, *step_number, eta=eta)
-            theta, state = (out, []) if not state else (out[0], list(out[1:]))
-            row = (*np.asarray(theta, dtype=np.float64), loss(*theta))
-            if not np.all(np.isfinite(row)):
-                break
-            rows[t] = row
-    return rows
-
-
-def race(
-    names, w0: float, b0: float, steps: int, eta_scale: float = 1.0, X=None, Y=None,
-    problem: str = "surface", updates=None,
-):
-    """Run each optimizer of `names` from (w0, b0) on a problem; return their paths.
-
-    problem: "surface", the sigmoid neuron's error surface on (X, Y) (default
-    `datasets.two_points()`), or "quadratic", `elongated_quadratic`. updates: {name:
-    update function} replacing nnlib's (e.g. the notebook's own `momentum_update`).
-    Returns {name: array (steps + 1, 3)} of rows (θ1, θ2, L), like
-    `nnlib.surface.gradient_descent`; NaN rows after a divergence.
-    """
-    prob = _problem(problem, X, Y)
-    chosen = {**UPDATES, **(updates or {})}
-    return {
-        name: optimizer_path(
-            name, chosen[name], (w0, b0), prob.grad, prob.loss, steps,
-            prob.eta[name] * eta_scale,
-        )
-        for name in names
-    }
+# The Play widget's interval: 80 ms asks for 12.5 frames per second; a frame (blitting the
+# paths over the cached contours) renders in well under that.
+FRAME_MS = 80
+# The loss panel shows losses down to this floor: below it a run has converged for any
+# purpose, and a log axis reaching 10⁻³⁰⁰ would squash the rest.
+LOSS_FLOOR = 1e-20
 
 
 def _last_finite(path: np.ndarray) -> np.ndarray:
     return path[np.all(np.isfinite(path), axis=1)][-1]
 
 
-class OptimizerRace(_Explorer):
-    """Optimizers racing on the lesson-03 error surface or on an elongated quadratic.
+class OptimizerRace:
+    """Optimizers racing on the error surface of lesson 03 or on a ravine, along the θ1
+    axis or turned by 45° (`nnlib.race`).
 
-    Choose the problem, the optimizers, the start, the number of steps and an η scale
-    (multiplying each optimizer's own rate, `race`), then press Run; play the race or
-    drag the step slider to see where each optimizer was after that many steps.
-    updates: {name: update function} to race instead of nnlib's (see `race`).
+    Each optimizer runs with its own rate: the one `nnlib.race.tune_eta` finds best for it
+    on the chosen problem (lowest loss after 200 steps from the problem's start), times a
+    common η scale. Choose the problem, the optimizers, the start, the number of steps and
+    the η scale, press Run; press play or drag the step slider to see where each optimizer
+    was after that many steps. updates: {name: update function} to race instead of nnlib's
+    (e.g. `autograder.latest` wrappers of the notebook's own, looked up at each call).
+    The figure is drawn once per event; a step of the slider redraws only the paths.
     """
 
     def __init__(self, problem: str = "surface", updates=None):
         self.updates = dict(updates or {})
         self.problem = w.Dropdown(
-            options=[("error surface", "surface"), ("elongated quadratic", "quadratic")],
+            options=[("error surface", "surface"), ("ravine along θ1", "quadratic"),
+                     ("ravine turned 45°", "rotated")],
             value=problem, description="problem",
         )
         self.optimizers = w.SelectMultiple(
@@ -194,18 +96,25 @@ class OptimizerRace(_Explorer):
         )
         self.w0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
         self.b0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
-        self.steps = w.IntSlider(value=100, min=1, max=1000, description="steps")
+        self.steps = w.IntSlider(value=200, min=1, max=1000, description="steps")
         self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale")
         self.run = w.Button(description="Run", button_style="primary")
-        self.frame = w.IntSlider(value=100, min=0, max=100, description="step")
-        self.play = w.Play(min=0, max=100, step=2, interval=150, description="play")
+        self.frame = w.IntSlider(value=200, min=0, max=200, description="step")
+        self.play = w.Play(min=0, max=200, step=2, interval=FRAME_MS, description="play")
         w.jslink((self.play, "value"), (self.frame, "value"))
-        super().__init__(
-            [self.problem, self.optimizers, self.w0, self.b0, self.steps, self.eta_scale,
-             self.run, self.play, self.frame],
-            figsize=(11.0, 4.6),
-        )
+        self.figure = Figure(figsize=(11.0, 4.6))
+        # a fixed layout: tight_layout would cost more than the rest of an event
+        self.ax, self.ax_loss = self.figure.subplots(
+            1, 2, width_ratios=(1.1, 1),
+            gridspec_kw=dict(left=0.06, right=0.98, bottom=0.22, top=0.87, wspace=0.42))
+        self.live = LiveFigure(self.figure)
+        controls = [self.problem, self.optimizers, self.w0, self.b0, self.steps,
+                    self.eta_scale, self.run, self.play, self.frame]
+        self.widget = w.VBox([w.HBox(controls, layout=w.Layout(flex_flow="row wrap")),
+                              self.live.widget])
         self.trajectories: dict[str, np.ndarray] = {}
+        self.etas: dict[str, float] = {}
+        self._moving: list = []
         self._use_problem()
         self.run.on_click(self.redraw)
         self.problem.observe(self._new_problem, names="value")
@@ -213,51 +122,83 @@ class OptimizerRace(_Explorer):
         self.redraw()
 
     def _use_problem(self) -> None:
-        self.current = _problem(self.problem.value)
-        (self.w0.value, self.b0.value), names = self.current.start, self.current.names
+        """Set the start to the problem's and draw its contours, the part no run changes."""
+        self.current = prob = race_problem(self.problem.value)
+        (self.w0.value, self.b0.value), names = prob.start, prob.names
         self.w0.description, self.b0.description = f"{names[0]} start", f"{names[1]} start"
+        self.ax.clear()  # and the colour bar, an inset of it
+        a_lo, a_hi, b_lo, b_hi = prob.extent
+        A, B = np.meshgrid(np.linspace(a_lo, a_hi, 81), np.linspace(b_lo, b_hi, 81))
+        L = prob.loss(A, B)
+        # log-spaced levels, so that the floor of a ravine shows as well as its walls
+        levels = np.geomspace(L.max() * 1e-4, L.max(), 25)
+        filled = self.ax.contourf(A, B, np.maximum(L, levels[0]), levels=levels,
+                                  norm=LogNorm(), cmap="viridis")
+        self.figure.colorbar(filled, cax=self.ax.inset_axes((1.03, 0.0, 0.035, 1.0)),
+                             ticks=LogLocator(), label="L (log scale)")
+        self.ax.set(xlim=(a_lo, a_hi), ylim=(b_lo, b_hi), xlabel=names[0], ylabel=names[1])
+        self.ax.title.set_animated(True)
+        self.figure.suptitle(f"the optimizer race on the {prob.title}")
 
     def _new_problem(self, _change=None) -> None:
         self._use_problem()
         self.redraw()
 
     def redraw(self, _button=None) -> None:
-        """Run the race with the current controls and show its end."""
-        steps = self.steps.value
-        self.trajectories = race(
-            self.optimizers.value, self.w0.value, self.b0.value, steps, self.eta_scale.value,
-            problem=self.problem.value, updates=self.updates,
-        )
+        """Tune the rates, run the race with the current controls and show its end."""
+        names, steps = list(self.optimizers.value), self.steps.value
+        problem = self.problem.value
+        self.etas = tune_eta(names, problem, updates=self.updates)[0]
+        self.trajectories = race(names, self.w0.value, self.b0.value, steps,
+                                 self.eta_scale.value, problem=problem,
+                                 updates=self.updates, etas=self.etas)
+        for line in [*self.ax.lines, *self.ax_loss.lines]:
+            line.remove()
+        self._moving = []
+        for name, path in self.trajectories.items():
+            colour = f"C{list(UPDATES).index(name)}"  # the same colour on every problem
+            (line,) = self.ax.plot(*path[:, :2].T, ".-", color=colour, ms=3, lw=1.2,
+                                   label=name, animated=True)
+            self.ax.plot(*path[0, :2], "o", color=colour)
+            (end,) = self.ax.plot(*_last_finite(path)[:2], "x", color=colour, ms=8,
+                                  animated=True)
+            self.ax_loss.semilogy(np.maximum(path[:, 2], LOSS_FLOOR), color=colour,
+                                  label=f"{name}, η = {self.etas[name] * self.eta_scale.value:.3g}")
+            self._moving.append((line, end, path))
+        self._cursor = self.ax_loss.axvline(steps, color="0.5", lw=0.8, animated=True)
+        self.ax_loss.set(xlim=(0, steps), xlabel="step", ylabel="L",
+                         title=f"loss per step (shown down to {LOSS_FLOOR:g})")
+        self.ax_loss.relim()
+        self.ax_loss.autoscale_view(scalex=False)
+        for legend in self.figure.legends:
+            legend.remove()
+        if self.trajectories:  # below the panels, where it covers no curve
+            self.figure.legend(*self.ax_loss.get_legend_handles_labels(), loc="lower center",
+                               ncols=min(len(self.trajectories), 6), fontsize=9)
         with self.frame.hold_trait_notifications():
             self.frame.max = self.play.max = steps
-            self.play.step = max(1, steps // 50)
+            self.play.step = max(1, steps // 100)
         self.frame.unobserve(self.draw, names="value")
         self.frame.value = steps
         self.frame.observe(self.draw, names="value")
-        self.draw()
+        self._move(steps)
+        self.live.draw()
+
+    def _move(self, k: int) -> None:
+        """Put the paths, their end marks, the cursor and the title at step k."""
+        for line, end, path in self._moving:
+            line.set_data(*path[: k + 1, :2].T)
+            end.set_data(*_last_finite(path[: k + 1])[:2, None])
+        self._cursor.set_xdata([k, k])
+        self.ax.set_title(f"after {k} steps")
 
     def draw(self, _change=None) -> None:
-        """Show the paths up to the step of the step slider, and the losses per step."""
-        prob, k = self.current, self.frame.value
-        self.figure.clear()
-        self.ax, ax_loss = self.figure.subplots(1, 2, width_ratios=(1.25, 1))
-        a_lo, a_hi, b_lo, b_hi = prob.extent
-        A, B = np.meshgrid(np.linspace(a_lo, a_hi, 81), np.linspace(b_lo, b_hi, 81))
-        filled = self.ax.contourf(A, B, prob.loss(A, B), levels=30, cmap="viridis")
-        self.figure.colorbar(filled, ax=self.ax, label="L")
-        for name, path in self.trajectories.items():
-            shown = path[: k + 1]
-            (line,) = self.ax.plot(shown[:, 0], shown[:, 1], ".-", ms=3, lw=1.2, label=name)
-            self.ax.plot(*path[0, :2], "o", color=line.get_color())
-            self.ax.plot(*_last_finite(shown)[:2], "x", color=line.get_color(), ms=8)
-            ax_loss.semilogy(path[:, 2], color=line.get_color(), label=name)
-        ax_loss.axvline(k, color="0.5", lw=0.8)
-        self.ax.set(xlim=(a_lo, a_hi), ylim=(b_lo, b_hi), xlabel=prob.names[0],
-                    ylabel=prob.names[1], title=f"after {k} steps")
-        ax_loss.set(xlabel="step", ylabel="L", title="loss per step")
-        if self.trajectories:
-            self.ax.legend(loc="upper right")
-        self._show()
+        """Show the paths up to the step of the step slider (redrawing only what moves)."""
+        self._move(self.frame.value)
+        self.live.draw_animated()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
 
 
 PROBLEMS = {

@@ -150,7 +150,7 @@ def test_race_on_the_elongated_quadratic_with_own_update_functions():
         return theta - eta * grad
 
     paths = widgets.race(["sgd", "adam"], -4.5, 1.5, 40, problem="quadratic",
-                         updates={"sgd": my_sgd})
+                         updates={"sgd": my_sgd}, etas={"sgd": 0.019, "adam": 0.1})
     assert len(calls) == 40 and calls[0] == pytest.approx(0.019)
     np.testing.assert_allclose(paths["sgd"][0], [-4.5, 1.5, 0.5 * (4.5**2 + 100 * 1.5**2)])
     # gradient descent on L = (θ1² + 100 θ2²)/2 multiplies θ1 by 1 − η and θ2 by 1 − 100 η
