@@ -289,6 +289,252 @@ def test_numerical_gradient_variants():
         "numerical_gradient", lambda f, x, h=1e-5: 2 * numerical_gradient_copying(f, x, h))
 
 
+# ---- 05-forward: universal approximation ----------------------------------------------
+
+
+def _sigmoid_steps(knots, heights, steepness, offset):
+    """params of y = offset + sum_k heights[k] sigma(steepness (x - knots[k]))."""
+    knots, heights = np.asarray(knots, float), np.asarray(heights, float)
+    return [(np.full((len(knots), 1), steepness), -steepness * knots),
+            (heights.reshape(1, -1), np.array([offset], float))]
+
+
+def staircase_loop(f, low, high, n):
+    """The steps one by one, in a Python loop."""
+    h = (high - low) / n
+    level = lambda i: float(f(np.array([low + (i + 0.5) * h]))[0])  # noqa: E731
+    knots, heights = [], []
+    for i in range(1, n):
+        knots.append(low + i * h)
+        heights.append(level(i) - level(i - 1))
+    return _sigmoid_steps(knots, heights, 200.0 / h, level(0))
+
+
+def staircase_bumps(f, low, high, n):
+    """Nielsen's bumps: one pair of units per piece, up at its left edge, down at its right
+    (the outer edges moved a piece outwards, so that they do not halve the ends)."""
+    h = (high - low) / n
+    levels = f(low + (np.arange(n) + 0.5) * h)
+    left = low + np.arange(n) * h
+    right = left + h
+    left[0], right[-1] = low - h, high + h
+    return _sigmoid_steps(np.concatenate([left, right]), np.concatenate([levels, -levels]),
+                          100.0 / h, 0.0)
+
+
+def approximate_by_continuity(f, low, high, eps):
+    """The number of pieces from an estimate of the largest slope: within each piece f
+    moves at most slope * h / 2 from its midpoint value."""
+    x = np.linspace(low, high, 100_001)
+    slope = np.max(np.abs(np.diff(f(x)))) / (x[1] - x[0])
+    n = max(2, int(np.ceil(slope * (high - low) / eps)))
+    return staircase_loop(f, low, high, n)
+
+
+def approximate_doubling(f, low, high, eps):
+    """More bumps until the error on a fine grid is at most eps / 2."""
+    x = np.linspace(low, high, 10_001)
+    n = 2
+    while True:
+        (W1, b1), (W2, b2) = params = staircase_bumps(f, low, high, n)
+        y = 1.0 / (1.0 + np.exp(-np.clip(np.outer(x, W1[:, 0]) + b1, -500, 500))) @ W2[0] + b2
+        if np.max(np.abs(y - f(x))) <= eps / 2:
+            return params
+        n *= 2
+
+
+def test_staircase_right_answers_pass():
+    passes("staircase", staircase_loop)
+    passes("staircase", staircase_bumps)
+
+
+def test_staircase_wrong_answers_fail_with_their_cause():
+    def gentle(f, low, high, n):
+        (W1, b1), (W2, b2) = staircase_loop(f, low, high, n)
+        return [(W1 / 100, b1 / 100), (W2, b2)]
+
+    assert "not steep enough" in fails("staircase", gentle)
+    assert "left end of its piece" in fails(
+        "staircase", lambda f, low, high, n: staircase_loop(
+            lambda x: f(x - (high - low) / (2 * n)), low, high, n))
+
+    def transposed(f, low, high, n):
+        (W1, b1), (W2, b2) = staircase_loop(f, low, high, n)
+        return [(W1.T, b1), (W2, b2)]
+
+    assert "W1 has shape (1," in fails("staircase", transposed)
+
+
+def test_approximate_right_answers_pass():
+    passes("approximate", approximate_by_continuity)
+    passes("approximate", approximate_doubling)
+
+
+def test_approximate_wrong_answers_fail_with_their_cause():
+    def edges_on_the_ends(f, low, high, eps):
+        (W1, b1), (W2, b2) = approximate_by_continuity(f, low, high, eps / 2)
+        steepness = W1[0, 0]
+        # a bump pair per piece whose outer edges sit on low and high
+        knots, heights = -b1 / steepness, W2[0]
+        levels = b2[0] + np.concatenate([[0.0], np.cumsum(heights)])
+        edges = np.concatenate([[low], knots, [high]])
+        return _sigmoid_steps(np.concatenate([edges[:-1], edges[1:]]),
+                              np.concatenate([levels, -levels]), steepness, 0.0)
+
+    message = fails("approximate", edges_on_the_ends)
+    assert "only the end of the interval is off" in message
+    coarse = fails("approximate", lambda f, low, high, eps: approximate_by_continuity(
+        f, low, high, 8 * eps))
+    assert "must be at most eps" in coarse and "more (narrower) pieces" in coarse
+
+
+def test_approximate_takes_only_a_network_of_one_hidden_layer():
+    """A table of values, or a deeper network, is not the promised shape: the grader runs
+    its own forward pass of W1, b1, W2, b2 and needs exactly those."""
+    def table(f, low, high, eps):
+        x = np.linspace(low, high, 5001)
+        return [(x.reshape(-1, 1), f(x)), (np.ones((1, 5001)), np.zeros(1))]
+
+    def deeper(f, low, high, eps):
+        (W1, b1), (W2, b2) = approximate_by_continuity(f, low, high, eps)
+        return [(W1, b1), (np.eye(len(b1)), np.zeros(len(b1))), (W2, b2)]
+
+    assert "could not be read" in fails("approximate", table)
+    assert "one hidden layer" in fails("approximate", deeper)
+
+
+# ---- 06-backprop: automatic differentiation ----------------------------------------------
+
+
+class LocalValue:
+    """A Value that stores its local derivatives instead of a closure, and sorts the graph
+    without recursion (Kahn's algorithm on the number of unvisited users of each node)."""
+
+    def __init__(self, data, parents=(), local=()):
+        self.data, self.grad, self.parents, self.local = float(data), 0.0, parents, local
+
+    def __add__(self, other):
+        other = other if isinstance(other, LocalValue) else LocalValue(other)
+        return LocalValue(self.data + other.data, (self, other), (1.0, 1.0))
+
+    def __radd__(self, other):
+        return self + other
+
+    def __mul__(self, other):
+        other = other if isinstance(other, LocalValue) else LocalValue(other)
+        return LocalValue(self.data * other.data, (self, other), (other.data, self.data))
+
+    def __rmul__(self, other):
+        return self * other
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return LocalValue(t, (self,), (1.0 - t * t,))
+
+    def exp(self):
+        e = math.exp(self.data)
+        return LocalValue(e, (self,), (e,))
+
+    def backward(self):
+        users, stack, seen = {}, [self], {id(self)}
+        while stack:
+            node = stack.pop()
+            for parent in node.parents:
+                users[id(parent)] = users.get(id(parent), 0) + 1
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+        self.grad, ready = 1.0, [self]
+        while ready:
+            node = ready.pop()
+            for parent, local in zip(node.parents, node.local):
+                parent.grad += local * node.grad
+                users[id(parent)] -= 1
+                if users[id(parent)] == 0:
+                    ready.append(parent)
+
+
+def value_and_grad_local(expr, x):
+    inputs = [LocalValue(v) for v in x.tolist()]
+    out = expr(*inputs)
+    out.backward()
+    return out.data, np.array([v.grad for v in inputs])
+
+
+class ClosureValue:
+    """micrograd's Value: each result keeps a closure that passes its grad on; the graph is
+    sorted by a recursive post-order walk that visits the second operand first."""
+
+    def __init__(self, data, children=()):
+        self.data, self.grad, self.children = data, 0.0, children
+        self.pass_on = lambda: None
+
+    def _make(self, data, children, locals_):
+        out = ClosureValue(data, children)
+
+        def pass_on():
+            for child, local in zip(children, locals_):
+                child.grad += local * out.grad
+
+        out.pass_on = pass_on
+        return out
+
+    def __add__(self, other):
+        other = other if isinstance(other, ClosureValue) else ClosureValue(float(other))
+        return self._make(self.data + other.data, (self, other), (1.0, 1.0))
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        other = other if isinstance(other, ClosureValue) else ClosureValue(float(other))
+        return self._make(self.data * other.data, (self, other), (other.data, self.data))
+
+    __rmul__ = __mul__
+
+    def tanh(self):
+        t = (math.exp(2 * self.data) - 1) / (math.exp(2 * self.data) + 1)
+        return self._make(t, (self,), (1 - t ** 2,))
+
+    def exp(self):
+        return self._make(math.exp(self.data), (self,), (math.exp(self.data),))
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for child in reversed(node.children):
+                    visit(child)
+                order.append(node)
+
+        visit(self)
+        self.grad = 1.0
+        for node in order[::-1]:
+            node.pass_on()
+
+
+def value_and_grad_closures(expr, x):
+    inputs = [ClosureValue(float(v)) for v in x]
+    out = expr(*inputs)
+    out.backward()
+    return out.data, np.array([v.grad for v in inputs])
+
+
+def test_value_and_grad_right_answers_pass():
+    passes("value_and_grad", value_and_grad_local)
+    passes("value_and_grad", value_and_grad_closures)
+
+
+@pytest.mark.parametrize("slip", ["accumulated", "topological", "1 - tanh", "set to 1"])
+def test_value_and_grad_mistakes_fail_and_are_named(slip):
+    from autograder import registry
+
+    wrong = next(fn for cause, fn in registry.get("value_and_grad").mistakes.items()
+                 if slip in cause)
+    assert slip in fails("value_and_grad", wrong)
+
+
 # ---- right answers that rely on what the text promises -----------------------------------
 # Arrays, so `z > 0`, `z.max(axis=...)`, `W.T` and `delta.sum(axis=0)` work without
 # np.asarray; test_case_contracts.py runs them on the public and hidden cases.
@@ -379,4 +625,5 @@ TYPED = {
     "dense_backward": typed_dense_backward,
     "backward": typed_backward,
     "numerical_gradient": typed_numerical_gradient,
+    "value_and_grad": value_and_grad_local,
 }
