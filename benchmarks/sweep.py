@@ -238,6 +238,7 @@ def implementations() -> dict[str, list[tuple[str, Callable]]]:
                      ("dense_backward", l0406.dense_backward_einsum),
                      ("backward", l0406.backward_recursive),
                      ("numerical_gradient", l0406.numerical_gradient_copying),
+                     ("value_and_grad", l0406.value_and_grad_closures),
                      ("l2_penalty", l09.l2_penalty_flat), ("l2_grad", l09.l2_grad_loop),
                      ("l2_penalty", l09.l2_penalty_float32), ("l2_grad", l09.l2_grad_float32),
                      ("batchnorm_forward", l09.batchnorm_by_hand),

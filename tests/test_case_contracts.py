@@ -447,6 +447,7 @@ CONTRACTS = {
                          (network_chain, backward_relation)),
     "numerical_gradient": Contract({"f": CALLABLE, "x": Arr(dtype="float"),
                                     "h": Number(0, low_open=True)}),
+    "value_and_grad": Contract({"expr": CALLABLE, "x": Arr(("n",), dtype="float")}),
     # 07-losses
     **{name: Contract(REGRESSION, (same_shape("y", "y_hat"),))
        for name in ("mse", "mse_grad", "mae", "mae_grad")},
