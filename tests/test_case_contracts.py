@@ -268,10 +268,14 @@ def network_chain(a):
     return None
 
 
-def forward_relation(a):
+def first_layer_takes_x(a):
     if np.shape(a["X"])[-1] != _layers(a["params"])[0][0]:
         return "X's last axis is not W1's number of columns"
-    return names_per_layer(a)
+    return None
+
+
+def forward_relation(a):
+    return first_layer_takes_x(a) or names_per_layer(a)
 
 
 def names_per_layer(a):
@@ -387,7 +391,6 @@ METRIC = {**LABEL_PAIR, "average": Choice("binary", "macro", "micro", "weighted"
           "pos_label": Choice(0, 1)}
 INIT = {"n_in": Int(1), "n_out": Int(1), "rng": SEED}
 Z_ONLY = Contract({"z": ANY})
-Z_ALPHA = Contract({"z": ANY, "alpha": NUMBER})
 
 CONTRACTS = {
     # 00-welcome: "a NumPy array z of any shape"
@@ -418,11 +421,15 @@ CONTRACTS = {
     "gradient_descent": Contract({"X": Arr(("N",)), "Y": Arr(("N",)), "w0": NUMBER,
                                   "b0": NUMBER, "eta": Number(0, low_open=True),
                                   "epochs": Int(0)}),
-    # 04-activations: "an array z of any shape"
-    **{name: Z_ONLY for name in ("sigmoid_prime", "tanh", "tanh_prime", "relu",
-                                 "relu_prime")},
-    **{name: Z_ALPHA for name in ("leaky_relu", "leaky_relu_prime", "elu", "elu_prime")},
+    # 04-activations: "an array z of any shape"; networks as in lesson 05, X with m >= 1 rows
+    **{name: Z_ONLY for name in ("sigmoid_prime", "relu_prime")},
     "softmax": Contract({"z": ANY, "axis": INT}, (valid_axis,)),
+    "gradient_sizes": Contract({"X": Arr(("m n0",)), "params": NETWORK,
+                                "activation": Choice("sigmoid", "tanh", "relu")},
+                               (network_chain, first_layer_takes_x)),
+    **{name: Contract({"X": Arr(("m n0",)), "params": NETWORK},
+                      (network_chain, first_layer_takes_x, at_least("X", 1)))
+       for name in ("dead_units", "revive_dead_units")},
     # 05-forward
     "dense_forward": Contract({"A_prev": Arr(("m n_in", "n_in")), "W": Arr(("n_out n_in",)),
                                "b": Arr(("n_out",)), "activation": NAME}),

@@ -51,16 +51,17 @@ def test_unlocking_and_editing_an_input_fails_in_run_case():
 
 
 def test_a_pure_exercise_fails_a_function_that_unlocks_and_edits_in_check():
-    assert registry.get("mse").pure
+    assert registry.get("huber").pure
 
-    def mse(y, y_hat):
-        y, y_hat = np.asarray(y, float), np.asarray(y_hat, float)
-        loss = float(np.mean((y_hat - y) ** 2))
+    def huber(y, y_hat, delta=1.0):
+        r = np.abs(np.asarray(y, float) - np.asarray(y_hat, float))
+        loss = float(np.where(r <= delta, 0.5 * r * r, delta * (r - 0.5 * delta)).sum()) / len(r)
+        y_hat = np.asarray(y_hat)
         y_hat.flags.writeable = True
         y_hat[...] = 0.0  # the caller's array
         return loss
 
-    message = fails("mse", mse)
+    message = fails("huber", huber)
     assert "changed its argument y_hat in place" in message
 
 
@@ -289,13 +290,15 @@ def test_replacing_sys_setprofile_before_the_call_does_not_blind_the_watch(monke
 
 def test_check_refuses_what_grading_of_this_lesson_refuses(tmp_path, monkeypatch,
                                                           watch_references):
-    """In 06-backprop, whose grading leaves nnlib's sigmoid alone, a sigmoid_prime built on it
-    passes check(); in 04-activations, where sigmoid is graded and stubbed, it fails."""
+    """In 06-backprop, whose grading leaves nnlib's softmax alone, a sigmoid_prime built on it
+    (sigma(z) = softmax((0, z))[1]) passes check(); in 04-activations, where softmax is graded
+    and stubbed, it fails."""
     from autograder import CheckFailed, check
     from nnlib import activations as act
 
     def sigmoid_prime(z):
-        s = act.sigmoid(z)
+        z = np.asarray(z, dtype=float)
+        s = act.softmax(np.stack([np.zeros_like(z), z], axis=-1))[..., 1]
         return s * (1.0 - s)
 
     for lesson, passes in (("06-backprop", True), ("04-activations", False)):

@@ -34,46 +34,122 @@ def _f_prime(name, Z):
 
 # ---- 04-activations -------------------------------------------------------------------
 
+def _relu(Z):
+    return np.maximum(Z, 0.0)
+
+
+def gradient_sizes_by_layer(X, params, activation):
+    """Correct: the deltas kept in a list, each layer's from the one above, einsum for W."""
+    f = {"sigmoid": _sig, "tanh": np.tanh, "relu": _relu}[activation]
+    Zs, A = [], _arr(X)
+    for W, b in params:
+        Zs.append(np.einsum("mi,oi->mo", A, _arr(W)) + b)
+        A = f(Zs[-1])
+    deltas = [_f_prime(activation, Zs[-1])]
+    for l in range(len(params) - 2, -1, -1):
+        deltas.insert(0, np.einsum("mo,oi->mi", deltas[0], _arr(params[l + 1][0]))
+                      * _f_prime(activation, Zs[l]))
+    return np.array([float(np.mean(np.abs(d))) for d in deltas])
+
+
+def dead_units_by_max(X, params):
+    """Correct: a unit is dead when its largest Z over the rows is <= 0."""
+    A, dead = _arr(X), []
+    for W, b in params:
+        Z = A @ _arr(W).T + b
+        dead.append(Z.max(axis=0) <= 0)
+        A = _relu(Z)
+    return dead
+
+
+def revive_all_rows(X, params):
+    """Correct, another bias: a dead unit is switched on for every row (1 - its minimum)."""
+    A, out = _arr(X), []
+    for W, b in params:
+        weighted = A @ _arr(W).T
+        dead = (weighted + b).max(axis=0) <= 0
+        b = np.where(dead, 1.0 - weighted.min(axis=0), b)
+        out.append([_arr(W).copy(), b])
+        A = _relu(weighted + b)
+    return out
+
+
+def _revive_on_original(X, params):
+    """Wrong: decides which units are dead on the network as given."""
+    dead_before = dead_units_by_max(X, params)
+    A, out = _arr(X), []
+    for (W, b), dead in zip(params, dead_before):
+        weighted = A @ _arr(W).T
+        b = np.where(dead, 1.0 - np.median(weighted, axis=0), b)
+        out.append((_arr(W), b))
+        A = _relu(weighted + b)
+    return out
+
+
+def _revive_by_weights(X, params):
+    """Wrong: flips the sign of a dead unit's weights instead of changing its bias."""
+    A, out = _arr(X), []
+    for W, b in params:
+        dead = (A @ _arr(W).T + b).max(axis=0) <= 0
+        W = np.where(dead[:, None], -_arr(W), W)
+        out.append((W, np.where(dead, 1.0, b)))
+        A = _relu(A @ W.T + out[-1][1])
+    return out
+
+
 CORRECT_04 = {
     "sigmoid_prime": lambda z: 0.25 / np.cosh(0.5 * _arr(z)) ** 2,
-    "tanh": lambda z: np.vectorize(math.tanh, otypes=[float])(_arr(z)),
-    "tanh_prime": lambda z: 1.0 / np.cosh(np.clip(_arr(z), -350, 350)) ** 2,
-    "relu": lambda z: _arr(z) * (_arr(z) > 0),
     "relu_prime": lambda z: np.heaviside(_arr(z), 0.0),
-    "leaky_relu": lambda z, alpha=0.01: np.maximum(_arr(z), 0) + alpha * np.minimum(_arr(z), 0),
-    "leaky_relu_prime": lambda z, alpha=0.01: alpha + (1 - alpha) * (_arr(z) > 0),
-    "elu": lambda z, alpha=1.0: np.where(_arr(z) > 0, z, alpha * np.expm1(np.clip(z, None, 0))),
-    "elu_prime": lambda z, alpha=1.0: np.where(
-        _arr(z) > 0, 1.0, alpha * np.expm1(np.clip(z, None, 0)) + alpha),
     "softmax": lambda z, axis=-1: np.exp(
         _arr(z) - np.logaddexp.reduce(_arr(z), axis=axis, keepdims=True)),
+    "gradient_sizes": gradient_sizes_by_layer,
+    "dead_units": dead_units_by_max,
+    "revive_dead_units": revive_all_rows,
 }
+
+
+def _gradient_sizes_with(top_delta_one=False, prime_of_a=False):
+    def gradient_sizes(X, params, activation):
+        f = {"sigmoid": _sig, "tanh": np.tanh, "relu": _relu}[activation]
+        A, Zs, As = _arr(X), [], []
+        for W, b in params:
+            Zs.append(A @ _arr(W).T + b)
+            A = f(Zs[-1])
+            As.append(A)
+        dA, sizes = np.ones_like(A), []
+        for l in reversed(range(len(params))):
+            at = As[l] if prime_of_a else Zs[l]
+            delta = dA if top_delta_one and l == len(params) - 1 else dA * _f_prime(activation, at)
+            sizes.insert(0, np.abs(delta).mean())
+            dA = delta @ _arr(params[l][0])
+        return np.array(sizes)
+    return gradient_sizes
+
 
 WRONG_04 = {
     "sigmoid_prime": [(_sig, "returns σ(z)"), (lambda z: _arr(z) * (1 - _arr(z)), "z(1 − z)")],
-    "tanh": [(lambda z: 2 * _sig(z) - 1, "2σ(z) − 1"), (_sig, "returns σ(z)")],
-    "tanh_prime": [(lambda z: 1 - _arr(z) ** 2, "1 − z²"), (lambda z: np.tanh(_arr(z)), "")],
-    "relu": [(lambda z: np.minimum(_arr(z), 0), "min(0, z)"),
-             (lambda z: np.max(_arr(z), axis=0), "")],
     "relu_prime": [(lambda z: (_arr(z) >= 0).astype(float), "relu_prime(0) = 0"),
                    (lambda z: np.maximum(_arr(z), 0), "returns relu(z)")],
-    "leaky_relu": [(lambda z, alpha=0.01: np.where(_arr(z) > 0, z, 0.01 * _arr(z)),
-                    "always uses 0.01"),
-                   (lambda z, alpha=0.01: np.maximum(_arr(z), 0), "plain ReLU")],
-    "leaky_relu_prime": [(lambda z, alpha=0.01: (_arr(z) > 0).astype(float), "ReLU derivative"),
-                         (lambda z, alpha=0.01: np.where(_arr(z) >= 0, 1.0, alpha), "at z = 0")],
-    "elu": [(lambda z, alpha=1.0: np.where(_arr(z) > 0, z, alpha * np.exp(np.minimum(z, 0)) - 1),
-             "alpha e^z − 1"),
-            (lambda z, alpha=1.0: np.where(_arr(z) > 0, z, np.expm1(np.minimum(z, 0))),
-             "always uses 1")],
-    "elu_prime": [(lambda z, alpha=1.0: np.where(_arr(z) > 0, 1.0, np.exp(np.minimum(z, 0))),
-                   "forgets alpha"),
-                  (lambda z, alpha=1.0: np.where(_arr(z) > 0, _arr(z), alpha * np.expm1(
-                      np.minimum(z, 0))), "returns elu(z)")],
     "softmax": [(lambda z, axis=-1: np.exp(_arr(z)) / np.exp(_arr(z)).sum(axis=0), ""),
                 (lambda z, axis=-1: np.exp(_arr(z) - _arr(z).max()) /
                  np.exp(_arr(z) - _arr(z).max()).sum(), "whole array")],
+    "gradient_sizes": [(_gradient_sizes_with(top_delta_one=True), "delta(L) = 1"),
+                       (_gradient_sizes_with(prime_of_a=True), "activation A(l)")],
+    "dead_units": [(lambda X, params: [(Z.max(axis=0) < 0) for Z in _pre_activations(X, params)],
+                    "tests Z < 0"),
+                   (lambda X, params: [(Z.min(axis=0) <= 0) for Z in _pre_activations(X, params)],
+                    "on any row")],
+    "revive_dead_units": [(_revive_on_original, "original network"),
+                          (_revive_by_weights, "weights")],
 }
+
+
+def _pre_activations(X, params):
+    A, Zs = _arr(X), []
+    for W, b in params:
+        Zs.append(A @ _arr(W).T + b)
+        A = _relu(Zs[-1])
+    return Zs
 
 
 @pytest.mark.parametrize("name", sorted(CORRECT_04))
@@ -96,6 +172,46 @@ def test_the_activations_nnlib_references_agree_with_numerical_derivatives():
         f, f_prime = ACTIVATIONS[name]
         numerical = (f(z + 1e-6) - f(z - 1e-6)) / 2e-6
         assert np.max(np.abs(f_prime(z) - numerical)) < 1e-8, name
+
+
+def test_a_revived_network_has_no_dead_unit_and_keeps_its_live_units():
+    """The reference and a different right answer both leave no unit dead; the layer-2 unit
+    fed only by dead units of layer 1 keeps its bias, because it comes back by itself."""
+    from autograder import registry
+    from nnlib.diagnostics import dead_units, revive_dead_units
+
+    X, params = registry.get("dead_units").public()[0].args
+    assert [d.tolist() for d in dead_units(X, params)] == [[False, True, True, True],
+                                                          [True, False, True]]
+    for revive in (revive_dead_units, revive_all_rows):
+        revived = revive(X, params)
+        assert not any(d.any() for d in dead_units(X, revived))
+        assert revived[1][1][0] == params[1][1][0]
+        assert all(np.array_equal(W, W0) for (W, _), (W0, _) in zip(revived, params))
+
+
+def test_revive_does_not_change_its_input():
+    from autograder import registry
+    from nnlib.diagnostics import revive_dead_units
+
+    X, params = registry.get("dead_units").public()[1].args
+    before = [(W.copy(), b.copy()) for W, b in params]
+    revive_dead_units(X, params)
+    assert all(np.array_equal(W, W0) and np.array_equal(b, b0)
+               for (W, b), (W0, b0) in zip(params, before))
+
+
+def test_gradient_sizes_vanish_through_a_sigmoid_stack_but_not_through_tanh():
+    from nnlib.diagnostics import gradient_sizes
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 32))
+    stack = [(rng.normal(scale=np.sqrt(1 / 32), size=(32, 32)), np.zeros(32)) for _ in range(8)]
+    sigmoid_sizes, tanh_sizes = (gradient_sizes(X, stack, a) for a in ("sigmoid", "tanh"))
+    assert np.all(np.diff(sigmoid_sizes) > 0) and sigmoid_sizes[0] < 1e-4 * sigmoid_sizes[-1]
+    assert tanh_sizes[0] > 100 * sigmoid_sizes[0]
+    np.testing.assert_allclose(gradient_sizes(X, stack, "tanh"),
+                               gradient_sizes_by_layer(X, stack, "tanh"), rtol=1e-12)
 
 
 # ---- 05-forward -----------------------------------------------------------------------
@@ -599,22 +715,45 @@ def typed_numerical_gradient(f, x, h=1e-5):
     return grad
 
 
-def _typed_tanh_prime(z):
-    t = np.tanh(z)
-    return (1.0 - t) * (1.0 + t)
+def typed_gradient_sizes(X, params, activation):
+    Zs, A = [], X
+    for W, b in params:
+        Zs.append(A @ W.T + b)
+        A = {"sigmoid": _typed_sigma, "tanh": np.tanh, "relu": _relu}[activation](Zs[-1])
+    sizes, dA = [], np.ones_like(A)
+    for (W, _), Z in zip(params[::-1], Zs[::-1]):
+        delta = dA * _f_prime(activation, Z)
+        sizes.append(abs(delta).mean())
+        dA = delta @ W
+    return np.array(sizes[::-1])
+
+
+def typed_dead_units(X, params):
+    A, dead = X, []
+    for W, b in params:
+        Z = A @ W.T + b
+        dead.append((Z <= 0).all(axis=0))
+        A = Z.clip(min=0.0)
+    return dead
+
+
+def typed_revive_dead_units(X, params):
+    A, out = X, []
+    for W, b in params:
+        weighted = A @ W.T
+        b = np.where(((weighted + b) <= 0).all(axis=0), 1.0 - np.median(weighted, axis=0), b)
+        out.append((W.copy(), b))
+        A = (weighted + b).clip(min=0.0)
+    return out
 
 
 TYPED = {
     "sigmoid_prime": lambda z: _typed_sigma(z) * _typed_sigma(-z),
-    "tanh": lambda z: 2.0 * _typed_sigma(2.0 * z) - 1.0,
-    "tanh_prime": _typed_tanh_prime,
-    "relu": lambda z: np.where(z > 0, z, 0.0),
     "relu_prime": lambda z: (z > 0).astype(float),
-    "leaky_relu": lambda z, alpha=0.01: np.where(z > 0, z, alpha * z),
-    "leaky_relu_prime": lambda z, alpha=0.01: np.where(z > 0, 1.0, alpha),
-    "elu": lambda z, alpha=1.0: np.where(z > 0, z, alpha * (np.exp(np.minimum(z, 0.0)) - 1.0)),
-    "elu_prime": lambda z, alpha=1.0: np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0))),
     "softmax": typed_softmax,
+    "gradient_sizes": typed_gradient_sizes,
+    "dead_units": typed_dead_units,
+    "revive_dead_units": typed_revive_dead_units,
     "dense_forward": typed_dense_forward,
     "forward": typed_forward,
     "count_params": lambda sizes: sum(n_in * n_out + n_out

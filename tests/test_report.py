@@ -43,17 +43,19 @@ def plans() -> dict[str, dict]:
     exercises not listed are right. None: no notebook handed in."""
     return {
         "ada": {},
-        "bob": {"sigmoid": mistake("sigmoid", 0), "relu_prime": mistake("relu_prime", 0)},
-        "cat": {"sigmoid": mistake("sigmoid", 0), "relu": mistake("relu", 0),
-                "softmax": STUB},
-        SCRIPT: {"sigmoid": mistake("sigmoid", 1), "relu_prime": mistake("relu_prime", 0),
-                 "tanh": mistake("tanh", 0)},
-        "=cmd": {"tanh": mistake("tanh", 0), "relu": GARBAGE},
-        "dan": {"sigmoid": GARBAGE, "softmax": STUB, "elu": mistake("elu", 0)},
+        "bob": {"sigmoid_prime": mistake("sigmoid_prime", 0),
+                "relu_prime": mistake("relu_prime", 0)},
+        "cat": {"sigmoid_prime": mistake("sigmoid_prime", 0),
+                "dead_units": mistake("dead_units", 0), "softmax": STUB},
+        SCRIPT: {"sigmoid_prime": mistake("sigmoid_prime", 1),
+                 "relu_prime": mistake("relu_prime", 0),
+                 "gradient_sizes": mistake("gradient_sizes", 0)},
+        "=cmd": {"gradient_sizes": mistake("gradient_sizes", 0), "dead_units": GARBAGE},
+        "dan": {"sigmoid_prime": GARBAGE, "softmax": STUB,
+                "gradient_sizes": mistake("gradient_sizes", 1)},
         "eve": None,
-        "fay": {"softmax": "timeout",
-                "leaky_relu_prime": mistake("leaky_relu_prime", 1)},
-        "gus": {"softmax": mistake("softmax", 0), "elu": mistake("elu", 0),
+        "fay": {"softmax": "timeout", "dead_units": mistake("dead_units", 1)},
+        "gus": {"softmax": mistake("softmax", 0), "gradient_sizes": mistake("gradient_sizes", 1),
                 "relu_prime": mistake("relu_prime", 0)},
     }
 
@@ -179,9 +181,9 @@ def test_exercise_figures(report):
         else:
             assert float(row["discrimination"]) == pytest.approx(
                 np.corrcoef(points[:, j], rest)[0, 1], abs=1e-5)
-    assert rows["tanh_prime"]["discrimination"] == "n/a"  # everyone got it
+    assert rows["revive_dead_units"]["discrimination"] == "n/a"  # everyone got it
     assert (rows["softmax"]["not_attempted"], rows["softmax"]["not_graded"]) == ("2", "1")
-    assert (rows["relu"]["explained"], rows["relu"]["unexplained"]) == ("1", "1")
+    assert (rows["dead_units"]["explained"], rows["dead_units"]["unexplained"]) == ("2", "1")
 
 
 def test_mistakes_ranked_with_their_students(report):
@@ -200,12 +202,13 @@ def test_mistakes_ranked_with_their_students(report):
             if what in registry.get(exercise).mistakes:
                 expected.setdefault(exercise, {}).setdefault(what, []).append(student)
     assert found == expected
-    # most students first: sigmoid's sign (bob, cat) before σ' (the script's)
-    assert ranks["sigmoid"] == {mistake("sigmoid", 0): 1, mistake("sigmoid", 1): 2}
+    # most students first: σ for σ' (bob, cat) before z(1 − z) (the script's)
+    assert ranks["sigmoid_prime"] == {mistake("sigmoid_prime", 0): 1,
+                                      mistake("sigmoid_prime", 1): 2}
     assert ranks["relu_prime"] == {mistake("relu_prime", 0): 1}
     unexplained = {(r["exercise"], unescaped(r["student_id"]))
                    for r in read_csv(report / "unexplained.csv")}
-    assert unexplained == {("relu", "=cmd"), ("sigmoid", "dan")}
+    assert unexplained == {("dead_units", "=cmd"), ("sigmoid_prime", "dan")}
 
 
 def test_hostile_ids_are_escaped_in_html_and_csv(report):
