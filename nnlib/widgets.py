@@ -107,15 +107,17 @@ class OptimizerRace:
         self.ax, self.ax_loss = self.figure.subplots(
             1, 2, width_ratios=(1.1, 1),
             gridspec_kw=dict(left=0.06, right=0.98, bottom=0.22, top=0.87, wspace=0.42))
+        self.ax_loss.set(xlabel="step", ylabel="L",
+                         title=f"loss per step (shown down to {LOSS_FLOOR:g})")
+        self.trajectories: dict[str, np.ndarray] = {}
+        self.etas: dict[str, float] = {}
+        self._moving: list = []
+        self._use_problem()
         self.live = LiveFigure(self.figure)
         controls = [self.problem, self.optimizers, self.w0, self.b0, self.steps,
                     self.eta_scale, self.run, self.play, self.frame]
         self.widget = w.VBox([w.HBox(controls, layout=w.Layout(flex_flow="row wrap")),
                               self.live.widget])
-        self.trajectories: dict[str, np.ndarray] = {}
-        self.etas: dict[str, float] = {}
-        self._moving: list = []
-        self._use_problem()
         self.run.on_click(self.redraw)
         self.problem.observe(self._new_problem, names="value")
         self.frame.observe(self.draw, names="value")
@@ -137,6 +139,7 @@ class OptimizerRace:
         self.figure.colorbar(filled, cax=self.ax.inset_axes((1.03, 0.0, 0.035, 1.0)),
                              ticks=LogLocator(), label="L (log scale)")
         self.ax.set(xlim=(a_lo, a_hi), ylim=(b_lo, b_hi), xlabel=names[0], ylabel=names[1])
+        self.ax.set_title("after 0 steps")  # set at every frame, so drawn with the paths
         self.ax.title.set_animated(True)
         self.figure.suptitle(f"the optimizer race on the {prob.title}")
 
@@ -166,8 +169,7 @@ class OptimizerRace:
                                   label=f"{name}, η = {self.etas[name] * self.eta_scale.value:.3g}")
             self._moving.append((line, end, path))
         self._cursor = self.ax_loss.axvline(steps, color="0.5", lw=0.8, animated=True)
-        self.ax_loss.set(xlim=(0, steps), xlabel="step", ylabel="L",
-                         title=f"loss per step (shown down to {LOSS_FLOOR:g})")
+        self.ax_loss.set_xlim(0, steps)
         self.ax_loss.relim()
         self.ax_loss.autoscale_view(scalex=False)
         for legend in self.figure.legends:
