@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlib._checks import as_array, same_shape
-from nnlib.activations import softmax
+from nnlib.activations import sigmoid, softmax
 
 EPS = 1e-12
 """Probabilities are clipped to [EPS, 1 - EPS] in `bce` (and to >= EPS in `cce`), so the
@@ -164,6 +164,29 @@ def softmax_cross_entropy_grad(y, logits):
     grad -= y
     grad /= _n_distributions(y)
     return grad
+
+
+OUTPUT_PAIRS = {
+    "regression": ("linear", "mse"),
+    "binary": ("sigmoid", "bce"),
+    "multiclass": ("softmax", "cce"),
+}
+
+
+def output_gradient(y, z, task):
+    """dL/dZ at the output pre-activation Z for the activation and loss that suit `task`
+    (OUTPUT_PAIRS): "regression" linear + MSE gives 2 (Z - Y) / N, "binary" sigmoid + BCE
+    gives (sigma(Z) - Y) / N, "multiclass" softmax + CCE gives (softmax(Z) - Y) / N.
+
+    y targets (real, 0/1, or one-hot rows) and z, both (N, K); returns (N, K).
+    """
+    if task not in OUTPUT_PAIRS:
+        raise ValueError(f"task must be one of {tuple(OUTPUT_PAIRS)}, got {task!r}")
+    y, z = _pair(y, z, "z")
+    if task == "regression":
+        return mse_grad(y, z)
+    a = sigmoid(z) if task == "binary" else softmax(z)
+    return (a - y) / _n_rows(y)
 
 
 LOSSES = {

@@ -1,33 +1,35 @@
-"""07-losses: the regression and classification losses and their gradients dL/dy_hat.
+"""07-losses: the Huber loss, binary cross-entropy, softmax + cross-entropy from the logits
+and its gradient, and the output activation and loss that suit a task.
 
 Shapes follow nnlib.losses: a 1-D array is N samples of one output, an (N, K) array is N
 samples of K outputs, and a loss is the mean over the N samples of the sum over the outputs.
-For `cce` the classes are the last axis of an (N, K) array.
+For the softmax exercises the classes are the last axis of an (N, K) array of logits.
 
-At a probability of exactly 0 or 1 the cross-entropies need a convention, because ln 0 is
--inf. nnlib clips p into [EPS, 1 - EPS] with EPS = 1e-12; a student may choose any clipping
-constant eps up to 1e-7 (Keras uses 1e-7, scikit-learn used 1e-15) that keeps -ln eps finite:
-with the usual clip into [eps, 1 - eps] that means eps above 2^-54 (about 1e-16, since
-1 - eps rounds to 1 below it), or any eps down to 5e-324 when 1 - p is clipped on its own. The
-checks therefore judge the elements where p is exactly 0 or 1 by properties every such
-answer has (`project` maps a value with those properties to nnlib's value):
+At a probability of exactly 0 or 1 the binary cross-entropy needs a convention, because
+ln 0 is -inf. nnlib clips p into [EPS, 1 - EPS] with EPS = 1e-12; a student may choose any
+clipping constant eps up to 1e-7 (Keras uses 1e-7, scikit-learn used 1e-15) that keeps
+-ln eps finite: with the usual clip into [eps, 1 - eps] that means eps above 2^-54 (about
+1e-16, since 1 - eps rounds to 1 below it), or any eps down to 5e-324 when 1 - p is clipped
+on its own. The check therefore judges the elements where p is exactly 0 or 1 by properties
+every such answer has (`project` maps a value with those properties to nnlib's value):
 
 * certain and right (y == p): the loss term is between 0 and -ln(1 - 1e-7), about 1e-7;
-  the gradient is -1/N (y = 1) or +1/N (y = 0) up to a relative 1e-6;
 * certain and wrong (y == 1 - p): the loss term is between ln(1e7) = 16.1 and 745 (any
-  finite -ln eps); the gradient has the right sign, is finite and at least 0.99e7/N;
+  finite -ln eps);
 * every other p in the cases stays within [1e-5, 1 - 1e-5], where clipping with such an eps
   changes nothing (and adding an eps <= 1e-12 inside the log changes little), and is
   compared with nnlib with the "stable" tolerance (relative 1e-6).
 
-nan, inf and NumPy warnings fail (`strict_warnings`). Cases with a certain and wrong
-prediction hold no other uncertain elements, so the interval for the loss cannot hide an
-error elsewhere.
+Cases with a certain and wrong prediction hold no other uncertain elements, so the interval
+for the loss cannot hide an error elsewhere. The softmax exercises need no convention: from
+the logits, ln p_k = z_k - ln sum_m e^(z_m) is finite for any finite logits, and their cases
+hold logits far enough apart (up to 2000) that going through clipped probabilities fails.
 
-Every input array is read-only (`pure`), so a function that changes its inputs in place
-(`y_hat -= y`, `np.clip(p, eps, 1 - eps, out=p)`) fails. A loss must be a number (a list or
-an array of shape (1,) fails: `f"{loss:.3f}"` would raise) and a gradient an array, not a
-list. The regression losses and their gradients accept a computation in float32 (relative
+nan, inf and NumPy warnings fail (`strict_warnings`) where stability is the point. Every
+input array is passed as a copy and compared afterwards (`pure`), so a function that changes
+its inputs in place (`y_hat -= y`, `np.clip(p, eps, 1 - eps, out=p)`) fails. A loss must be
+a number (a list or an array of shape (1,) fails: `f"{loss:.3f}"` would raise) and a
+gradient an array, not a list. The Huber loss accepts a computation in float32 (relative
 error about 1e-7 of the inputs' size), the cross-entropies do not: float32 cannot hold
 1 - p for p near 1.
 """
@@ -38,11 +40,10 @@ import numpy as np
 from autograder.registry import Case, Exercise, register
 from autograder.results import array, number, then
 from nnlib import losses
-from nnlib.activations import softmax
+from nnlib.activations import sigmoid, softmax
 
 C_LOW, C_HIGH = float(np.log(1e7)), 745.2  # -ln eps for eps in [5e-324, 1e-7]
 RIGHT_LOW, RIGHT_HIGH = -1.01e-7, 1.01e-7   # -ln(1 -+ eps) for eps <= 1e-7
-GRAD_MIN = 0.99e7                           # |N dL/dp| at a certain wrong p: 1/eps >= 1e7
 
 
 def _f(x):
@@ -141,66 +142,14 @@ def _binary_public():
     ]
 
 
-def _one_hot(rng, n, k):
-    return np.eye(k)[rng.integers(0, k, size=n)]
-
-
-def _categorical_hidden(rng):
-    n, k = int(rng.integers(2, 8)), int(rng.integers(2, 7))
-    y = _one_hot(rng, n, k)
-    p_near = softmax(rng.normal(size=(n, k)))
-    p_near = 0.5 * p_near + 0.5 * np.where(y == 1, 0.0, 1.0 / (k - 1))
-    p_near[0] = np.where(y[0] == 1, 1e-5, (1 - 1e-5) / (k - 1))
-    y_right = _one_hot(rng, n, k)
-    p_right = softmax(rng.normal(size=(n, k)))
-    p_right[: n // 2 + 1] = y_right[: n // 2 + 1]
-    y_sure = _one_hot(rng, n, k)
-    p_sure = y_sure.copy()
-    wrong = rng.permutation(n)[: rng.integers(1, n + 1)]
-    p_sure[wrong] = np.roll(y_sure[wrong], 1, axis=1)
-    return [
-        Case((y, softmax(rng.normal(scale=2.0, size=(n, k)))), note="a batch"),
-        Case((_one_hot(rng, 1, k), softmax(rng.normal(size=(1, k)))), note="one sample"),
-        Case((_one_hot(rng, n, 2), softmax(rng.normal(size=(n, 2)))), note="two classes"),
-        Case((y, p_near), note="p of the true class down to 1e-5"),
-        Case((y_right, p_right), note="certain and right rows (p == y) next to uncertain"),
-        Case((y_sure, p_sure), note="one-hot p, some on the wrong class"),
-    ]
-
-
-def _categorical_public():
-    return [
-        Case((np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
-              np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])), note="2 samples, 3 classes"),
-        Case((np.array([[0.0, 1.0, 0.0, 0.0]]), np.array([[0.1, 0.6, 0.2, 0.1]])),
-             note="one sample, 4 classes"),
-        Case((np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]),
-              np.array([[0.2, 0.8], [0.9, 0.1], [0.3, 0.7]])), note="3 samples, 2 classes"),
-        Case((np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
-              np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])),
-             note="certain and right: p = 1 on the true class, 0 elsewhere"),
-        Case((np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[0.0, 1.0], [0.0, 1.0]])),
-             note="certain and wrong: must stay finite (clip p)"),
-    ]
-
-
 # ---- projections for p in {0, 1} --------------------------------------------------------
 
 
-def _extremes(case, categorical):
+def _extremes(case):
     """Masks of the elements that are certain and right / certain and wrong, and N."""
     y, p = (_f(a) for a in case.args)
     certain = (p == 0.0) | (p == 1.0)
-    if categorical:
-        # Only the true class contributes; y == 0 elements must add exactly 0.
-        right = certain & (y == 1.0) & (p == 1.0)
-        wrong = certain & (y == 1.0) & (p == 0.0)
-        n = max(int(np.prod(y.shape[:-1])), 1)
-    else:
-        right = certain & (y == p)
-        wrong = certain & (y == 1.0 - p)
-        n = y.shape[0] if y.ndim else 1
-    return y, p, right, wrong, n
+    return y, p, certain & (y == p), certain & (y == 1.0 - p), y.shape[0] if y.ndim else 1
 
 
 def _number(out):
@@ -210,22 +159,20 @@ def _number(out):
     return float(arr.reshape(()))
 
 
-def _terms(y, p, categorical):
+def _terms(y, p):
     """The loss terms of uncertain elements (0 < p < 1), undivided by N."""
     with np.errstate(all="ignore"):
-        if categorical:
-            return np.where(y == 1.0, -np.log(p), 0.0)
         return -(y * np.log(p) + (1.0 - y) * np.log1p(-p))
 
 
-def _project_loss(reference, categorical):
+def _project_loss(reference):
     """A loss is nnlib's value when its terms at p in {0, 1} lie in the accepted ranges."""
     def project(out, case):
-        y, p, right, wrong, n = _extremes(case, categorical)
+        y, p, right, wrong, n = _extremes(case)
         value = _number(out)
         if value is None or not (right.any() or wrong.any()) or not np.isfinite(value):
             return out
-        rest = float(np.sum(_terms(y, p, categorical)[~(right | wrong) & (p > 0) & (p < 1)]))
+        rest = float(np.sum(_terms(y, p)[~(right | wrong) & (p > 0) & (p < 1)]))
         low = rest + wrong.sum() * C_LOW + right.sum() * RIGHT_LOW
         high = rest + wrong.sum() * C_HIGH + right.sum() * RIGHT_HIGH
         slack = 1e-12 + 1e-7 * high
@@ -235,30 +182,10 @@ def _project_loss(reference, categorical):
     return project
 
 
-def _project_grad(reference, categorical):
-    """A gradient is nnlib's value at p in {0, 1} where it has the accepted properties."""
-    def project(out, case):
-        y, p, right, wrong, n = _extremes(case, categorical)
-        expected = reference(*case.args)
-        try:
-            g = np.array(out, dtype=float)
-        except (TypeError, ValueError):
-            return out
-        if g.shape != expected.shape or not (right.any() or wrong.any()):
-            return out
-        with np.errstate(all="ignore"):
-            ok_right = right & np.isclose(g, expected, rtol=1e-6, atol=0.0)
-            ok_wrong = (wrong & np.isfinite(g) & (np.sign(g) == np.sign(expected))
-                        & (np.abs(n * g) >= GRAD_MIN))
-        return np.where(ok_right | ok_wrong, expected, g)
-    return project
-
-
 # ---- registrations ----------------------------------------------------------------------
 
 
 def _reg(name, signature, public, hidden, points, mistakes, project=None, **fields):
-    typed = array if name.endswith("_grad") else number
     register(Exercise(
         name=name,
         lessons=("07-losses",),
@@ -267,7 +194,7 @@ def _reg(name, signature, public, hidden, points, mistakes, project=None, **fiel
         public=public,
         hidden=hidden,
         pure=True,
-        project=then(typed, project) if project else typed,
+        project=then(number, project) if project else number,
         points=points,
         mistakes=mistakes,
         **fields,
@@ -276,45 +203,6 @@ def _reg(name, signature, public, hidden, points, mistakes, project=None, **fiel
 
 def _r(y, y_hat):
     return _f(y) - _f(y_hat)
-
-
-_reg("mse", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
-    "sums over the samples: divide by N, the number of samples": lambda y, y_hat:
-        float(np.sum(_r(y, y_hat) ** 2)),
-    "averages over every element: the course's MSE sums over the outputs and averages "
-    "over the N samples (rows)": lambda y, y_hat: float(np.mean(_r(y, y_hat) ** 2)),
-    "returns the RMSE: no square root in the MSE": losses.rmse,
-    "has a factor 1/2 (that is half the SSE divided by N)": lambda y, y_hat:
-        losses.half_sse(y, y_hat) / _rows(y),
-}, tolerance="iterative")
-
-_reg("mse_grad", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
-    "the sign is flipped: d/dy_hat (y - y_hat)^2 = -2 (y - y_hat) = 2 (y_hat - y)":
-        lambda y, y_hat: -losses.mse_grad(y, y_hat),
-    "the 1/N is missing: the loss averages over samples, so its gradient does too":
-        lambda y, y_hat: 2.0 * (_f(y_hat) - _f(y)),
-    "the factor 2 of the square is missing": lambda y, y_hat: losses.mse_grad(y, y_hat) / 2,
-    "divides by the number of elements instead of the number of samples N":
-        lambda y, y_hat: 2.0 * (_f(y_hat) - _f(y)) / _f(y).size,
-}, tolerance="numerical")
-
-_reg("mae", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
-    "sums over the samples: divide by N": lambda y, y_hat: float(np.sum(np.abs(_r(y, y_hat)))),
-    "averages over every element: sum over the outputs, mean over the N samples":
-        lambda y, y_hat: float(np.mean(np.abs(_r(y, y_hat)))),
-    "the absolute value is missing: positive and negative residuals cancel":
-        lambda y, y_hat: float(np.sum(_r(y, y_hat))) / _rows(y),
-}, tolerance="iterative")
-
-_reg("mae_grad", "(y, y_hat)", _regression_public, _regression_hidden, 1, {
-    "gives +1 where y_hat == y; the convention is 0 there (np.sign(0) == 0)":
-        lambda y, y_hat: np.where(_f(y_hat) >= _f(y), 1.0, -1.0) / _rows(y),
-    "gives -1 where y_hat == y; the convention is 0 there (np.sign(0) == 0)":
-        lambda y, y_hat: np.where(_f(y_hat) > _f(y), 1.0, -1.0) / _rows(y),
-    "the sign is flipped: d|y - y_hat|/dy_hat = sign(y_hat - y)":
-        lambda y, y_hat: np.sign(_r(y, y_hat)) / _rows(y),
-    "the 1/N is missing": lambda y, y_hat: np.sign(-_r(y, y_hat)),
-})
 
 
 def _huber_variant(half=0.5, scale_linear=True, swap=False):
@@ -339,25 +227,6 @@ _reg("huber", "(y, y_hat, delta=1.0)", lambda: _regression_public(delta=True),
          "ignores delta and always uses 1": lambda y, y_hat, delta=1.0: losses.huber(y, y_hat),
      }, tolerance="iterative")
 
-_reg("huber_grad", "(y, y_hat, delta=1.0)", lambda: _regression_public(delta=True),
-     lambda rng: _regression_hidden(rng, delta=True), 1, {
-         "outside delta the slope is delta * sign(r), not sign(r)":
-             lambda y, y_hat, delta=1.0: np.where(
-                 np.abs(_r(y, y_hat)) <= delta, -_r(y, y_hat), -np.sign(_r(y, y_hat)))
-             / _rows(y),
-         "the sign is flipped: dL/dy_hat = clip(y_hat - y, -delta, delta) / N":
-             lambda y, y_hat, delta=1.0: -losses.huber_grad(y, y_hat, delta),
-         "the 1/N is missing": lambda y, y_hat, delta=1.0:
-             np.clip(-_r(y, y_hat), -delta, delta),
-         "uses the slide's quadratic branch r^2 (slope 2r) inside delta":
-             lambda y, y_hat, delta=1.0: np.where(
-                 np.abs(_r(y, y_hat)) <= delta, -2 * _r(y, y_hat),
-                 -delta * np.sign(_r(y, y_hat))) / _rows(y),
-         "ignores delta and always uses 1": lambda y, y_hat, delta=1.0:
-             losses.huber_grad(y, y_hat),
-     }, tolerance="numerical")
-
-
 _reg("bce", "(y, p)", _binary_public, _binary_hidden, 2, {
     "y and p are swapped: the argument order is (y, p), targets first":
         lambda y, p: losses.bce(p, y),
@@ -367,43 +236,202 @@ _reg("bce", "(y, p)", _binary_public, _binary_hidden, 2, {
     "the minus sign is missing: ln p < 0, so the loss needs -": lambda y, p: -losses.bce(y, p),
     "the (1 - y) ln(1 - p) term is missing: samples with y = 0 must count too":
         lambda y, p: -float(np.sum(_f(y) * np.log(np.maximum(_f(p), losses.EPS)))) / _rows(y),
-}, project=_project_loss(losses.bce, categorical=False),
-    tolerance="stable", strict_warnings=True)
-
-_reg("bce_grad", "(y, p)", _binary_public, _binary_hidden, 2, {
-    "returns (p - y) / N, the gradient with respect to the sigmoid's input z; "
-    "here the gradient with respect to p is asked": lambda y, p: (_f(p) - _f(y)) / _rows(y),
-    "the sign is flipped: dL/dp = ((1 - y)/(1 - p) - y/p) / N":
-        lambda y, p: -losses.bce_grad(y, p),
-    "the 1/N is missing": lambda y, p: losses.bce_grad(y, p) * _rows(y),
-}, project=_project_grad(losses.bce_grad, categorical=False),
+}, project=_project_loss(losses.bce),
     tolerance="stable", strict_warnings=True)
 
 
-def _cce_wrong_axis(y, p):
-    """Sums over the samples (axis 0) and averages over the classes."""
-    return float(np.mean(-np.sum(_f(y) * np.log(np.maximum(_f(p), losses.EPS)), axis=0)))
+def _one_hot(rng, n, k):
+    return np.eye(k)[rng.integers(0, k, size=n)]
 
 
-_reg("cce", "(y, p)", _categorical_public, _categorical_hidden, 2, {
-    "sums over the samples and averages over the classes: sum over the classes "
-    "(axis=-1), mean over the N samples": _cce_wrong_axis,
-    "sums over the samples: divide by N": lambda y, p: losses.cce(y, p) * _rows(y),
-    "averages over every element: sum over the classes, mean over the N samples":
-        lambda y, p: losses.cce(y, p) / _f(y).shape[-1],
-    "the minus sign is missing": lambda y, p: -losses.cce(y, p),
-    "adds the (1 - y) ln(1 - p) terms of the binary cross-entropy; with softmax only the "
-    "true class's -ln p counts": lambda y, p: losses.bce(y, p),
-    "y and p are swapped: the argument order is (y, p), targets first":
-        lambda y, p: losses.cce(p, y),
-}, project=_project_loss(losses.cce, categorical=True),
-    tolerance="stable", strict_warnings=True)
+def _logits_hidden(rng):
+    """Random batches, one sample, two classes, equal logits, and logits so far apart that
+    a probability underflows (below 1e-12, or to exactly 0 beyond a gap of 745)."""
+    n, k = int(rng.integers(2, 8)), int(rng.integers(2, 7))
+    y_far, far = _one_hot(rng, n, k), rng.normal(scale=100.0, size=(n, k))
+    y_extreme, extreme = _one_hot(rng, n, k), rng.choice([-1000.0, 0.0, 1000.0], size=(n, k))
+    far[0] = np.where(y_far[0] == 1, -60.0, 60.0)  # at least one p_true below 1e-12
+    extreme[0] = np.where(y_extreme[0] == 1, -1000.0, 1000.0)
+    return [
+        Case((_one_hot(rng, n, k), rng.normal(scale=2.0, size=(n, k))), note="a batch"),
+        Case((_one_hot(rng, 1, k), rng.normal(size=(1, k))), note="one sample"),
+        Case((_one_hot(rng, n, 2), rng.normal(scale=3.0, size=(n, 2))), note="two classes"),
+        Case((_one_hot(rng, n, k), np.full((n, k), float(rng.normal()))),
+             note="equal logits: the loss is ln K"),
+        Case((y_far, far), note="logits far apart (scale 100)"),
+        Case((y_extreme, extreme), note="logits of -1000, 0 and 1000"),
+    ]
 
-_reg("cce_grad", "(y, p)", _categorical_public, _categorical_hidden, 1, {
-    "returns (p - y) / N, the gradient of softmax + cross-entropy with respect to the "
-    "logits; here the gradient with respect to p is asked":
-        lambda y, p: (_f(p) - _f(y)) / _rows(y),
-    "the sign is flipped: dL/dp = -y / (N p)": lambda y, p: -losses.cce_grad(y, p),
-    "the 1/N is missing": lambda y, p: losses.cce_grad(y, p) * _rows(y),
-}, project=_project_grad(losses.cce_grad, categorical=True),
-    tolerance="stable", strict_warnings=True)
+
+def _logits_public():
+    return [
+        Case((np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+              np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])), note="2 samples, 3 classes"),
+        Case((np.array([[0.0, 1.0, 0.0, 0.0]]), np.array([[0.3, 1.2, -0.4, 0.0]])),
+             note="one sample, 4 classes"),
+        Case((np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[-50.0, 50.0], [-50.0, 50.0]])),
+             note="logits 100 apart: the wrong sample's p_true = e^-100, its loss 100"),
+        Case((np.array([[0.0, 1.0, 0.0]]), np.array([[1000.0, -1000.0, 0.0]])),
+             note="extreme logits: p_true underflows to 0, the loss is 2000"),
+    ]
+
+
+def _log_softmax(z, axis=-1):
+    z = _f(z)
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+register(Exercise(
+    name="softmax_cross_entropy",
+    lessons=("07-losses",),
+    signature="(y, logits)",
+    reference="nnlib.losses.softmax_cross_entropy",
+    public=_logits_public,
+    hidden=_logits_hidden,
+    tolerance="stable",
+    points=2,
+    pure=True,
+    project=number,
+    strict_warnings=True,
+    mistakes={
+        "goes through clipped probabilities: -ln p stops at -ln eps (27.6 for eps = 1e-12) "
+        "once the logits are far apart; use ln p_k = z_k - ln sum_m e^(z_m)":
+            lambda y, logits: losses.cce(y, softmax(logits)),
+        "forgets the ln sum_m e^(z_m) term: that is minus the mean logit of the true class":
+            lambda y, logits: -float(np.sum(_f(y) * _f(logits))) / _rows(y),
+        "normalises over the samples (axis 0); each row is one sample's distribution":
+            lambda y, logits: -float(np.sum(_f(y) * _log_softmax(logits, axis=0))) / _rows(y),
+        "sums over the samples: divide by N":
+            lambda y, logits: losses.softmax_cross_entropy(y, logits) * _rows(y),
+        "averages over every element: sum over the classes, mean over the N samples":
+            lambda y, logits: losses.softmax_cross_entropy(y, logits) / _f(y).shape[-1],
+        "the minus sign is missing":
+            lambda y, logits: -losses.softmax_cross_entropy(y, logits),
+    },
+))
+
+
+def _diagonal_only(y, logits):
+    """-y/p pushed through p_k (1 - p_k) alone, the diagonal of the softmax Jacobian."""
+    p = softmax(logits)
+    return -_f(y) * (1.0 - p) / _rows(y)
+
+
+register(Exercise(
+    name="softmax_cross_entropy_grad",
+    lessons=("07-losses",),
+    signature="(y, logits)",
+    reference="nnlib.losses.softmax_cross_entropy_grad",
+    public=_logits_public,
+    hidden=_logits_hidden,
+    tolerance="stable",
+    points=3,
+    pure=True,
+    project=array,
+    strict_warnings=True,
+    mistakes={
+        "the 1/N is missing: the loss averages over the samples, so its gradient does too":
+            lambda y, logits: softmax(logits) - _f(y),
+        "the sign is flipped: dL/dz = (softmax(z) - y) / N":
+            lambda y, logits: (_f(y) - softmax(logits)) / _rows(y),
+        "forgets the softmax: (z - y) / N; the gradient is (p - y) / N with p = softmax(z)":
+            lambda y, logits: (_f(logits) - _f(y)) / _rows(y),
+        "takes the softmax over the samples (axis 0); each row is one sample":
+            lambda y, logits: (softmax(logits, axis=0) - _f(y)) / _rows(y),
+        "returns dL/dp = -y / (N p), the gradient with respect to the probabilities; push it "
+        "through the softmax Jacobian p_k (delta_kj - p_j)":
+            lambda y, logits: losses.cce_grad(y, softmax(logits)),
+        "keeps only the diagonal p_k (1 - p_k) of the softmax Jacobian, as if each class had "
+        "its own sigmoid; the off-diagonal terms -p_k p_j give the + p_j": _diagonal_only,
+    },
+))
+
+
+def _task_cases(rng, n, k):
+    """One case per task: real targets, 0/1 targets (k independent outputs), one-hot."""
+    return [
+        Case((rng.normal(scale=2.0, size=(n, k)), rng.normal(scale=2.0, size=(n, k)),
+              "regression"), note="regression"),
+        Case((rng.integers(0, 2, size=(n, k)).astype(float), rng.normal(scale=3.0, size=(n, k)),
+              "binary"), note="binary"),
+        Case((_one_hot(rng, n, k + 1), rng.normal(scale=3.0, size=(n, k + 1)), "multiclass"),
+             note="multiclass"),
+    ]
+
+
+def _tasks_public():
+    Y_cls = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    return [
+        Case((np.array([[2.0], [-1.0], [0.5]]), np.array([[1.5], [-1.0], [2.0]]), "regression"),
+             note="house prices: 3 samples, one real output"),
+        Case((np.array([[1.0], [0.0], [1.0], [0.0]]), np.array([[2.0], [-1.0], [-6.0], [0.0]]),
+              "binary"), note="spam or not: 4 samples, one 0/1 output"),
+        Case((Y_cls, np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), "multiclass"),
+             note="one of three classes: 2 samples"),
+        Case((np.array([[1.0, 0.0]]), np.array([[-1000.0, 1000.0]]), "binary"),
+             note="binary, extreme logits"),
+    ]
+
+
+def _tasks_hidden(rng):
+    n, k = int(rng.integers(2, 8)), int(rng.integers(1, 5))
+    extreme = rng.choice([-1000.0, 0.0, 1000.0], size=(n, k + 1))
+    return [*_task_cases(rng, n, k), *_task_cases(rng, 1, 1),
+            Case((rng.integers(0, 2, size=(n, k + 1)).astype(float), extreme, "binary"),
+                 note="binary, logits of -1000, 0 and 1000"),
+            Case((_one_hot(rng, n, k + 1), extreme, "multiclass"),
+                 note="multiclass, logits of -1000, 0 and 1000")]
+
+
+def _pair_with(regression=None, binary=None, multiclass=None):
+    """output_gradient with another pair for some tasks (None: the right one)."""
+    def output_gradient(y, z, task):
+        wrong = {"regression": regression, "binary": binary, "multiclass": multiclass}[task]
+        return (wrong or losses.output_gradient)(y, z, task)
+    return output_gradient
+
+
+def _sigmoid_mse(y, z, task):
+    a = sigmoid(z)
+    return losses.mse_grad(y, a) * a * (1.0 - a)
+
+
+def _softmax_mse(y, z, task):
+    """MSE's gradient 2 (p - y) / N pushed through the softmax Jacobian."""
+    p = softmax(z)
+    g = losses.mse_grad(y, p)
+    return p * (g - np.sum(g * p, axis=-1, keepdims=True))
+
+
+register(Exercise(
+    name="output_gradient",
+    lessons=("07-losses",),
+    signature="(y, z, task)",
+    reference="nnlib.losses.output_gradient",
+    public=_tasks_public,
+    hidden=_tasks_hidden,
+    tolerance="stable",
+    points=3,
+    pure=True,
+    project=array,
+    strict_warnings=True,
+    uses=("softmax_cross_entropy_grad",),
+    mistakes={
+        "pairs the binary task's sigmoid with MSE: the factor sigma'(z) = a (1 - a) stays "
+        "and the gradient vanishes on confident mistakes; pair it with BCE":
+            _pair_with(binary=_sigmoid_mse),
+        "gives the multi-class task a sigmoid per class (with BCE): (sigma(z) - y) / N; one "
+        "label among K needs the softmax, which ties the classes together":
+            _pair_with(multiclass=lambda y, z, task: (sigmoid(z) - _f(y)) / _rows(y)),
+        "pairs the softmax with MSE: pair it with the cross-entropy, whose gradient is "
+        "(softmax(z) - y) / N": _pair_with(multiclass=_softmax_mse),
+        "puts a sigmoid on the regression output: real-valued targets need the linear "
+        "output, whose MSE gradient is 2 (z - y) / N": _pair_with(regression=_sigmoid_mse),
+        "uses half the squared error for regression: MSE = (1/N) sum r^2 gives 2 (z - y) / N":
+            _pair_with(regression=lambda y, z, task: (_f(z) - _f(y)) / _rows(y)),
+        "the 1/N is missing": lambda y, z, task: losses.output_gradient(y, z, task) * _rows(y),
+        "the sign is flipped: dL/dz is positive where the output is too large":
+            lambda y, z, task: -losses.output_gradient(y, z, task),
+    },
+))
