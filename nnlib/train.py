@@ -251,14 +251,14 @@ def train_digits(X, Y, blocks, rng=None):
     an object with `init_params`, `forward`, `cce_grad`, `backward` and `sgd_update`
     (nnlib's, a student's own, or `nnlib.blocks.TrainingBlocks`). The model is
     64 → 128 → 10 (ReLU, softmax, He initialization), trained by mini-batch gradient descent
-    on the cross-entropy: 20 epochs of mini-batches of 32 drawn from `rng`, η = 0.5.
+    on the cross-entropy: 30 epochs of mini-batches of 32 drawn from `rng`, η = 0.5.
     Returns the parameters of the last step, a list of (W, b) pairs (W of shape
     (n_out, n_in)), and the activation names, ready for `nnlib.network.forward`.
     """
     rng = as_rng(rng)
     activations = ["relu", "softmax"]
     params = blocks.init_params([64, 128, 10], "he")
-    for _ in range(20):
+    for _ in range(30):
         for idx in minibatches(len(X), 32, rng=rng):
             Y_hat, caches = blocks.forward(X[idx], params, activations)
             grads = blocks.backward(blocks.cce_grad(Y[idx], Y_hat), caches, params,
