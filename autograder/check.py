@@ -21,6 +21,7 @@ runs the student's functions itself and judges their outputs in its own process
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import os
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import given, registry
-from autograder.judge import judge, run_case
+from autograder.judge import LOOP_FACTOR, LOOP_ROWS, judge, run_case
 
 SEED_ENV = "NNCOURSE_HIDDEN_SEED"
 SEED_FILE_ENV = "NNCOURSE_SEED_FILE"
@@ -63,7 +64,13 @@ def hidden_seed() -> int:
 
 
 def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None):
-    """The public cases, or the hidden ones drawn from `seed` (default: `hidden_seed()`)."""
+    """The public cases, or the hidden ones drawn from `seed` (default: `hidden_seed()`).
+
+    The hidden cases end with the public ones (but for an exercise with `verify`, whose
+    cases are large or slow), so whatever the public cases catch, the hidden ones catch on
+    every seed. Every case of a pure exercise is read-only; a case that passes an `rng` is
+    also run with another seed (`reseeded`); an exercise that must be `vectorized` ends with
+    its two `count_lines` cases."""
     if not hidden:
         cases = exercise.public()
     else:
@@ -71,7 +78,43 @@ def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None
         # One stream per exercise, so its cases do not depend on which others ran first.
         rng = np.random.default_rng([seed, zlib.crc32(exercise.name.encode())])
         cases = exercise.hidden(rng)
+        if exercise.verify is None:
+            cases = cases + exercise.public()
+    if exercise.vectorized is not None:
+        cases = cases + [replace(exercise.vectorized(rows), count_lines=True)
+                         for rows in (LOOP_ROWS, LOOP_ROWS * LOOP_FACTOR)]
+    position = _rng_position(exercise) if exercise.reseed else None
+    if position is not None:
+        cases = [_reseeded(c, *position) for c in cases]
     return [replace(c, read_only=True) for c in cases] if exercise.pure else cases
+
+
+def _rng_position(exercise: registry.Exercise) -> tuple[int, str] | None:
+    """(index, name) of the parameter `rng` of the exercise's signature, if it has one."""
+    names = [p.strip().split("=")[0].strip("*")
+             for p in exercise.signature.strip("()").split(",") if p.strip()]
+    return (names.index("rng"), "rng") if "rng" in names else None
+
+
+def _reseeded(case: registry.Case, index: int, name: str) -> registry.Case:
+    """`case` with `reseeded` set when it passes a seed or a Generator as `rng`."""
+    if name in case.kwargs:
+        value = case.kwargs[name]
+    elif index < len(case.args):
+        value = case.args[index]
+    else:
+        return case
+    if isinstance(value, np.random.Generator):
+        other = np.random.default_rng(copy.deepcopy(value).integers(2**63))
+    elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        other = int(np.random.SeedSequence([int(value), 1]).generate_state(1)[0])
+    else:
+        return case
+    if name in case.kwargs:
+        return replace(case, reseeded=(case.args, {**case.kwargs, name: other}))
+    args = list(case.args)
+    args[index] = other
+    return replace(case, reseeded=(tuple(args), case.kwargs))
 
 
 @functools.cache

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import _thread
 import copy
+import hashlib
 import importlib.util
 import inspect
 import os
+import random
+import re
 import sys
 import threading
 import time
 import types
 import warnings
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -74,6 +77,10 @@ class Outcome:
     error: str | None = None
     error_message: str = ""
     warnings: list[str] = field(default_factory=list)
+    # for a case with `reseeded`: digests of the result, of the same call again and of the
+    # call with another seed (`digest`); for a case with `count_lines`: the lines run
+    seeded: list[str] = field(default_factory=list)
+    lines: int | None = None
 
 
 def _same(before, after) -> bool:
@@ -623,8 +630,53 @@ def _graded_call(fn, case: Case, args, kwargs, caught) -> Outcome:
     return Outcome(value=value, warnings=seen)
 
 
+def digest(data) -> str:
+    """A fingerprint of a data tree (what `to_data` returns): equal trees, equal digests."""
+    h = hashlib.sha256()
+
+    def feed(x):
+        if isinstance(x, np.ndarray):
+            h.update(f"nd{x.dtype.str}{x.shape}".encode())
+            h.update(x.tobytes() if x.dtype != object else repr(x.tolist()).encode())
+        elif isinstance(x, (list, tuple)):
+            h.update(f"{type(x).__name__}{len(x)}[".encode())
+            for item in x:
+                feed(item)
+            h.update(b"]")
+        elif isinstance(x, dict):
+            h.update(f"dict{len(x)}{{".encode())
+            for k, v in x.items():
+                feed(k)
+                feed(v)
+            h.update(b"}")
+        else:
+            h.update(f"{type(x).__name__}:{x!r};".encode())
+
+    feed(data)
+    return h.hexdigest()
+
+
+def _outcome_digest(outcome: Outcome) -> str:
+    return digest(outcome.value) if outcome.error is None else f"raised {outcome.error}"
+
+
+def _global_random_state():
+    """The states of NumPy's and Python's global random generators."""
+    return np.random.mtrand._rand.get_state(legacy=False), random.getstate()
+
+
+GLOBAL_RANDOM = "GlobalRandom"
+
+
 def run_case(fn, case: Case, references=frozenset()) -> Outcome:
     """Call `fn` on fresh copies of the case's inputs and capture value, error, warnings.
+
+    A function that draws from NumPy's or Python's global random state (`np.random.rand`,
+    `np.random.seed`, `random.random`) fails the case (`GlobalRandom`): randomness comes only
+    from the `rng` argument. A case with `reseeded` is run twice more, with the same seed and
+    with another one, and the outcome carries the digests of the three results (`seeded`),
+    which the judge compares. A case with `count_lines` counts the Python lines the call runs
+    (`lines`), outside the checker's own code: a loop over the rows makes it grow with them.
 
     When the case's inputs must stay intact (`case.read_only`, from `Exercise.pure`), the
     copies the function received are compared with the case's own inputs after the call:
@@ -633,14 +685,55 @@ def run_case(fn, case: Case, references=frozenset()) -> Outcome:
     calls one of the code objects `references` (nnlib's graded functions) decides the case.
     `check()` and grading's `collect` both call this, so they give the same verdict.
     """
+    outcome = _run_once(fn, case, references)
+    if case.reseeded is not None and outcome.error is None:
+        again = _run_once(fn, case, references)
+        args, kwargs = case.reseeded
+        other = _run_once(fn, replace(case, args=args, kwargs=kwargs), references)
+        outcome.seeded = [_outcome_digest(o) for o in (outcome, again, other)]
+    return outcome
+
+
+def _run_once(fn, case: Case, references) -> Outcome:
     args, kwargs = copy.deepcopy((case.args, case.kwargs))
     unseen = _unseen(fn)
     if unseen:
         return _watched_outcome(unseen)
+    before = _global_random_state()
+    counter = [0] if case.count_lines else None
     # Underflow to 0 is the correct result of exp(-1000), not a sign of instability.
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"):
         warnings.simplefilter("always")
-        return _Watch(references).run(_graded_call, fn, case, args, kwargs, caught)
+        if counter is not None:
+            _SETTRACE(_line_counter(counter))
+        try:
+            outcome = _Watch(references).run(_graded_call, fn, case, args, kwargs, caught)
+        finally:
+            if counter is not None:
+                _SETTRACE(None)
+    if not _same(before, _global_random_state()):
+        np.random.mtrand._rand.set_state(before[0])
+        random.setstate(before[1])
+        return Outcome(error=GLOBAL_RANDOM, error_message=(
+            "your function used NumPy's or Python's global random state (np.random.seed, "
+            "np.random.rand, random.random, ...); take every random number from the `rng` "
+            "argument: rng = np.random.default_rng(rng), then rng.random(...)"))
+    if counter is not None:
+        outcome.lines = counter[0]
+    return outcome
+
+
+def _line_counter(counter: list):
+    """A trace function that counts the 'line' events of every frame but the checker's."""
+    def local(frame, event, arg):
+        if event == "line":
+            counter[0] += 1
+        return local
+
+    def start(frame, event, arg):
+        return None if frame.f_code.co_filename == __file__ else local
+
+    return start
 
 
 @dataclass
@@ -772,6 +865,15 @@ def _compare_values(where, exp, act, tol, case) -> Verdict:
     return Verdict(False, "value", msg, _generic_cause(exp, act, tol))
 
 
+def _not_restored(message: str) -> str:
+    """The message for an input that a `restores` exercise did not put back exactly."""
+    found = re.search(r"arguments? (.+?) in place", message)
+    return (f"after your function returned, {found[1] if found else 'an input'} was not exactly as the caller passed it; "
+            "you may change an entry while you evaluate f, but put back the value you saved "
+            "(x[i] = old): adding h and then subtracting it again does not give back the "
+            "same bits")
+
+
 def _generic_cause(exp, act, tol) -> str:
     if _close(-exp, act, tol).all():
         return "the sign is flipped"
@@ -798,7 +900,11 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     if outcome.error in (FORBIDDEN, UNWATCHED, TAMPERED):
         return Verdict(False, "library", outcome.error_message)
     if outcome.error == INPUT_CHANGED:
+        if ex.restores:
+            return Verdict(False, "not-restored", _not_restored(outcome.error_message))
         return Verdict(False, "input-changed", outcome.error_message)
+    if outcome.error == GLOBAL_RANDOM:
+        return Verdict(False, "random", outcome.error_message)
     if outcome.error:
         return Verdict(False, "exception", f"raised {outcome.error}: {outcome.error_message}")
     try:
@@ -888,6 +994,9 @@ HINTS = {
     "warning": "NumPy warnings at large inputs",
     "reference": "calls nnlib's reference",
     "input-changed": "your function changes an input in place",
+    "not-restored": "your function does not put an input back exactly as it was",
+    "random": "your function does not take its randomness from its `rng` argument",
+    "loop": "a Python loop where vectorized code is asked for",
     "library": "calls a library graded functions may not use (scikit-learn, SciPy, PyTorch, "
                "...) or works outside the checker's watch (a process, ctypes)",
 }
@@ -912,6 +1021,70 @@ def _args_text(case: Case) -> str:
 
 
 def judge(ex: Exercise, cases: list[Case], outcomes: list[Outcome], hidden: bool) -> Report:
-    """Judge every case of one check."""
-    return Report(ex.name, hidden, [judge_case(ex, c, o) for c, o in zip(cases, outcomes,
-                                                                          strict=True)])
+    """Judge every case of one check: each on its own, then what only several runs show
+    (the `rng` argument, a loop over the rows)."""
+    verdicts = [judge_case(ex, c, o) for c, o in zip(cases, outcomes, strict=True)]
+    _judge_seeds(ex, cases, outcomes, verdicts)
+    _judge_loops(cases, outcomes, verdicts)
+    return Report(ex.name, hidden, verdicts)
+
+
+IGNORES_RNG = ("with another `rng` seed your function returns the same result as with this "
+               "one: it ignores its `rng` argument (a fixed seed such as default_rng(0), or "
+               "np.random.seed); draw every random number from rng = np.random.default_rng(rng)")
+NOT_REPEATABLE = ("called twice with the same `rng` seed, your function returns different "
+                  "results: it draws random numbers from somewhere else than its `rng` "
+                  "argument (np.random.default_rng() without it?); draw every random number "
+                  "from rng = np.random.default_rng(rng)")
+
+
+def _judge_seeds(ex: Exercise, cases, outcomes, verdicts) -> None:
+    """The same seed must give the same result, and another seed, for at least one of the
+    cases on which the reference's results differ, another result."""
+    seeded = [i for i, c in enumerate(cases) if c.reseeded is not None
+              and outcomes[i].error is None and verdicts[i].passed]
+    for i in seeded:
+        digests = outcomes[i].seeded
+        if len(digests) != 3 or digests[0] != digests[1]:
+            verdicts[i] = Verdict(False, "random", NOT_REPEATABLE)
+    same = [i for i in seeded if verdicts[i].passed]
+    if same and all(outcomes[i].seeded[0] == outcomes[i].seeded[2] for i in same):
+        varies = [i for i in same if _reference_varies(ex, cases[i])]
+        if varies:
+            verdicts[varies[0]] = Verdict(False, "random", IGNORES_RNG)
+
+
+def _reference_varies(ex: Exercise, case: Case) -> bool:
+    """Whether nnlib's answer to `case` changes with the seed of its `rng` argument."""
+    runs = []
+    for args, kwargs in ((case.args, case.kwargs), case.reseeded):
+        args, kwargs = copy.deepcopy((args, kwargs))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs.append(digest(to_data(ex.reference_fn(*args, **kwargs))))
+    return runs[0] != runs[1]
+
+
+# Sizes of the two runs that look for a loop over the rows: a loop runs at least a line per
+# row, so at least (LOOP_FACTOR - 1) * LOOP_ROWS more lines in the larger run; vectorized
+# code runs the same lines whatever the size.
+LOOP_ROWS, LOOP_FACTOR = 32, 4
+
+
+def _judge_loops(cases, outcomes, verdicts) -> None:
+    """The pair of `count_lines` cases (LOOP_ROWS rows, then LOOP_FACTOR times as many) must
+    run about as many Python lines as each other."""
+    pair = [i for i, c in enumerate(cases) if c.count_lines]
+    if len(pair) != 2 or not all(verdicts[i].passed for i in pair):
+        return
+    small, large = (outcomes[i].lines for i in pair)
+    if small is None or large is None:
+        verdicts[pair[1]] = Verdict(False, "loop", "the lines your function ran were not "
+                                                   "counted")
+    elif large - small >= (LOOP_FACTOR - 1) * LOOP_ROWS // 2:
+        verdicts[pair[1]] = Verdict(False, "loop", (
+            f"your function runs a Python loop over its input: it ran {small} lines of "
+            f"Python on {cases[pair[0]].note} and {large} on {cases[pair[1]].note}; this "
+            "exercise asks for vectorized code: operate on whole arrays with NumPy (no `for` "
+            "over the rows or elements, no comprehension, no np.vectorize or "
+            "np.apply_along_axis)"))

@@ -36,6 +36,9 @@ class Case:
     kwargs: dict = field(default_factory=dict)
     note: str = ""
     read_only: bool = False  # the inputs must come back unchanged (see Exercise.pure)
+    # the same call with the `rng` argument replaced by another seed (see Exercise.rng)
+    reseeded: tuple | None = None
+    count_lines: bool = False  # count the Python lines it runs (see Exercise.vectorized)
 
 
 @dataclass(frozen=True)
@@ -60,15 +63,29 @@ class Exercise:
                 answers that are not unique (random draws, a trained model) it replaces
                 the comparison with the reference: the output is judged by the properties
                 every right answer has. The reference must pass it like any right answer.
-    pure        the function must not change its inputs: every case passes copies and
-                compares them with the originals after the call, so writing into one
-                (`y_hat -= y`, even after `flags.writeable = True`) fails the case
+    pure        the function must not change its inputs (the default, for every exercise):
+                every case passes copies and compares them bit for bit with the originals
+                after the call, so writing into one (`y_hat -= y`, even after
+                `flags.writeable = True`) fails the case
+    restores    the function may change an input while it runs but must put it back
+                exactly (`numerical_gradient`): the same comparison, with a message that
+                says so (adding back h is not exact)
     withheld    data files `verify` evaluates on, as "package:relative/path"; while grading
                 they read as empty in the student's kernel, so the held-out data is not there
     uses        the names of the earlier graded functions this one may call, as the notebook
                 suggests (e.g. `backward` uses `dense_backward`): when it fails, it is judged
                 again with correct versions of them (and of what they use), so that one bug
                 costs one exercise (`autograder.given`)
+    vectorized  for an exercise whose text asks for vectorized code: (rows) -> a Case whose
+                batch has that many rows (elements, grid lines); the check runs it at two
+                sizes and counts the Python lines each run executes, so a loop over the rows
+                (a `for`, a comprehension, np.vectorize) fails with a message saying so
+
+    Randomness: when the signature has a parameter `rng`, every case that passes a seed or
+    a Generator as `rng` is run three times: the same seed must give the same result, and
+    another seed must give another one on at least one case where nnlib's answer changes
+    with the seed (`reseed=False` skips these runs, for a slow exercise). Drawing from
+    NumPy's or Python's global random state fails any case.
     """
 
     name: str
@@ -83,9 +100,12 @@ class Exercise:
     project: Callable[[Any, Case], Any] | None = None
     strict_warnings: bool = False
     verify: Callable[[Any, Case], str | tuple[str, str] | None] | None = None
-    pure: bool = False
+    pure: bool = True
+    restores: bool = False
     withheld: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
+    vectorized: Callable[[int], Case] | None = None
+    reseed: bool = True
 
     def __post_init__(self):
         if self.tolerance not in TOLERANCES:

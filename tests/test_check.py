@@ -24,13 +24,22 @@ def step_loop(z):
     return out
 
 
-@pytest.mark.parametrize("fn", [step_where, step_heaviside, step_loop])
+@pytest.mark.parametrize("fn", [step_where, step_heaviside])
 def test_correct_implementations_written_differently_pass(fn, capsys, monkeypatch):
     monkeypatch.setenv(SEED_ENV, "123")
     check("step", fn)
     check("step", fn, hidden=True)
     out = capsys.readouterr().out.splitlines()
-    assert out == ["✓ step: all 3 public cases pass.", "✓ step: all 4 hidden cases pass."]
+    # the hidden cases: 4 drawn, the 3 public ones, the 2 that look for a loop
+    assert out == ["✓ step: all 5 public cases pass.", "✓ step: all 9 hidden cases pass."]
+
+
+def test_a_loop_where_the_text_asks_for_vectorized_code_fails():
+    """step's text asks for NumPy operations on the whole array: a loop over its elements
+    runs more Python lines on the larger of the two inputs of the check."""
+    msg = failure(step_loop)
+    assert "case 5 (128 values)" in msg and "runs a Python loop over its input" in msg
+    assert "asks for vectorized code" in msg
 
 
 def failure(fn, hidden=False) -> str:

@@ -27,6 +27,7 @@ register(Exercise(
     hidden=_hidden,
     tolerance="exact",
     points=2,
+    vectorized=lambda rows: Case((np.linspace(-2.0, 2.0, rows),), note=f"{rows} values"),
     mistakes={
         "z > 0 where z >= 0 is wanted: the unit fires at the threshold itself":
             lambda z: (np.asarray(z, dtype=float) > 0).astype(float),

@@ -80,6 +80,8 @@ register(Exercise(
     hidden=_mp_neuron_hidden,
     tolerance="exact",
     points=2,
+    vectorized=lambda rows: Case((np.resize(truth_table(3), (rows, 3)), 2), {"inhibitory": [1]},
+                                 note=f"{rows} patterns"),
     mistakes={
         "g(x) > θ where g(x) >= θ is wanted: the unit must fire at the threshold itself":
             lambda X, theta, inhibitory=None: mp_neuron(X, theta + 0.5, inhibitory),

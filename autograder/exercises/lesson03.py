@@ -121,6 +121,7 @@ register(Exercise(
     hidden=_sigmoid_hidden,
     tolerance="float",
     points=2,
+    vectorized=lambda rows: Case((np.linspace(-8.0, 8.0, rows),), note=f"{rows} values"),
     mistakes={
         "the sign in the exponent is flipped: σ(z) = 1 / (1 + e^(-z))":
             lambda z: _naive_sigmoid(-np.asarray(z, dtype=float)),
@@ -162,6 +163,7 @@ register(Exercise(
     hidden=_surface_hidden,
     tolerance="float",
     points=2,
+    vectorized=lambda rows: Case(two_points(), {"num": rows}, note=f"a {rows} x {rows} grid"),
     mistakes={
         "w must vary along the columns and b along the rows, as from np.meshgrid(w, b)":
             lambda X, Y, low=-6.0, high=6.0, num=201:

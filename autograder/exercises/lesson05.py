@@ -80,6 +80,9 @@ register(Exercise(
     hidden=_dense_hidden,
     points=3,
     project=lambda out, case: out[0],
+    vectorized=lambda rows: Case((np.linspace(-1.0, 1.0, 3 * rows).reshape(rows, 3),
+                                  np.array([[0.2, -0.4, 0.1], [0.3, 0.1, -0.2]]),
+                                  np.array([0.1, -0.2])), note=f"a batch of {rows} samples"),
     mistakes={
         "W is used transposed: with W of shape (n_out, n_in), Z = A_prev W^T + b":
             _dense_transposed,

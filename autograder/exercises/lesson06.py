@@ -310,6 +310,7 @@ register(Exercise(
     hidden=_numerical_hidden,
     tolerance="iterative",
     points=2,
+    restores=True,
     mistakes={
         "a one-sided difference (f(x + h) - f(x)) / h; use the central one":
             _one_sided,

@@ -94,7 +94,8 @@ def _encode(x):
 
 def encode(outcomes: list[Outcome]) -> list[dict]:
     return [{"value": _encode(o.value), "error": o.error, "error_message": o.error_message,
-             "warnings": list(o.warnings)} for o in outcomes]
+             "warnings": list(o.warnings), "seeded": list(o.seeded), "lines": o.lines}
+            for o in outcomes]
 
 
 def _load_array(text):
@@ -167,9 +168,16 @@ def _decode(x, depth=0):
 
 def _decode_outcome(item) -> Outcome:
     if not isinstance(item, dict) or set(item) != {"value", "error", "error_message",
-                                                    "warnings"}:
-        raise BadPayload("an outcome must have exactly value, error, error_message, warnings")
+                                                    "warnings", "seeded", "lines"}:
+        raise BadPayload("an outcome must have exactly value, error, error_message, warnings, "
+                         "seeded, lines")
     error, message, warns = item["error"], item["error_message"], item["warnings"]
+    seeded, lines = item["seeded"], item["lines"]
+    if not isinstance(seeded, list) or len(seeded) > 3 or not all(
+            isinstance(d, str) for d in seeded):
+        raise BadPayload("malformed seeded")
+    if not (lines is None or type(lines) is int and lines >= 0):
+        raise BadPayload("malformed lines")
     if not (error is None or isinstance(error, str)) or not isinstance(message, str):
         raise BadPayload("malformed error")
     if not isinstance(warns, list) or not all(isinstance(w, str) for w in warns):
@@ -177,7 +185,8 @@ def _decode_outcome(item) -> Outcome:
     return Outcome(value=_decode(item["value"]),
                    error=None if error is None else clean_text(error, NAME_CAP),
                    error_message=clean_text(message, TEXT_CAP),
-                   warnings=[clean_text(w, TEXT_CAP) for w in warns[:WARNINGS_CAP]])
+                   warnings=[clean_text(w, TEXT_CAP) for w in warns[:WARNINGS_CAP]],
+                   seeded=[clean_text(d, NAME_CAP) for d in seeded], lines=lines)
 
 
 def size_of(text: str) -> tuple[int, int]:
