@@ -361,6 +361,16 @@ def roc_relation(a):
     return None
 
 
+def targets_fit_task(a):
+    """Real targets for regression, 0/1 for binary, one-hot rows for multiclass."""
+    y, task = a["y"], a["task"]
+    if task == "binary" and not BINARY.test(y):
+        return "a binary task's targets are not 0s and 1s"
+    if task == "multiclass" and not ONE_HOT.test(y):
+        return "a multiclass task's targets are not one-hot rows"
+    return None
+
+
 def valid_axis(a):
     if not -np.ndim(a["z"]) <= a["axis"] < np.ndim(a["z"]):
         return f"axis {a['axis']} is not an axis of z"
@@ -385,7 +395,7 @@ POINT = {"w": NUMBER, "b": NUMBER, "X": Arr(("N",)), "Y": Arr(("N",))}
 REGRESSION = {"y": Arr(("N", "N K")), "y_hat": Arr(("N", "N K"))}
 BINARY_PAIR = {"y": Arr(("N", "N K"), values=BINARY), "p": Arr(("N", "N K"),
                                                                values=PROBABILITIES)}
-CATEGORICAL = {"y": Arr(("N K",), values=ONE_HOT), "p": Arr(("N K",), values=PROBABILITIES)}
+LOGITS = {"y": Arr(("N K",), values=ONE_HOT), "logits": Arr(("N K",))}
 LABEL_PAIR = {"y": Arr(("m",), values=LABELS), "y_pred": Arr(("m",), values=LABELS)}
 METRIC = {**LABEL_PAIR, "average": Choice("binary", "macro", "micro", "weighted"),
           "pos_label": Choice(0, 1)}
@@ -456,12 +466,14 @@ CONTRACTS = {
                                     "h": Number(0, low_open=True)}),
     "value_and_grad": Contract({"expr": CALLABLE, "x": Arr(("n",), dtype="float")}),
     # 07-losses
-    **{name: Contract(REGRESSION, (same_shape("y", "y_hat"),))
-       for name in ("mse", "mse_grad", "mae", "mae_grad")},
-    **{name: Contract({**REGRESSION, "delta": Number(0, low_open=True)},
-                      (same_shape("y", "y_hat"),)) for name in ("huber", "huber_grad")},
-    **{name: Contract(BINARY_PAIR, (same_shape("y", "p"),)) for name in ("bce", "bce_grad")},
-    **{name: Contract(CATEGORICAL, (same_shape("y", "p"),)) for name in ("cce", "cce_grad")},
+    "huber": Contract({**REGRESSION, "delta": Number(0, low_open=True)},
+                      (same_shape("y", "y_hat"),)),
+    "bce": Contract(BINARY_PAIR, (same_shape("y", "p"),)),
+    **{name: Contract(LOGITS) for name in ("softmax_cross_entropy",
+                                           "softmax_cross_entropy_grad")},
+    "output_gradient": Contract({"y": Arr(("N K",)), "z": Arr(("N K",)),
+                                 "task": Choice("regression", "binary", "multiclass")},
+                                (targets_fit_task,)),
     # 08-optimizers
     "minibatches": Contract({"m": Int(1), "batch_size": Int(1), "shuffle": BOOL,
                              "rng": SEED}),
