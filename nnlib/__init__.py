@@ -11,8 +11,8 @@ import importlib
 
 __all__ = [
     "activations", "batchnorm", "datasets", "diagnostics", "gates", "gradcheck", "losses",
-    "metrics", "network", "neurons", "optim", "plot", "regularization", "surface", "train",
-    "widgets",
+    "metrics", "network", "neurons", "optim", "plot", "race", "regularization", "surface",
+    "train", "widgets",
 ]
 
 
