@@ -1,0 +1,349 @@
+"""Every widget of every lesson, driven in headless Chromium JupyterLab: on the release after
+Restart-free Run All, then with every exercise solved (the answers run in the same kernel, as
+a student's would: widgets must pick them up without re-running their cells), at least
+MIN_EVENTS events per lesson and state (slider moves, dropdown and toggle changes, button
+clicks, Play), each of which must change the picture: no stale frame (nothing redrawn, or
+the same pixels), no blank frame (the picture area emptied on the way), no error."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+import pytest
+from browser import (
+    ROOT,
+    SECOND,
+    answers,
+    chromium,
+    jupyterlab,
+    open_notebook,
+    released,
+    run_all_cells,
+    wait_until_run,
+)
+from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
+
+MIN_EVENTS = 20          # per lesson and notebook state
+REDRAW_TIMEOUT = 20.0    # seconds an event may take to change the picture
+SETTLED = 0.3            # seconds without a new picture after which a redraw is complete
+PLAY_SECONDS = 3.0       # how long an animation is watched
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def widget_lessons() -> list[str]:
+    """Lessons whose executed solution shows a widget."""
+    found = []
+    for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(path, 4)
+        if any(WIDGET_VIEW in out.get("data", {}) for cell in nb.cells
+               if cell.cell_type == "code" for out in cell.get("outputs", [])):
+            found.append(path.parent.name)
+    return found
+
+
+# In the page: watch one cell's picture (its images, else its Output/HTML widgets) and count
+# its redraws, with their times, and the redraws that left it empty.
+WATCH = """(index) => {
+    const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[index];
+    const area = cell.querySelector('.jp-Cell-outputWrapper');
+    const pictures = () => {
+        const imgs = [...area.querySelectorAll('img')];
+        return imgs.length ? imgs : [...area.querySelectorAll('.widget-output, .widget-html')];
+    };
+    const state = {updates: 0, blanks: 0, times: []};
+    new MutationObserver(mutations => {
+        const inPicture = n => n.nodeType === 1 && (n.tagName === 'IMG' ||
+            n.closest?.('.widget-output, .widget-html') || n.querySelector?.('img'));
+        const changed = mutations.some(m => m.target.tagName === 'IMG' ||
+            inPicture(m.target.nodeType === 1 ? m.target : m.target.parentElement) ||
+            [...m.addedNodes, ...m.removedNodes].some(inPicture));
+        if (!changed) return;
+        state.updates += 1;
+        state.times.push(performance.now());
+        if (pictures().length === 0 || pictures().every(p => p.getBoundingClientRect().height < 2))
+            state.blanks += 1;
+    }).observe(area, {subtree: true, childList: true, characterData: true,
+                      attributes: true, attributeFilter: ['src']});
+    window.__pictures = window.__pictures || {};
+    window.__pictures[index] = state;
+}"""
+
+PICTURE_BOX = """(index) => {
+    const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[index];
+    const area = cell.querySelector('.jp-Cell-outputWrapper');
+    let parts = [...area.querySelectorAll('img')];
+    if (!parts.length) parts = [...area.querySelectorAll('.widget-output, .widget-html')];
+    const boxes = parts.map(p => p.getBoundingClientRect()).filter(b => b.width && b.height);
+    if (!boxes.length) return null;
+    const x = Math.min(...boxes.map(b => b.left)), y = Math.min(...boxes.map(b => b.top));
+    return {x, y, width: Math.max(...boxes.map(b => b.right)) - x,
+            height: Math.max(...boxes.map(b => b.bottom)) - y};
+}"""
+
+WIDGET_CELLS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]
+    .map((cell, i) => [i, cell.querySelector('.jp-Cell-outputWrapper .jupyter-widgets') !== null])
+    .filter(([i, has]) => has).map(([i]) => i)"""
+
+RUN_IN_KERNEL = """async (code) => {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code, store_history: false});
+    let error = null;
+    future.onIOPub = msg => {
+        if (msg.header.msg_type === 'error') error = msg.content.ename + ': ' + msg.content.evalue;
+    };
+    await future.done;
+    return error;
+}"""
+
+ERRORS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
+          '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+
+
+@dataclass
+class Control:
+    kind: str          # slider, dropdown, toggles, toggle, checkbox, button
+    locator: object
+    name: str
+    direction: int = 1
+
+
+@dataclass
+class Report:
+    lesson: str
+    events: dict[str, int] = field(default_factory=dict)       # state -> events done
+    problems: list[str] = field(default_factory=list)
+    fps: dict[str, float] = field(default_factory=dict)        # "state: cell k play" -> fps
+    latency: list[float] = field(default_factory=list)         # seconds event -> picture
+
+
+def controls_of(cell) -> list[Control]:
+    found = []
+    for i, s in enumerate(cell.locator(".widget-slider").all()):
+        label = s.locator(".widget-label").first.inner_text() or f"slider {i + 1}"
+        found.append(Control("slider", s, f"slider {label!r}"))
+    for i, d in enumerate(cell.locator(".widget-dropdown select").all()):
+        found.append(Control("dropdown", d, f"dropdown {i + 1}"))
+    for i, t in enumerate(cell.locator(".widget-toggle-buttons").all()):
+        found.append(Control("toggles", t, f"toggle buttons {i + 1}"))
+    for c in cell.locator(".widget-checkbox").all():
+        found.append(Control("checkbox", c.locator("input"), f"checkbox {c.inner_text()!r}"))
+    buttons = cell.locator("button.widget-toggle-button:not(.widget-toggle-buttons *), "
+                           "button.widget-button:not(.widget-play *)").all()
+    for b in buttons:
+        kind = "toggle" if "widget-toggle-button" in (b.get_attribute("class") or "") else "button"
+        label = b.inner_text().strip() or b.get_attribute("title")
+        found.append(Control(kind, b, f"{kind} {label!r}"))
+    return found
+
+
+def fire(page, control: Control) -> None:
+    """One event on the control: a step of a slider (back at its ends), the next option of
+    a dropdown or toggle group, a click."""
+    if control.kind == "slider":
+        readout = control.locator.locator(".widget-readout")
+        before = readout.inner_text() if readout.count() else None
+        for _ in range(2):
+            control.locator.locator(".noUi-handle").first.focus()
+            page.keyboard.press("ArrowRight" if control.direction > 0 else "ArrowLeft")
+            if before is None or readout.inner_text() != before:
+                return
+            control.direction = -control.direction  # at an end: go the other way
+    elif control.kind == "dropdown":
+        n = control.locator.locator("option").count()
+        current = control.locator.evaluate("s => s.selectedIndex")
+        control.locator.select_option(index=(current + 1) % n)
+    elif control.kind == "toggles":
+        buttons = control.locator.locator("button").all()
+        current = next((i for i, b in enumerate(buttons)
+                        if "mod-active" in (b.get_attribute("class") or "")), 0)
+        buttons[(current + 1) % len(buttons)].click()
+    else:
+        control.locator.click()
+
+
+def updates(page, index: int) -> dict:
+    return page.evaluate("i => window.__pictures[i]", index)
+
+
+def settle(page, index: int) -> int:
+    """Wait until the picture has not changed for SETTLED seconds; its update count."""
+    last, since = updates(page, index)["updates"], time.monotonic()
+    deadline = since + REDRAW_TIMEOUT
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = updates(page, index)["updates"]
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= SETTLED:
+            break
+    return last
+
+
+def picture(page, index: int, cell) -> bytes | None:
+    cell.scroll_into_view_if_needed()
+    box = page.evaluate(PICTURE_BOX, index)
+    return None if box is None else page.screenshot(clip=box)
+
+
+def blank(png: bytes) -> bool:
+    lo, hi = Image.open(io.BytesIO(png)).convert("L").getextrema()
+    return hi - lo < 16
+
+
+def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
+    """Round-robin events over every control of every widget cell until each control had
+    two and the lesson MIN_EVENTS; every event must change its cell's picture."""
+    schedule = [(index, control) for index, (cell, controls) in cells.items()
+                for control in controls]
+    if not schedule:
+        return
+    rounds = max(2, -(-MIN_EVENTS // len(schedule)))
+    shots = {index: picture(page, index, cell) for index, (cell, _) in cells.items()}
+    done = 0
+    for _ in range(rounds):
+        for index, control in schedule:
+            cell = cells[index][0]
+            where = f"{state}, cell {index + 1}, {control.name}, event {done + 1}"
+            before = updates(page, index)
+            start = time.monotonic()
+            try:
+                fire(page, control)
+            except PlaywrightTimeout as error:
+                report.problems.append(f"{where}: could not operate it ({error.message[:80]})")
+                continue
+            done += 1
+            try:
+                page.wait_for_function("([i, n]) => window.__pictures[i].updates > n",
+                                       arg=[index, before["updates"]],
+                                       timeout=REDRAW_TIMEOUT * SECOND)
+            except PlaywrightTimeout:
+                report.problems.append(f"{where}: stale, nothing redrawn in {REDRAW_TIMEOUT:g} s")
+                continue
+            report.latency.append(time.monotonic() - start)
+            settle(page, index)
+            after = updates(page, index)
+            if after["blanks"] > before["blanks"]:
+                report.problems.append(f"{where}: the picture went blank while redrawing")
+            shot = picture(page, index, cell)
+            if shot is None or blank(shot):
+                report.problems.append(f"{where}: blank picture after the event")
+            elif shot == shots[index]:
+                report.problems.append(f"{where}: stale, the picture did not change")
+            shots[index] = shot
+    report.events[state] = done
+
+
+def play(page, cells: dict[int, tuple], state: str, report: Report) -> None:
+    """Start every Play widget, watch its picture for PLAY_SECONDS and record frames/s."""
+    for index, (cell, _) in cells.items():
+        for k, player in enumerate(cell.locator(".widget-play").all()):
+            name = f"{state}: cell {index + 1}, play {k + 1}"
+            settle(page, index)
+            before = updates(page, index)
+            player.locator("button").first.click()
+            time.sleep(PLAY_SECONDS)
+            player.locator("button").nth(1).click()  # pause
+            after = updates(page, index)
+            times = after["times"][len(before["times"]):]
+            frames = len(times)
+            fps = (frames - 1) / ((times[-1] - times[0]) / 1000) if frames > 2 else 0.0
+            report.fps[name] = fps
+            report.events[state] = report.events.get(state, 0) + frames
+            if after["blanks"] > before["blanks"]:
+                report.problems.append(f"{name}: blank frames while playing")
+            if fps < 10:
+                report.problems.append(f"{name}: {frames} frames in {PLAY_SECONDS:g} s, "
+                                       f"{fps:.1f} frames/s (target 10)")
+
+
+def widget_cells(page) -> dict[int, tuple]:
+    cells = {}
+    all_cells = page.locator(".jp-Notebook .jp-CodeCell")
+    for index in page.evaluate(WIDGET_CELLS):
+        cell = all_cells.nth(index)
+        page.evaluate(WATCH, index)
+        cells[index] = (cell, controls_of(cell))
+    return cells
+
+
+def exercise_lesson(page, base: str, token: str, lesson: str) -> Report:
+    """Run All on the release, drive its widgets, solve every exercise in the kernel, drive
+    them again."""
+    report = Report(lesson)
+    open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
+    run_all_cells(page)
+    if not wait_until_run(page):
+        report.problems.append("Run All stopped before the last cell")
+    cells = widget_cells(page)
+    if not cells:
+        report.problems.append("Run All shows no widget")
+        return report
+    for state in ("release", "solved"):
+        if state == "solved":
+            solved = answers(lesson)
+            for cell in released(lesson).cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.cell_type == "code" and grade_id in solved:
+                    error = page.evaluate(RUN_IN_KERNEL, solved[grade_id])
+                    if error:
+                        report.problems.append(f"solving {grade_id}: {error}")
+        drive(page, cells, state, report)
+        play(page, cells, state, report)
+        if report.events.get(state, 0) < MIN_EVENTS:
+            report.problems.append(f"{state}: only {report.events.get(state, 0)} events")
+    errors = page.locator(ERRORS)
+    unexpected = [text[:200] for text in errors.all_inner_texts()
+                  if "NotImplementedError" not in text and "not implemented" not in text]
+    report.problems += [f"error output: {text}" for text in unexpected[:3]]
+    return report
+
+
+def summary(report: Report) -> str:
+    lines = [f"{report.lesson}: events {report.events}"]
+    if report.latency:
+        lat = sorted(report.latency)
+        lines.append(f"  event -> picture: median {lat[len(lat) // 2]:.2f} s, "
+                     f"max {lat[-1]:.2f} s")
+    lines += [f"  {name}: {fps:.1f} frames/s" for name, fps in report.fps.items()]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def course_lab(tmp_path_factory):
+    """One JupyterLab for the module, serving a copy of every released lesson folder."""
+    work = tmp_path_factory.mktemp("widgets-lab")
+    root = work / "course"
+    for lesson in widget_lessons():
+        shutil.copytree(ROOT / "lectures" / lesson, root / lesson)
+    with jupyterlab(root, work, "--LabApp.expose_app_in_browser=True") as server:
+        yield server, work
+
+
+@pytest.mark.parametrize("lesson", widget_lessons())
+def test_every_widget_event_changes_the_picture(course_lab, lesson, tmp_path):
+    (base, token), work = course_lab
+    with sync_playwright() as playwright:
+        browser = chromium(playwright, tmp_path / "chromium-profile")
+        page = browser.new_page()
+        page.set_default_timeout(60 * SECOND)
+        try:
+            report = exercise_lesson(page, base, token, lesson)
+        except Exception:
+            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+            print(f"screenshot: {tmp_path / 'failure.png'}")
+            print((work / "lab.log").read_text()[-3000:])
+            raise
+        finally:
+            try:  # free the kernel's memory for the next lesson
+                page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext"
+                              "?.shutdown()")
+            finally:
+                browser.close()
+    print(summary(report))
+    assert not report.problems, summary(report) + "\n" + "\n".join(report.problems)
