@@ -499,8 +499,6 @@ def _steps(record, final: list) -> tuple[tuple, list]:
         inits.setdefault(tuple(digests.tolist()), (j, [int(n) for n in sizes], str(name)))
     steps, current = [], list(final)
     while tuple(current) not in inits:
-        if len(steps) >= n_grads:
-            raise ValueError("the steps in the record run in a circle")
         candidates = [int(grad[u]) for u in made_by.get(current[0], [])]
         for g in reversed(candidates):
             before = params[params_at[g]:params_at[g + 1]].tolist()
@@ -514,6 +512,8 @@ def _steps(record, final: list) -> tuple[tuple, list]:
             raise ValueError(f"{where} are not all the result of one step of "
                              "blocks.sgd_update, nor of blocks.init_params")
         steps.append((rows[rows_at[g]:rows_at[g + 1]], eta[picks].tolist()))
+        if len(steps) > n_grads:
+            raise ValueError("the steps in the record run in a circle")
         current = before
     return inits[tuple(current)], steps[::-1]
 
