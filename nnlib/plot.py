@@ -22,6 +22,19 @@ def _axes(ax):
     return plt.subplots()[1] if ax is None else ax
 
 
+def pixel_ratio() -> int:
+    """Image pixels per screen pixel of the kernel's figures: 2 when its inline backend draws
+    'retina' PNGs (every kernel of the course: jupyter/ipython_kernel_config.py), else 1, so
+    that live figures are as sharp as inline ones."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return 1
+    shell = get_ipython()
+    formats = shell.config.InlineBackend.get("figure_formats", ()) if shell is not None else ()
+    return 2 if "retina" in formats else 1
+
+
 def figure_png(fig: Figure) -> bytes:
     """Render `fig` to PNG bytes (used by widgets and live plots, whatever the backend)."""
     buf = io.BytesIO()
@@ -48,6 +61,8 @@ class LiveFigure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.figure = fig
+        self.ratio = pixel_ratio()
+        fig.set_dpi(fig.dpi * self.ratio)  # drawn at the kernel's density, shown at its size
         self.canvas = FigureCanvasAgg(fig)
         self.widget = ipywidgets.Image(format="png")
         self.draw()
@@ -64,6 +79,7 @@ class LiveFigure:
                                 self.canvas.buffer_rgba())
         png = io.BytesIO()
         rgba.save(png, format="png", compress_level=1)  # speed over size: one frame per event
+        self.widget.width = str(rgba.width // self.ratio)
         self.widget.value = png.getvalue()
 
     def draw(self) -> None:
@@ -206,16 +222,21 @@ class LiveLearningCurves:
 
         self.metric = metric
         self.figure = Figure(figsize=(5, 3.2))
+        self.retina = pixel_ratio() == 2
+        self.figure.set_dpi(self.figure.dpi * (2 if self.retina else 1))
         self.ax = self.figure.add_subplot()
         self._image = Image
         self.handle = DisplayHandle()
-        self.handle.display(Image(data=figure_png(self.figure)))
+        self.handle.display(self._png())
+
+    def _png(self):
+        return self._image(data=figure_png(self.figure), retina=self.retina)
 
     def update(self, history) -> None:
         self.ax.clear()
         plot_learning_curves(history, self.metric, ax=self.ax)
         self.figure.tight_layout()
-        self.handle.update(self._image(data=figure_png(self.figure)))
+        self.handle.update(self._png())
 
 
 def plot_early_stopping(val_losses, best_epoch: int, stop_epoch: int, train_losses=None, ax=None):

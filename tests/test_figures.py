@@ -110,11 +110,21 @@ def test_a_legend_over_a_curve_is_found_and_one_beside_them_is_not():
     assert problems(fig) == []
 
 
+def test_labelled_curves_need_a_legend():
+    fig = Figure()
+    ax = labelled(fig.add_subplot())
+    ax.plot([0, 1], [0, 1], label="training loss")
+    ax.plot([0, 1], [1, 0], label="validation loss")
+    assert problems(fig) == ["axes 1 ('a title'): 2 labelled curves but no legend"]
+    fig.legend()
+    assert problems(fig) == []
+
+
 def test_a_line_crossing_a_legend_without_a_vertex_inside_it_counts():
     fig = Figure()
     ax = labelled(fig.add_subplot())
     ax.plot([0, 1], [1, 0], label="diagonal")  # two vertices, both far from the legend
-    ax.plot([0.2], [0.2], "o", label="a point")
+    ax.plot([0.2], [0.2], "o", label="a point")  # markers only: its point is not covered
     ax.legend(loc="center")
     assert problems(fig) == ["axes 1 ('a title'): legend covers 'diagonal'"]
 
@@ -203,3 +213,17 @@ def test_kernels_of_the_environment_draw_figures_at_twice_the_density(tmp_path):
     assert out.metadata["image/png"] == {"width": width // 2, "height": height // 2}
     assert width > 2 * 300  # tight bounding box around a 400-pixel-wide figure, doubled
     assert out.data["text/plain"] == "<Figure size 400x300 with 1 Axes>"
+
+
+def test_live_figures_follow_the_kernel_density(tmp_path):
+    """nnlib.plot.LiveFigure draws at the density of the kernel's inline figures and shows
+    the picture at the figure's size."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from matplotlib.figure import Figure\nfrom nnlib.plot import LiveFigure\n"
+        "live = LiveFigure(Figure(figsize=(4, 3), dpi=100))\n"
+        "from PIL import Image\nimport io\n"
+        "print(Image.open(io.BytesIO(live.widget.value)).size, live.widget.width)")])
+    NotebookClient(nb, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (out,) = [out for out in nb.cells[0].outputs if out.get("name") == "stdout"]
+    assert out.text.strip() == "(800, 600) 400"

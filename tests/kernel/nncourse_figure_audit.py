@@ -109,10 +109,20 @@ def _legend_problem(ax, renderer) -> str | None:
     return f"legend covers {', '.join(dict.fromkeys(covered))}" if covered else None
 
 
+def _legend_missing(ax) -> str | None:
+    """Curves given labels but shown without a legend (on the axes or the figure)."""
+    labelled = [a for a in [*ax.get_lines(), *ax.collections, *ax.containers]
+                if not a.get_label().startswith("_")]
+    if len(labelled) < 2 or ax.get_legend() is not None or ax.get_figure(root=True).legends:
+        return None
+    return f"{len(labelled)} labelled curves but no legend"
+
+
 def figure_problems(fig: Figure, renderer=None) -> list[str]:
     """What in `fig` breaks the figure rules: a title (suptitle or every axes'), x and y
     (and z in 3-D) labels on every axis that shows tick labels, a label on every colorbar,
-    and (given the renderer of a drawing) no legend over a plotted line."""
+    a legend where two or more curves have labels, and (given the renderer of a drawing)
+    no legend over a plotted line."""
     problems = []
     plots = [ax for ax in fig.get_axes() if ax.get_visible() and not hasattr(ax, "_colorbar")]
     many = len(plots) > 1
@@ -134,8 +144,8 @@ def figure_problems(fig: Figure, renderer=None) -> list[str]:
             shown = axis.get_visible() and (axes3d or _has_ticklabels(axis))
             if shown and not _labelled(ax, which):
                 problems.append(f"{name}: no {which}-label")
-        problem = _legend_problem(ax, renderer)
-        problems += [f"{name}: {problem}"] if problem else []
+        for problem in (_legend_missing(ax), _legend_problem(ax, renderer)):
+            problems += [f"{name}: {problem}"] if problem else []
     return problems
 
 
