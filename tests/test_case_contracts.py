@@ -121,6 +121,9 @@ LABELS = Values("labels 0, 1, ... (possibly as floats)",
                 lambda a: ((a >= 0) & (a == np.round(a))).all())
 ONE_HOT = Values("one-hot rows", lambda a: np.isin(a, (0, 1)).all() and (a.sum(axis=-1) == 1)
                  .all())
+BLOCKS = Is("the building blocks init_params, forward, cce_grad, backward and sgd_update",
+            lambda x: all(callable(getattr(x, name, None)) for name in (
+                "init_params", "forward", "cce_grad", "backward", "sgd_update")))
 
 
 @dataclass(frozen=True)
@@ -520,7 +523,8 @@ CONTRACTS = {
     "roc_auc": Contract({"y": Arr(("m",), values=LABELS), "scores": Arr(("m", "m 1", "m K"))},
                         (roc_relation,)),
     "train_digits": Contract({"X": Arr(("m 64",), dtype="float", values=PROBABILITIES),
-                              "y": Arr(("m",), dtype="float", values=LABELS), "rng": SEED}),
+                              "Y": Arr(("m 10",), dtype="float", values=ONE_HOT),
+                              "blocks": BLOCKS, "rng": SEED}),
 }
 
 
