@@ -164,15 +164,18 @@ def test_dropout_wrong_variants_fail(wrong, cause):
 
 
 def _structured_masks():
-    """Masks with the right kept fraction but no randomness, or tied to A's values."""
+    """Masks with the right kept fraction that use `rng` (so they pass the check that the
+    seed matters) but keep a block of columns, or the units with the largest activations."""
     def first_columns(A, p, rng=None, inverted=False):
         A = _arr(A)
-        r = (np.arange(A.shape[-1]) < round(p * A.shape[-1])) * np.ones(A.shape)
+        kept = np.arange(A.shape[-1]) < round(p * A.shape[-1])
+        r = np.roll(kept, np.random.default_rng(rng).integers(A.shape[-1])) * np.ones(A.shape)
         return A * r / (p if inverted else 1), r
 
     def largest(A, p, rng=None, inverted=False):
         A = _arr(A)
-        r = (A >= np.quantile(A, 1 - p)).astype(float)
+        noisy = A + 0.5 * A.std() * np.random.default_rng(rng).standard_normal(A.shape)
+        r = (noisy >= np.quantile(noisy, 1 - p)).astype(float)
         return A * r / (p if inverted else 1), r
 
     return [(first_columns, "not spread evenly"), (largest, "depends on their activations")]
