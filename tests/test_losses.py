@@ -109,3 +109,29 @@ def test_shape_mismatch_names_both_shapes(name):
     for fn in (loss, grad):
         with pytest.raises(ValueError, match=r"\(4, 3\) and \(3, 4\)"):
             fn(np.zeros((4, 3)), np.full((3, 4), 0.5))
+
+
+@pytest.mark.parametrize("task", list(losses.OUTPUT_PAIRS))
+def test_output_gradient_is_the_gradient_of_its_pair(task):
+    """dL/dZ of output_gradient equals central differences of the pair's loss of f(Z)."""
+    from nnlib.activations import ACTIVATIONS
+
+    rng = np.random.default_rng(3)
+    activation, loss = losses.OUTPUT_PAIRS[task]
+    z = rng.normal(scale=2.0, size=(5, 3))
+    y = {"regression": rng.normal(size=(5, 3)),
+         "binary": rng.integers(0, 2, size=(5, 3)).astype(float),
+         "multiclass": np.eye(3)[rng.integers(0, 3, 5)]}[task]
+    f = softmax if activation == "softmax" else ACTIVATIONS[activation][0]
+    numeric = numerical_gradient(lambda Z: losses.LOSSES[loss][0](y, f(Z)), z.copy())
+    assert rel_error(losses.output_gradient(y, z, task), numeric) < 1e-7
+
+
+def test_output_gradient_stays_finite_at_extreme_logits_and_names_a_bad_task():
+    z = np.array([[-1000.0, 0.0, 1000.0]])
+    for task, y in (("binary", np.array([[1.0, 0.0, 0.0]])),
+                    ("multiclass", np.array([[1.0, 0.0, 0.0]]))):
+        assert np.allclose(losses.output_gradient(y, z, task), [[-1.0, 0.5 if task == "binary"
+                                                                 else 0.0, 1.0]])
+    with pytest.raises(ValueError, match="task"):
+        losses.output_gradient(np.zeros((1, 1)), np.zeros((1, 1)), "ranking")
