@@ -191,3 +191,26 @@ def test_the_widget_calls_the_functions_it_is_given_at_each_run():
     used.clear()
     ex.run.click()
     assert used
+
+
+def test_the_lessons_reading_of_the_race_holds():
+    """Section 7 of lesson 08 reads the tuned race in words; these are its claims."""
+    final = {p: race.tune_eta(list(race.UPDATES), p)[1] for p in race.PROBLEMS}
+    low = {p: {name: L.min() for name, L in losses.items()} for p, losses in final.items()}
+    surface_, along, turned = low["surface"], low["quadratic"], low["rotated"]
+    # error surface: plain gradient descent first, momentum last
+    assert min(surface_, key=surface_.get) == "sgd"
+    assert max(surface_, key=surface_.get) == "momentum"
+    # ravine along θ1: AdaGrad reaches the minimum itself, Adam about as low as momentum
+    assert along["adagrad"] == 0.0
+    assert along["adam"] == pytest.approx(along["momentum"], rel=0.1)
+    # RMSProp hovers on both ravines: far above the momentum methods
+    for ravine in (along, turned):
+        assert ravine["rmsprop"] > 1e4 * max(ravine["momentum"], ravine["adam"])
+    # turned: AdaGrad first to last, Adam ends higher with a smaller rate
+    assert max(turned, key=turned.get) == "adagrad"
+    best_along = race.tune_eta(["adam"], "quadratic")[0]["adam"]
+    best_turned = race.tune_eta(["adam"], "rotated")[0]["adam"]
+    assert turned["adam"] > along["adam"] and best_turned < best_along
+    # gradient descent's best rate on the surface is beyond the slides' "good range" (0.1)
+    assert race.tune_eta(["sgd"], "surface")[0]["sgd"] > 1.0
