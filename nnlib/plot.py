@@ -211,32 +211,34 @@ def plot_fit_regimes(histories, metric: str = "loss", axes=None):
 
 
 class LiveLearningCurves:
-    """Learning curves redrawn in one notebook output after every epoch (`fit(live_plot=True)`).
-
-    The figure is rendered to PNG and pushed through a display handle, so it updates in
-    place whatever matplotlib backend the notebook uses.
-    """
+    """Learning curves redrawn in place after every epoch (`fit(live_plot=True)`): a
+    `LiveFigure` whose training and validation lines get the new points (`set_data`) and
+    are drawn once per epoch."""
 
     def __init__(self, metric: str = "loss"):
-        from IPython.display import DisplayHandle, Image
+        from IPython.display import display
 
         self.metric = metric
-        self.figure = Figure(figsize=(5, 3.2))
-        self.retina = pixel_ratio() == 2
-        self.figure.set_dpi(self.figure.dpi * (2 if self.retina else 1))
-        self.ax = self.figure.add_subplot()
-        self._image = Image
-        self.handle = DisplayHandle()
-        self.handle.display(self._png())
-
-    def _png(self):
-        return self._image(data=figure_png(self.figure), retina=self.retina)
+        figure = Figure(figsize=(5, 3.2))
+        self.ax = figure.add_subplot()
+        self.ax.plot([], [], label=f"training {metric}")
+        self.ax.plot([], [], label=f"validation {metric}")
+        self.ax.set_xlabel("epoch")
+        self.ax.set_ylabel(metric)
+        self.ax.set_title(f"learning curves while training: {metric}")
+        self.ax.legend(loc="upper right")
+        figure.tight_layout()
+        self.live = LiveFigure(figure)
+        display(self.live.widget)
 
     def update(self, history) -> None:
-        self.ax.clear()
-        plot_learning_curves(history, self.metric, ax=self.ax)
-        self.figure.tight_layout()
-        self.handle.update(self._png())
+        """Show the curves of `history` (a `fit` history) up to now."""
+        for line, key in zip(self.ax.lines, (self.metric, f"val_{self.metric}")):
+            values = history.get(key, [])
+            line.set_data(np.arange(1, len(values) + 1), values)
+        self.ax.relim()
+        self.ax.autoscale_view()
+        self.live.draw()
 
 
 def plot_early_stopping(val_losses, best_epoch: int, stop_epoch: int, train_losses=None, ax=None):
