@@ -132,9 +132,12 @@ IDLE = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
 
 
 def open_notebook(page, base: str, token: str, name: str, timeout: float = 60) -> None:
-    """Open the notebook and wait for its kernel. JupyterLab sometimes asks which kernel to
-    start (when the list of kernels arrives after the notebook): the default is chosen."""
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    """Open the notebook, alone in a workspace of its own (the server would otherwise reopen
+    the notebooks of earlier pages), and wait for its kernel. JupyterLab sometimes asks which
+    kernel to start (when the list of kernels arrives after the notebook): the default is
+    chosen."""
+    workspace = "".join(c if c.isalnum() else "-" for c in name)
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{name}?token={token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
     idle = page.get_by_text("Kernel status: Idle").first
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select", exact=True)

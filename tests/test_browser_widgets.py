@@ -74,18 +74,6 @@ WATCH = """(index) => {
     window.__pictures[index] = state;
 }"""
 
-PICTURE_BOX = """(index) => {
-    const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[index];
-    const area = cell.querySelector('.jp-Cell-outputWrapper');
-    let parts = [...area.querySelectorAll('img')];
-    if (!parts.length) parts = [...area.querySelectorAll('.widget-output, .widget-html')];
-    const boxes = parts.map(p => p.getBoundingClientRect()).filter(b => b.width && b.height);
-    if (!boxes.length) return null;
-    const x = Math.min(...boxes.map(b => b.left)), y = Math.min(...boxes.map(b => b.top));
-    return {x, y, width: Math.max(...boxes.map(b => b.right)) - x,
-            height: Math.max(...boxes.map(b => b.bottom)) - y};
-}"""
-
 WIDGET_CELLS = """() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')]
     .map((cell, i) => [i, cell.querySelector('.jp-Cell-outputWrapper .jupyter-widgets') !== null])
     .filter(([i, has]) => has).map(([i]) => i)"""
@@ -185,15 +173,21 @@ def settle(page, index: int) -> int:
     return last
 
 
-def picture(page, index: int, cell) -> bytes | None:
-    cell.scroll_into_view_if_needed()
-    box = page.evaluate(PICTURE_BOX, index)
-    return None if box is None else page.screenshot(clip=box)
+def picture(cell) -> list[bytes]:
+    """Screenshots of the cell's picture: its images, else its Output and HTML widgets
+    (each scrolled into view by Playwright)."""
+    parts = cell.locator(".jp-Cell-outputWrapper img")
+    if parts.count() == 0:
+        parts = cell.locator(".jp-Cell-outputWrapper").locator(".widget-output, .widget-html")
+    return [part.screenshot() for part in parts.all() if part.is_visible()]
 
 
-def blank(png: bytes) -> bool:
-    lo, hi = Image.open(io.BytesIO(png)).convert("L").getextrema()
-    return hi - lo < 16
+def blank(shots: list[bytes]) -> bool:
+    """No picture, or every part of it one flat colour."""
+    def flat(png):
+        lo, hi = Image.open(io.BytesIO(png)).convert("L").getextrema()
+        return hi - lo < 16
+    return not shots or all(flat(png) for png in shots)
 
 
 def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
@@ -204,7 +198,7 @@ def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
     if not schedule:
         return
     rounds = max(2, -(-MIN_EVENTS // len(schedule)))
-    shots = {index: picture(page, index, cell) for index, (cell, _) in cells.items()}
+    shots = {index: picture(cell) for index, (cell, _) in cells.items()}
     done = 0
     for _ in range(rounds):
         for index, control in schedule:
@@ -230,8 +224,8 @@ def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
             after = updates(page, index)
             if after["blanks"] > before["blanks"]:
                 report.problems.append(f"{where}: the picture went blank while redrawing")
-            shot = picture(page, index, cell)
-            if shot is None or blank(shot):
+            shot = picture(cell)
+            if blank(shot):
                 report.problems.append(f"{where}: blank picture after the event")
             elif shot == shots[index]:
                 report.problems.append(f"{where}: stale, the picture did not change")
