@@ -119,19 +119,31 @@ def optimizer_path(name, update, theta0, grad, loss, steps: int, eta) -> np.ndar
     `update` is called like the function of `nnlib.optim` it stands for, e.g.
     `update(theta, g, m, v, t, eta=eta)` for Adam. eta: one learning rate, or a 1-D array
     of n rates run side by side (θ then has shape (n, 2) and eta is passed as a column
-    (n, 1), so an elementwise update runs them all at once).
+    (n, 1), so an elementwise update runs them all at once; an update that accepts only
+    one rate at a time runs them in turn).
     Returns an array (steps + 1, 3) for one rate, (steps + 1, n, 3) for n rates. A path
     that leaves the floats (a rate that diverges) is NaN from there on.
     """
     etas = np.asarray(eta, dtype=np.float64)
-    column = etas.reshape(-1, 1)
-    theta = np.tile(np.asarray(theta0, dtype=np.float64), (len(column), 1))
+    if etas.ndim == 0:
+        return _descend(name, update, theta0, grad, loss, steps, float(etas))[:, 0]
+    try:
+        return _descend(name, update, theta0, grad, loss, steps, etas.reshape(-1, 1))
+    except (TypeError, ValueError):  # e.g. float(eta) in a notebook's own update
+        return np.stack([_descend(name, update, theta0, grad, loss, steps, float(e))[:, 0]
+                         for e in etas], axis=1)
+
+
+def _descend(name, update, theta0, grad, loss, steps, eta) -> np.ndarray:
+    """The paths of `optimizer_path` as rows (steps + 1, n, 3), for eta a float (n = 1) or
+    a column (n, 1) of rates."""
+    theta = np.tile(np.asarray(theta0, dtype=np.float64), (np.size(eta), 1))
     state = [np.zeros_like(theta) for _ in range(N_STATE[name])]
     thetas = [theta]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(1, steps + 1):
             step_number = (t,) if name == "adam" else ()
-            out = update(theta, grad(theta), *state, *step_number, eta=column)
+            out = update(theta, grad(theta), *state, *step_number, eta=eta)
             theta, state = (out, []) if not state else (out[0], list(out[1:]))
             theta = np.asarray(theta, dtype=np.float64)
             thetas.append(theta)
@@ -140,7 +152,7 @@ def optimizer_path(name, update, theta0, grad, loss, steps: int, eta) -> np.ndar
         rows = np.concatenate([thetas, loss(thetas[..., 0], thetas[..., 1])[..., None]], axis=-1)
     gone = np.logical_or.accumulate(~np.all(np.isfinite(rows), axis=-1), axis=0)
     rows[gone] = np.nan
-    return rows[:, 0] if etas.ndim == 0 else rows
+    return rows
 
 
 def tune_eta(names, problem: str = "surface", steps: int = 200, grid=ETA_GRID, updates=None):

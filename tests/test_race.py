@@ -214,3 +214,14 @@ def test_the_lessons_reading_of_the_race_holds():
     assert turned["adam"] > along["adam"] and best_turned < best_along
     # gradient descent's best rate on the surface is beyond the slides' "good range" (0.1)
     assert race.tune_eta(["sgd"], "surface")[0]["sgd"] > 1.0
+
+
+def test_an_update_that_takes_one_rate_at_a_time_is_searched_rate_by_rate():
+    def scalar_only(theta, grad, eta):
+        return np.asarray(theta) - float(eta) * np.asarray(grad)
+
+    best, losses = race.tune_eta(["sgd"], "surface", steps=50)
+    own_best, own_losses = race.tune_eta(["sgd"], "surface", steps=50,
+                                         updates={"sgd": scalar_only})
+    assert own_best == best
+    np.testing.assert_allclose(own_losses["sgd"], losses["sgd"], rtol=1e-12)
