@@ -77,10 +77,11 @@ class OptimizerRace:
 
     Each optimizer runs with its own rate: the one `nnlib.race.tune_eta` finds best for it
     on the chosen problem (lowest loss after 200 steps from the problem's start), times a
-    common η scale. Choose the problem, the optimizers, the start, the number of steps and
-    the η scale, press Run; press play or drag the step slider to see where each optimizer
-    was after that many steps. updates: {name: update function} to race instead of nnlib's
-    (e.g. `autograder.latest` wrappers of the notebook's own, looked up at each call).
+    common η scale. Every change of the problem, the optimizers, the start, the number of
+    steps or the η scale runs the race again (Run does so too, e.g. after a function was
+    redefined); press play or drag the step slider to see where each optimizer was after
+    that many steps. updates: {name: update function} to race instead of nnlib's (e.g.
+    `autograder.latest` wrappers of the notebook's own, looked up at each call).
     The figure is drawn once per event; a step of the slider redraws only the paths.
     """
 
@@ -94,10 +95,13 @@ class OptimizerRace:
         self.optimizers = w.SelectMultiple(
             options=list(UPDATES), value=("sgd", "momentum", "adam"), description="optimizers"
         )
-        self.w0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
-        self.b0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1)
-        self.steps = w.IntSlider(value=200, min=1, max=1000, description="steps")
-        self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale")
+        # a race per slider release, not per pixel dragged
+        self.w0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1, continuous_update=False)
+        self.b0 = w.FloatSlider(min=-6.0, max=6.0, step=0.1, continuous_update=False)
+        self.steps = w.IntSlider(value=200, min=1, max=1000, description="steps",
+                                 continuous_update=False)
+        self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale",
+                                          continuous_update=False)
         self.run = w.Button(description="Run", button_style="primary")
         self.frame = w.IntSlider(value=200, min=0, max=200, description="step")
         self.play = w.Play(min=0, max=200, step=2, interval=FRAME_MS, description="play")
@@ -120,6 +124,9 @@ class OptimizerRace:
                               self.live.widget])
         self.run.on_click(self.redraw)
         self.problem.observe(self._new_problem, names="value")
+        self._settings = (self.optimizers, self.w0, self.b0, self.steps, self.eta_scale)
+        for control in self._settings:
+            control.observe(self.redraw, names="value")
         self.frame.observe(self.draw, names="value")
         self.redraw()
 
@@ -144,10 +151,15 @@ class OptimizerRace:
         self.figure.suptitle(f"the optimizer race on the {prob.title}")
 
     def _new_problem(self, _change=None) -> None:
+        # the new start moves two sliders: one race for the whole change, not three
+        for control in self._settings:
+            control.unobserve(self.redraw, names="value")
         self._use_problem()
+        for control in self._settings:
+            control.observe(self.redraw, names="value")
         self.redraw()
 
-    def redraw(self, _button=None) -> None:
+    def redraw(self, _event=None) -> None:
         """Tune the rates, run the race with the current controls and show its end."""
         names, steps = list(self.optimizers.value), self.steps.value
         problem = self.problem.value

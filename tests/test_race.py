@@ -225,3 +225,22 @@ def test_an_update_that_takes_one_rate_at_a_time_is_searched_rate_by_rate():
                                          updates={"sgd": scalar_only})
     assert own_best == best
     np.testing.assert_allclose(own_losses["sgd"], losses["sgd"], rtol=1e-12)
+
+
+def test_every_setting_runs_the_race_again_and_a_new_problem_runs_it_once():
+    ex = _race_widget()
+    draws = []
+    full_draw = ex.live.draw
+    ex.live.draw = lambda: (draws.append(True), full_draw())[1]
+    ex.w0.value = 1.0
+    assert ex.trajectories["sgd"][0, 0] == 1.0 and len(draws) == 1
+    ex.steps.value = 30
+    assert ex.trajectories["adam"].shape == (31, 3) and ex.frame.max == 30
+    ex.eta_scale.value = 0.5
+    assert ex.figure.legends[0].get_texts()[0].get_text() == f"sgd, η = {0.5 * ex.etas['sgd']:.3g}"
+    ex.optimizers.value = ("nesterov",)
+    assert list(ex.trajectories) == ["nesterov"]
+    draws.clear()
+    ex.problem.value = "quadratic"  # moves both start sliders, yet races once
+    assert len(draws) == 1
+    assert tuple(ex.trajectories["nesterov"][0, :2]) == race.race_problem("quadratic").start
