@@ -80,17 +80,15 @@ def max_error(f, low, high, params, num=GRID_POINTS):
 def approximate(f, low, high, eps):
     """A network with max |y_hat - f| <= eps on [low, high] (on GRID_POINTS points).
 
-    The staircase with 2, 4, 8, ... pieces until its error is at most eps / 2 (a margin,
+    The staircase with 2, 4, ..., 1024 pieces until its error is at most eps / 2 (a margin,
     so that the error between the grid points stays below eps too). Returns
-    [(W1, b1), (W2, b2)]; ValueError if MAX_HIDDEN units do not suffice.
+    [(W1, b1), (W2, b2)]; ValueError if 1024 pieces do not suffice.
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
-    n = 2
-    while n - 1 <= MAX_HIDDEN:
+    for n in 2 ** np.arange(1, 11):
         params = staircase(f, low, high, n)
         if max_error(f, low, high, params) <= eps / 2:
             return params
-        n *= 2
-    raise ValueError(f"no staircase of at most {MAX_HIDDEN} steps is within eps={eps} of f "
+    raise ValueError(f"no staircase of up to {n} pieces is within eps={eps} of f "
                      f"on [{low}, {high}]")
