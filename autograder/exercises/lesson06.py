@@ -292,6 +292,9 @@ def _numerical_hidden(rng):
               rng.uniform(0.1, 0.9, size=m)), note="binary cross-entropy of probabilities"),
         Case((_half_sse(rng.normal(size=shape3)), rng.normal(size=shape3)), note="a 3-D x"),
         Case((_half_sse(np.array(rng.normal())), np.array(rng.normal())), note="a 0-d x"),
+        # x + h - h, x - h + h and x + h - 2h + h each change one of these entries' bits
+        Case((_half_sse(rng.normal(size=3)), np.array([0.1, -1.3, 1e-6 / 3])),
+             note="x is restored bit for bit"),
     ]
 
 
