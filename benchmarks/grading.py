@@ -1,19 +1,26 @@
-"""Grading speed: stock `nbgrader autograde` against `nncourse grade --jobs 2`.
+"""Grading speed: stock `nbgrader autograde` against `nncourse grade --jobs 2`, on any lesson.
 
-One run builds a throw-away copy of the course with lesson 00-welcome, writes a batch of
-submissions (half right, half wrong in three different ways) into nbgrader's submitted
-folder, and grades the same batch twice, one after the other, with the same hidden-test
-seed: first with stock `nbgrader autograde`, then with `nncourse grade --jobs N`. Both
-times include starting the command. It prints both times, the ratio (target: at least
-1.8x on 2 cores) and whether every submission got the same score from both.
+One run builds a throw-away copy of the course with one lesson, writes a class of
+submissions into nbgrader's submitted folder and grades the same class twice, one after
+the other, with the same hidden-test seed: first with stock `nbgrader autograde`, then
+with `nncourse grade --jobs N`. Both times include starting the command. It prints both
+times, the ratio, and whether every submission got the same score from both.
 
-Usage: python benchmarks/grading.py [--students 40] [--jobs 2] [--strict]
+The class: every third student hands in the instructor's answers; each of the others
+gets one exercise wrong, in turn (left as released, `raise NotImplementedError()`, or
+with the result of its first `return` negated, a slip that breaks a correct answer).
+The notebook's `check()` judges a dependent with correct versions of what it calls, as
+grading does, so the two graders agree on every student.
+
+Usage: python benchmarks/grading.py [--lesson 06-backprop] [--students 40] [--jobs 2]
+                                    [--target 8] [--strict]
 With --strict the exit status is 1 if the target is missed or any score differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import os
 import shutil
@@ -25,53 +32,84 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import environment, find_root
+from autograder.course import environment, find_root, release_notebook, source_notebook
 from autograder.release import build
-
-LESSON = "00-welcome"
-TARGET = 1.8
-SOLUTIONS = {
-    "right": "def step(z):\n    return np.where(np.asarray(z, dtype=float) >= 0, 1.0, 0.0)",
-    "strict": "def step(z):\n    return (np.asarray(z, dtype=float) > 0).astype(float)",
-    "swapped": "def step(z):\n    return (np.asarray(z, dtype=float) < 0).astype(float)",
-    "flat": "def step(z):\n    return np.ravel(np.asarray(z, dtype=float) >= 0).astype(float)",
-}
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lesson", default="00-welcome")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--target", type=float, default=8.0,
+                        help="the ratio stock/ours to reach (default 8)")
     parser.add_argument("--strict", action="store_true")
     return parser.parse_args(argv)
 
 
-def make_course(tmp: Path) -> Path:
+def make_course(tmp: Path, lesson: str) -> Path:
     source = find_root(Path(__file__).parent)
     root = tmp / "course"
     for name in ("solutions", "lectures"):
-        shutil.copytree(source / name / LESSON, root / name / LESSON)
+        shutil.copytree(source / name / lesson, root / name / lesson)
     shutil.copy(source / "nbgrader_config.py", root)
-    build(root, LESSON, tmp / "released", register=True)  # stock autograde needs it
+    build(root, lesson, tmp / "released", register=True)  # stock autograde needs it
     return root
 
 
-def make_submissions(root: Path, n: int) -> dict[str, str]:
-    """n submissions in grading/submitted; returns {student: kind}."""
-    release = nbformat.read(root / "lectures" / LESSON / f"{LESSON}.ipynb", as_version=4)
-    wrong = [k for k in SOLUTIONS if k != "right"]
+def _answers(root: Path, lesson: str) -> dict[str, str]:
+    """{grade_id: source} of the instructor's answer cells, solution markers removed."""
+    solution = nbformat.read(source_notebook(root, lesson), as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+                line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line
+                and "### END SOLUTION" not in line)
+            for c in solution.cells if c.metadata.get("nbgrader", {}).get("solution")
+            and c.cell_type == "code"}
+
+
+def negated(source: str) -> str:
+    """`source` with its first `return EXPR` turned into `return -(EXPR)`."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Return) and node.value is not None:
+            node.value = ast.UnaryOp(ast.USub(), node.value)
+            return ast.unparse(tree)
+    return source + "\nraise NotImplementedError()"
+
+
+def make_submissions(root: Path, lesson: str, n: int) -> dict[str, str]:
+    """n submissions in grading/submitted; returns {student: what is wrong}."""
+    release = nbformat.read(release_notebook(root, lesson), as_version=4)
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
+             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    answers = _answers(root, lesson)
+    slips = [(gid, kind) for gid in answers for kind in ("stub", "negated")]
     kinds = {}
     for i in range(n):
         student = f"s{i:03d}"
-        kinds[student] = "right" if i % 2 == 0 else wrong[(i // 2) % len(wrong)]
-        nb = nbformat.from_dict(release)
-        for cell in nb.cells:
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == "step-solution":
-                cell.source = SOLUTIONS[kinds[student]]
-        folder = root / "grading" / "submitted" / student / LESSON
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / f"{LESSON}.ipynb")
+        sources = dict(answers)
+        if i % 3 == 0:
+            kinds[student] = "right"
+        else:
+            gid, kind = slips[(i - 1 - i // 3) % len(slips)]
+            sources[gid] = stubs[gid] if kind == "stub" else negated(answers[gid])
+            kinds[student] = f"{gid}: {kind}"
+        write_submission(root, lesson, release, student, sources)
     return kinds
+
+
+def write_submission(root: Path, lesson: str, release, student: str,
+                     sources: dict[str, str]) -> None:
+    """The release with the cells named in `sources` (grade_id: source) filled in, as
+    `student`'s submission in grading/submitted."""
+    nb = nbformat.from_dict(release)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in sources:
+            cell.source = sources[gid]
+    folder = root / "grading" / "submitted" / student / lesson
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / f"{lesson}.ipynb")
 
 
 def timed(cmd, root: Path, env) -> float:
@@ -91,29 +129,33 @@ def scores(path: Path, column: str = "score") -> dict[str, float]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nncourse-bench-") as tmp:
-        root = make_course(Path(tmp))
-        kinds = make_submissions(root, args.students)
+        root = make_course(Path(tmp), args.lesson)
+        kinds = make_submissions(root, args.lesson, args.students)
         env = environment() | {"NNCOURSE_HIDDEN_SEED": "20240917", "NNCOURSE_ROOT": str(root)}
         env.pop("NNCOURSE_SEED_FILE", None)
         python = sys.executable
-        stock = timed([python, "-m", "nbgrader", "autograde", LESSON, "--force"], root, env)
+        stock = timed([python, "-m", "nbgrader", "autograde", args.lesson, "--force"], root,
+                      env)
         timed([python, "-m", "nbgrader", "export", "--to", str(root / "stock.csv")], root, env)
         stock_scores = scores(root / "stock.csv")
-        ours = timed([python, "-m", "autograder.cli", "grade", LESSON, "--submissions",
+        ours = timed([python, "-m", "autograder.cli", "grade", args.lesson, "--submissions",
                       str(root / "grading" / "submitted"), "--out", str(root / "ours"),
                       "--jobs", str(args.jobs)], root, env)
         our_scores = scores(root / "ours" / "grades.csv")
     differ = sorted(s for s in kinds if stock_scores.get(s) != our_scores.get(s))
     ratio = stock / ours
     right = sum(k == "right" for k in kinds.values())
-    print(f"{args.students} submissions of {LESSON} ({right} right, "
+    print(f"{args.students} submissions of {args.lesson} ({right} right, "
           f"{args.students - right} wrong), {os.cpu_count()} cores")
     print(f"  nbgrader autograde          {stock:7.1f} s")
     print(f"  nncourse grade --jobs {args.jobs:<5d} {ours:7.1f} s")
-    print(f"  ratio {ratio:.2f}x (target >= {TARGET}x): {'met' if ratio >= TARGET else 'MISSED'}")
-    same = "yes" if not differ else "NO: " + ", ".join(differ)
+    met = ratio >= args.target
+    print(f"  ratio {ratio:.2f}x (target >= {args.target:g}x): {'met' if met else 'MISSED'}")
+    same = "yes" if not differ else "NO: " + "; ".join(
+        f"{s} ({kinds[s]}: stock {stock_scores.get(s)}, ours {our_scores.get(s)})"
+        for s in differ)
     print(f"  same score on every submission: {same}")
-    if args.strict and (ratio < TARGET or differ):
+    if args.strict and (not met or differ):
         return 1
     return 0
 

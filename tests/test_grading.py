@@ -26,7 +26,7 @@ import pytest
 
 from autograder import registry
 from autograder.course import find_root, nbgrader
-from autograder.grading import batch, collect
+from autograder.grading import batch, collect, run
 from autograder.grading.run import restore
 from autograder.grading.sandbox import Limits, stub_reference
 from autograder.judge import Outcome, Unserializable
@@ -238,17 +238,28 @@ RAMP_WITH_HEAVISIDE = "def ramp(z):\n    return np.asarray(z, dtype=float) * hea
 # kind: (heaviside source, extra cells, edit, expected score, expected status)
 H_RIGHT, H_WRONG = HEAVISIDE, HEAVISIDE_WRONG
 S = "heaviside-solution"
+
+
+def rebinding(attack: str) -> str:
+    """An attack cell that grading must run: it also rebinds the graded function (a cell
+    that no graded function depends on is skipped, see autograder/grading/slicing.py)."""
+    return f"{attack}\nheaviside = heaviside"
+
+
 KINDS = {
     "01-correct": (H_RIGHT, [], None, 3, "graded"),
     "02-wrong": (H_WRONG, [], None, 1, "graded"),
-    "03-loop": (H_RIGHT, [(S, "while True:\n    pass")], None, 3, "timeout"),
-    "04-swallow": (H_RIGHT, [(S, "import time\nwhile True:\n    try:\n        time.sleep(60)\n"
-                                 "    except KeyboardInterrupt:\n        pass")], None, 3,
-                   "timeout"),
-    "05-kill": (H_RIGHT, [(S, "import os\nos._exit(1)")], None, 3, "crashed"),
-    "06-memory": (H_RIGHT, [(S, "hoard = []\nwhile True:\n    hoard.append(np.ones(2**28))")],
+    "03-loop": (H_RIGHT, [(S, rebinding("while True:\n    pass"))], None, 3, "timeout"),
+    "04-swallow": (H_RIGHT, [(S, rebinding("import time\nwhile True:\n    try:\n"
+                                           "        time.sleep(60)\n"
+                                           "    except KeyboardInterrupt:\n        pass"))],
+                   None, 3, "timeout"),
+    "05-kill": (H_RIGHT, [(S, rebinding("import os\nos._exit(1)"))], None, 3, "crashed"),
+    "06-memory": (H_RIGHT, [(S, rebinding("hoard = []\nwhile True:\n"
+                                          "    hoard.append(np.ones(2**28))"))],
                   None, 3, "memory"),
-    "07-fork": (H_RIGHT, [(S, "import os\nwhile True:\n    os.fork()")], None, 3, "crashed"),
+    "07-fork": (H_RIGHT, [(S, rebinding("import os\nwhile True:\n    os.fork()"))], None, 3,
+                "crashed"),
     "08-assert-true": (H_WRONG, [], _assert_true, 1, "tampered"),
     "09-delete-test": (H_WRONG, [], _drop("heaviside-tests"), 1, "tampered"),
     "10-monkeypatch": (H_WRONG, [(S, MONKEY)], None, 1, "graded"),
@@ -257,7 +268,8 @@ KINDS = {
     "12-hardcoded": (HARDCODED, [], None, 1, "graded"),
     "15-read-secrets": ("", [(S, LEAK)], None, 1, "graded"),
     "16-network": ("", [(S, NET)], None, 1, "graded"),
-    "17-print": (H_RIGHT, [(S, "while True:\n    print('spam ' * 1000)")], None, 3, "timeout"),
+    "17-print": (H_RIGHT, [(S, rebinding("while True:\n    print('spam ' * 1000)"))], None,
+                 3, "timeout"),
     "18-sys-exit": (H_RIGHT, [(S, "import sys\nsys.exit()")], None, 3, "graded"),
     "20-garbles-iopub": (H_RIGHT, [(S, "get_ipython().kernel.iopub_socket.send_multipart("
                                        "[b'<IDS|MSG>', b'forged', b'{', b'{', b'{', b'{'])\n"
@@ -267,6 +279,8 @@ KINDS = {
     # one bug costs one exercise: ramp, written with the student's wrong heaviside, is
     # judged again with a correct heaviside and earns its point
     "21-one-bug": (H_DOUBLE, [("ramp-solution", RAMP_WITH_HEAVISIDE)], None, 1, "graded"),
+    # a cell no graded function depends on is not run: its endless loop costs nothing
+    "22-unused-loop": (H_RIGHT, [(S, "while True:\n    pass")], None, 3, "graded"),
 }
 
 
@@ -355,6 +369,18 @@ def test_written_answers_wait_for_the_instructor(adversarial, course):
         exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
                     if r["assignment"] == PAIR}
     assert exported["01-correct"] == 4.5 and exported["02-wrong"] == 1
+
+
+def test_a_cell_no_graded_function_needs_is_not_run(adversarial, course):
+    """Its endless loop never runs (22-unused-loop scores 3, status graded, above); the
+    autograded notebook says so in its place, and the attack cells that rebind the graded
+    function (03-loop, ...) ran."""
+    _, autograded = batch.nbgrader_paths(course)
+    for student, ran in (("22-unused-loop", False), ("03-loop", True)):
+        nb = nbformat.read(autograded / student / PAIR / f"{PAIR}.ipynb", as_version=4)
+        loop = next(c for c in nb.cells if c.source.startswith("while True:"))
+        text = "".join(o.get("text", "") for o in loop.outputs)
+        assert (run.NOT_RUN in text) is not ran
 
 
 def nncourse(root, *args):

@@ -32,6 +32,7 @@ from test_grading import (
     _drop,
     _register_pair,
     make_course,
+    rebinding,
     shared_folder,
     submit,
 )
@@ -166,13 +167,14 @@ def kinds(course):
         "timedelta": (TIMEDELTA, [], None, None, 1, "graded"),
         "surrogate-return": (SURROGATE_RETURN, [], None, None, 1, "graded"),
         "surrogate-print": (HEAVISIDE, [(S, SURROGATE_PRINT)], None, None, 3, "graded"),
-        "script-output": (HEAVISIDE, [(S, SCRIPT)], _script_markdown, None, 3, "graded"),
-        "payload-flood": (HEAVISIDE, [(S, PAYLOAD_FLOOD)], None, None, 0, "refused"),
+        "script-output": (HEAVISIDE, [(S, rebinding(SCRIPT))], _script_markdown, None, 3, "graded"),
+        "payload-flood": (HEAVISIDE, [(S, rebinding(PAYLOAD_FLOOD))], None, None, 0, "refused"),
         # two slow cells, then six that kill the kernel, each replaying the slow ones
         # (`submit` inserts each extra cell right after the solution: last listed, first run)
-        "replay": (HEAVISIDE, [(S, CRASH)] * 6 + [(S, SLEEP), (S, SLEEP)], None, None, 0,
+        "replay": (HEAVISIDE, [(S, rebinding(CRASH))] * 6 + [(S, rebinding(SLEEP))] * 2, None,
+                   None, 0,
                    "timeout;crashed"),
-        "output-flood": (HEAVISIDE, [(S, FLOOD_LINE)] * 24, None, None, 3, "graded"),
+        "output-flood": (HEAVISIDE, [(S, rebinding(FLOOD_LINE))] * 24, None, None, 3, "graded"),
     }
 
 

@@ -40,6 +40,7 @@ from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution, i
 
 import nnlib
 from autograder import given
+from autograder.grading import slicing
 from autograder.grading.collect import (
     MAX_BYTES,
     MAX_ITEMS,
@@ -56,6 +57,8 @@ from autograder.judge import judge
 
 STATUSES = ("timeout", "memory", "crashed", "missing", "unreadable", "tampered", "refused")
 INTERRUPTED = ("timeout", "ran past the time limit and was interrupted")
+NOT_RUN = ("[not run during grading: no graded function depends on this cell "
+           "(autograder/grading/slicing.py)]\n")
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']""")
 # A submitted notebook larger than this is not read (the lessons' solutions, with every
 # output, are under 1.5 MB).
@@ -365,6 +368,11 @@ def execute(task: Task) -> Execution:
     return execution
 
 
+def _graded_names(task: Task) -> set[str]:
+    """The functions grading calls: the exercises and the earlier ones they call."""
+    return set(task.counts).union(*task.given.values())
+
+
 def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Execution,
              deadline: float) -> dict:
     limits = task.sandbox.limits
@@ -377,8 +385,15 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
         with Kernel(task.sandbox, workdir, [Path(task.inputs).parent], MIME) as kernel:
             runner = _Runner(kernel, execution, limits.timeout, limits.processes // 2,
                              deadline)
-            for i, cell in enumerate(nb.cells, start=1):
-                if cell.cell_type != "code" or _grade_id(cell) in tests:
+            code = [(i, cell) for i, cell in enumerate(nb.cells, start=1)
+                    if cell.cell_type == "code" and _grade_id(cell) not in tests]
+            # with nothing to grade there is nothing to leave out: every cell runs
+            keep = slicing.needed([cell.source for _, cell in code],
+                                  _graded_names(task)) if task.counts else None
+            for k, (i, cell) in enumerate(code):
+                if keep is not None and not keep[k]:
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                           text=NOT_RUN)]
                     continue
                 run = runner.run(cell.source, f"cell {i}")
                 cell.outputs = kept.cell(run.outputs)
