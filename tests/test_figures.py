@@ -110,13 +110,21 @@ def test_a_legend_over_a_curve_is_found_and_one_beside_them_is_not():
     assert problems(fig) == []
 
 
-def test_labelled_curves_need_a_legend():
+def test_labelled_curves_need_a_legend_which_may_serve_several_panels():
     fig = Figure()
-    ax = labelled(fig.add_subplot())
-    ax.plot([0, 1], [0, 1], label="training loss")
-    ax.plot([0, 1], [1, 0], label="validation loss")
-    assert problems(fig) == ["axes 1 ('a title'): 2 labelled curves but no legend"]
-    fig.legend()
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        labelled(ax).set_ylim(0, 1)
+        ax.plot([0, 1], [0.45, 0.55], label="training loss")  # clear of the corners
+        ax.plot([0, 1], [0.55, 0.45], label="validation loss")
+    left.plot([0, 1], [0.5, 0.5], label="guessing")
+    assert problems(fig) == [
+        "axes 1 ('a title'): labelled curves in no legend: 'training loss', "
+        "'validation loss', 'guessing'",
+        "axes 2 ('a title'): labelled curves in no legend: 'training loss', 'validation loss'"]
+    right.legend(loc="lower right")
+    assert problems(fig) == ["axes 1 ('a title'): labelled curves in no legend: 'guessing'"]
+    fig.legend(handles=left.get_lines()[2:], loc="upper left")
     assert problems(fig) == []
 
 

@@ -110,12 +110,21 @@ def _legend_problem(ax, renderer) -> str | None:
 
 
 def _legend_missing(ax) -> str | None:
-    """Curves given labels but shown without a legend (on the axes or the figure)."""
-    labelled = [a for a in [*ax.get_lines(), *ax.collections, *ax.containers]
+    """Curves given labels (two or more on the axes) that no legend of the figure shows;
+    one legend may serve several panels."""
+    labelled = [a.get_label() for a in [*ax.get_lines(), *ax.collections, *ax.containers]
                 if not a.get_label().startswith("_")]
-    if len(labelled) < 2 or ax.get_legend() is not None or ax.get_figure(root=True).legends:
+    if len(labelled) < 2 or ax.get_legend() is not None:
         return None
-    return f"{len(labelled)} labelled curves but no legend"
+    fig = ax.get_figure(root=True)
+    legends = [*fig.legends, *(other.get_legend() for other in fig.get_axes())]
+    shown = {t.get_text() for legend in legends if legend is not None
+             for t in legend.get_texts()}
+    missing = [label for label in labelled if label not in shown]
+    if not missing:
+        return None
+    return f"labelled curves in no legend: {', '.join(map(repr, missing[:4]))}" + (
+        f" and {len(missing) - 4} more" if len(missing) > 4 else "")
 
 
 def figure_problems(fig: Figure, renderer=None) -> list[str]:
