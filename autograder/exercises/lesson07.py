@@ -131,7 +131,7 @@ def _binary_public():
         Case((np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.9, 0.2, 0.6, 0.4])),
              note="4 samples"),
         Case((np.array([[1.0]]), np.array([[0.4740]])),
-             note="the seed's output unit 6: target 1, output 0.474"),
+             note="the slides' output unit 6: target 1, output 0.474"),
         Case((np.array([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0]]),
               np.array([[0.7, 0.1], [0.5, 0.3], [0.99, 0.8]])),
              note="3 samples of 2 binary outputs: sum over outputs, mean over samples"),
