@@ -1,182 +1,242 @@
-"""End to end in a real browser: JupyterLab serves the released 02-perceptron with its
-exercises solved, headless Chromium runs every cell, and moving the weight slider of the
-decision-boundary widget redraws the plot without any error on the page."""
+"""End to end in a real browser: JupyterLab serves the released lessons in headless
+Chromium, one server and one browser for the whole module.
+
+- Kernel → Restart Kernel and Run All Cells on every untouched release runs every code
+  cell: only the check cells of the (unsolved) exercises fail, each showing its ✗, and
+  every figure and widget the solution shows renders here too. The time of each Run All is
+  printed (no assertion on it).
+- On 02-perceptron with its exercises solved, moving the weight slider of the
+  decision-boundary widget redraws the plot without any error on the page.
+"""
 
 import json
-import os
-import secrets
+import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from browser import (
+    IDLE,
+    SECOND,
+    STARTED,
+    chromium,
+    jupyterlab,
+    run_all_cells,
+    solved_release,
+)
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-LESSON = "02-perceptron"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SECOND = 1000  # Playwright counts in milliseconds
+from autograder.course import find_root, lessons
+
+ROOT = find_root(Path(__file__).parent)
+LESSONS = lessons(ROOT)
+SOLVED = "02-perceptron"
+WIDGET = "application/vnd.jupyter.widget-view+json"
+RUN_ALL_TIMEOUT = 300  # seconds for one lesson's Run All on a busy 2-core machine
 
 
-def solution_body(source: str) -> str:
-    """The source of a solution cell with its BEGIN/END SOLUTION marker lines removed."""
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab serving a copy of every released lesson folder and, under solved/, the
+    solved 02-perceptron; yields (base URL, token, course folder)."""
+    work = tmp_path_factory.mktemp("lab")
+    root = work / "course"
+    for lesson in LESSONS:
+        shutil.copytree(ROOT / "lectures" / lesson, root / lesson)
+    (root / "solved").mkdir()
+    solved_release(root / "solved", SOLVED)
+    # the page may run JupyterLab's own commands (window.jupyterapp), e.g. to save
+    with jupyterlab(root, work, "--LabApp.expose_app_in_browser=True") as (base, token):
+        yield base, token, root
 
 
-def solved_release(folder: Path) -> Path:
-    """The released notebook with every exercise stub replaced by the instructor's answer."""
-    answers = {cell.metadata["nbgrader"]["grade_id"]: solution_body(cell.source)
-               for cell in nbformat.read(ROOT / "solutions" / LESSON / f"{LESSON}.ipynb", 4).cells
-               if cell.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(ROOT / "lectures" / LESSON / f"{LESSON}.ipynb", 4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[grade_id]
-    path = folder / f"{LESSON}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {proc.returncode}:\n"
-                               + log.read_text()[-2000:])
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout} s")
-
-
-@pytest.fixture
-def lab(tmp_path):
-    """A JupyterLab server on a free localhost port serving the solved lesson; yields its
-    base URL and token, then shuts down the server and its kernels."""
-    root = tmp_path / "course"
-    root.mkdir()
-    solved_release(root)
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
-               JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
-               IPYTHONDIR=str(tmp_path / "ipython"),
-               MPLBACKEND="module://matplotlib_inline.backend_inline")
-    # Render every cell, so that the checks below see the whole notebook, not only the
-    # cells in view.
-    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
-    settings.mkdir(parents=True)
-    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    log_path = tmp_path / "lab.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.port_retries=0", "--LabApp.news_url=", "--allow-root"],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_server(f"{base}/api/status?token={token}", proc, log_path)
-        yield base, token
-    finally:
-        try:
-            request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST")
-            urllib.request.urlopen(request, timeout=10).close()
-            proc.wait(timeout=20)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        log.close()
-
-
-STARTED = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
-                   .some(p => /\\[[0-9*]+\\]/.test(p.textContent))"""
-
-
-def run_all_cells(page, attempts: int = 3) -> None:
-    """Run → Run All Cells, again if no cell has started after a while: on a loaded
-    machine the first click can land before the notebook panel takes commands."""
-    for attempt in range(attempts):
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try:
-            page.wait_for_function(STARTED, timeout=20 * SECOND)
-            return
-        except PlaywrightTimeout:
-            if attempt == attempts - 1:
-                raise
-
-
-def test_weight_slider_redraws_the_decision_boundary(lab, tmp_path):
-    base, token = lab
+@pytest.fixture(scope="module")
+def page(lab, tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        browser = chromium(playwright, profile / "profile")
         try:
             page = browser.new_page()
             page.set_default_timeout(60 * SECOND)
-            page.goto(f"{base}/lab/tree/{LESSON}.ipynb?token={token}")
-            page.locator(".jp-Notebook .jp-Cell").first.wait_for()
-            page.get_by_text("Kernel status: Idle").first.wait_for(state="attached")
-
-            run_all_cells(page)
-
-            slider = page.locator(".widget-hslider").filter(has_text="w1")
-            slider.wait_for(timeout=120 * SECOND)
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
-                        .every(p => !p.textContent.includes('*'))""")
-            plot = page.locator(".widget-output img").first
-            plot.wait_for()
-            before = plot.get_attribute("src")
-
-            slider.locator(".noUi-handle").focus()
-            for _ in range(4):
-                page.keyboard.press("ArrowRight")
-            page.wait_for_function(
-                """before => {
-                    const img = document.querySelector('.widget-output img');
-                    return img !== null && img.getAttribute('src') !== before;
-                }""", arg=before)
-
-            assert "✓ perceptron_fit: all 4 public cases pass." in page.content()
-            errors = page.locator(
-                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
-                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
-            assert errors.count() == 0, errors.all_inner_texts()
-            assert "Traceback" not in page.inner_text(".jp-Notebook")
-        except Exception:
-            # what the page and the server looked like, in the test's captured output
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"screenshot: {tmp_path / 'failure.png'}")
-            print((tmp_path / "lab.log").read_text()[-3000:])
-            raise
+            yield page
         finally:
             browser.close()
+
+
+def shut_down_kernels(base: str, token: str) -> None:
+    """End every session (and its kernel), so that lessons do not pile up kernels."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions",
+                                                       headers=headers)) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        request = urllib.request.Request(f"{base}/api/sessions/{session['id']}",
+                                         headers=headers, method="DELETE")
+        urllib.request.urlopen(request).close()
+
+
+def open_fresh(page, base: str, token: str, name: str) -> None:
+    """Open `name` alone (a reset workspace) and wait until its kernel is idle."""
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120 * SECOND)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]',
+                           state="attached", timeout=120 * SECOND)
+
+
+KERNEL_BUSY = """() => {
+    const status = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    const pending = [...document.querySelectorAll('.jp-InputArea-prompt')]
+        .some(p => p.textContent.includes('*'));
+    return pending || status === null || status.dataset.status !== 'idle';
+}"""
+
+
+def wait_until_quiet(page, quiet: float, timeout: float = RUN_ALL_TIMEOUT) -> None:
+    """Wait until the kernel has been idle, with no cell pending, for `quiet` seconds. (After
+    an error in a `raises-exception` cell, JupyterLab stops showing the later cells as
+    pending while the kernel goes on running them, so no pending prompt alone means
+    nothing.)"""
+    deadline = time.monotonic() + timeout
+    last_busy = time.monotonic()
+    while time.monotonic() - last_busy < quiet:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel was still busy after {timeout} s")
+        if page.evaluate(KERNEL_BUSY):
+            last_busy = time.monotonic()
+        page.wait_for_timeout(200)
+
+
+def restart_and_run_all(page) -> float:
+    """Kernel → Restart Kernel and Run All Cells; the seconds until the kernel is done."""
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name="Restart Kernel and Run All Cells…").click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    start = time.monotonic()
+    page.wait_for_function(STARTED)
+    quiet = 3.0
+    wait_until_quiet(page, quiet)
+    return time.monotonic() - start - quiet
+
+
+def save(page) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+
+
+def is_check(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def widget_pictures(state: dict, model_id: str, seen=None) -> int:
+    """The pictures a widget shows, from the widget state the solution stored: its Image
+    widgets and the PNGs in its Output widgets, through all its children."""
+    seen = set() if seen is None else seen
+    if model_id in seen or model_id not in state:
+        return 0
+    seen.add(model_id)
+    model = state[model_id]
+    count = model["model_name"] == "ImageModel"
+    count += sum("image/png" in o.get("data", {}) for o in model["state"].get("outputs", []))
+    refs = re.findall(r"IPY_MODEL_(\w+)", json.dumps(model["state"]))
+    return count + sum(widget_pictures(state, ref, seen) for ref in refs)
+
+
+def expected_pictures(solution) -> list[int]:
+    """Per cell, how many pictures the browser must show: the solution's stored PNGs and
+    the pictures of the widgets it displays."""
+    state = solution.metadata.get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return [sum("image/png" in o.get("data", {}) for o in c.get("outputs", []))
+            + sum(widget_pictures(state, o["data"][WIDGET]["model_id"])
+                  for o in c.get("outputs", []) if WIDGET in o.get("data", {}))
+            for c in solution.cells]
+
+
+PICTURES = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+    .map(c => [...c.querySelectorAll('.jp-OutputArea-output img')]
+              .filter(img => img.complete && img.naturalWidth > 0).length)"""
+OUTPUT_TEXT = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+    .map(c => [...c.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText).join('\\n'))"""
+
+
+def run_all_problems(page, lesson: str, ran) -> list[str]:
+    """What is wrong with the saved notebook `ran` after Run All, cell by cell (numbered
+    from 1, as in the notebook)."""
+    solution = nbformat.read(ROOT / "solutions" / lesson / f"{lesson}.ipynb", 4)
+    if len(solution.cells) != len(ran.cells):
+        return [f"the release has {len(ran.cells)} cells, the solution {len(solution.cells)}"]
+    want = expected_pictures(solution)
+    try:  # widgets and images render after the kernel is idle
+        page.wait_for_function(f"() => ({PICTURES})().every((n, i) => n >= {want}[i])",
+                               timeout=30 * SECOND)
+    except Exception:  # noqa: BLE001 - reported cell by cell below
+        pass
+    shown, texts = page.evaluate(PICTURES), page.evaluate(OUTPUT_TEXT)
+    if len(shown) != len(ran.cells):
+        return [f"the page shows {len(shown)} cells, the notebook has {len(ran.cells)}"]
+    problems = []
+    for i, cell in enumerate(ran.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"cell {i + 1} ({cell.source.strip().splitlines()[0][:50] if cell.source else ''})"
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        if cell.execution_count is None:
+            problems.append(f"{where} never ran: the run halted")
+        elif is_check(cell):
+            if not errors or "✗" not in errors[0].get("evalue", ""):
+                problems.append(f"{where}: an unsolved exercise's check shows no ✗ error")
+            elif "✗" not in texts[i]:
+                problems.append(f"{where}: its ✗ is not on the page")
+        elif errors:
+            problems.append(f"{where} raised {errors[0].ename}: {errors[0].evalue[:160]}")
+        if shown[i] < want[i]:
+            problems.append(f"{where} shows {shown[i]} of {want[i]} figures/widget pictures")
+    return problems
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_restart_and_run_all_runs_the_release(lab, page, lesson, capsys):
+    base, token, root = lab
+    name = f"{lesson}/{lesson}.ipynb"
+    try:
+        open_fresh(page, base, token, name)
+        seconds = restart_and_run_all(page)
+        with capsys.disabled():
+            print(f"\n  Restart Kernel and Run All Cells, {lesson}: {seconds:.1f} s", end=" ")
+        save(page)
+        problems = run_all_problems(page, lesson, nbformat.read(root / name, 4))
+    finally:
+        shut_down_kernels(base, token)
+    assert not problems, f"{lesson}:\n  " + "\n  ".join(problems)
+
+
+def test_weight_slider_redraws_the_decision_boundary(lab, page):
+    base, token, _ = lab
+    open_fresh(page, base, token, f"solved/{SOLVED}.ipynb")
+    try:
+        run_all_cells(page)
+        slider = page.locator(".widget-hslider").filter(has_text="w1")
+        slider.wait_for(timeout=120 * SECOND)
+        page.wait_for_function(IDLE)
+        plot = page.locator(".jupyter-widgets img").first
+        plot.wait_for()
+        before = plot.get_attribute("src")
+
+        slider.locator(".noUi-handle").focus()
+        for _ in range(4):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_function(
+            """before => {
+                const img = document.querySelector('.jupyter-widgets img');
+                return img !== null && img.getAttribute('src') !== before;
+            }""", arg=before)
+
+        assert re.search(r"✓ perceptron_fit: all \d+ public cases pass", page.content())
+        errors = page.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert errors.count() == 0, errors.all_inner_texts()
+    finally:
+        shut_down_kernels(base, token)
