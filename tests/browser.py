@@ -127,8 +127,11 @@ def chromium(playwright, profile: Path):
 
 STARTED = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
                    .some(p => /\\[[0-9*]+\\]/.test(p.textContent))"""
+# After a cell tagged raises-exception has failed, JupyterLab runs the rest one by one and
+# shows the running cell as [ ], not [*]: only the kernel's status tells that it still runs.
 IDLE = """() => [...document.querySelectorAll('.jp-InputArea-prompt')]
-                .every(p => !p.textContent.includes('*'))"""
+                .every(p => !p.textContent.includes('*'))
+                && !document.body.textContent.includes('Kernel status: Busy')"""
 
 
 def open_notebook(page, base: str, token: str, name: str, timeout: float = 60) -> None:
