@@ -3,7 +3,7 @@
 Notebooks use `from autograder import check, latest`.
 """
 
-from autograder.check import CheckFailed, check
+from autograder.check import CheckFailed, check, show_case
 from autograder.fallback import latest, working
 
-__all__ = ["check", "CheckFailed", "latest", "working"]
+__all__ = ["check", "CheckFailed", "latest", "show_case", "working"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib
+import inspect
 import os
 import zlib
 from dataclasses import replace
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import given, registry
-from autograder.judge import LOOP_FACTOR, LOOP_ROWS, judge, run_case
+from autograder.judge import LOOP_FACTOR, LOOP_ROWS, call_text, judge, parameter_names, run_case
 
 SEED_ENV = "NNCOURSE_HIDDEN_SEED"
 SEED_FILE_ENV = "NNCOURSE_SEED_FILE"
@@ -91,8 +92,7 @@ def cases_for(exercise: registry.Exercise, hidden: bool, seed: int | None = None
 
 def _rng_position(exercise: registry.Exercise) -> tuple[int, str] | None:
     """(index, name) of the parameter `rng` of the exercise's signature, if it has one."""
-    names = [p.strip().split("=")[0].strip("*")
-             for p in exercise.signature.strip("()").split(",") if p.strip()]
+    names = parameter_names(exercise.signature)
     return (names.index("rng"), "rng") if "rng" in names else None
 
 
@@ -176,6 +176,44 @@ def check(name: str, fn, hidden: bool = False) -> None:
     if not report.passed:
         raise CheckFailed(message)
     print(message)
+
+
+def show_case(name: str, number: int, namespace: dict | None = None) -> None:
+    """Put the arguments of public case `number` of exercise `name` (numbered as check()'s
+    messages number them) into the notebook's namespace, under the parameters' names, and
+    print the call that reproduces the case, e.g. `show_case("backward", 2)`."""
+    exercise = registry.get(name)
+    cases = cases_for(exercise, hidden=False)
+    if not 1 <= number <= len(cases):
+        raise ValueError(f"{name} has public cases 1 to {len(cases)}, not {number}")
+    case = cases[number - 1]
+    if namespace is None:
+        shell = _shell()
+        namespace = shell.user_ns if shell is not None else inspect.stack()[1].frame.f_globals
+    names = parameter_names(exercise.signature)[:len(case.args)]
+    values = dict(zip(names, case.args, strict=True)) | dict(case.kwargs)
+    namespace.update(copy.deepcopy(values))
+    note = f" ({case.note})" if case.note else ""
+    print(f"case {number} of {name}{note}: defined {', '.join(values)}")
+    for key, value in values.items():
+        print(f"  {key} = {_describe(value)}")
+    keywords = [f"{k}={k}" for k in case.kwargs]
+    print(f"{name}({', '.join(names + keywords)})")
+
+
+def _describe(value) -> str:
+    """One line on an argument: its text when short, else its type and shape."""
+    text = call_text("", registry.Case((value,)))
+    if text and len(text) <= 90:
+        return text[1:-1]
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if callable(value):
+        inner = getattr(value, "func", value)
+        return f"a function ({type(value).__name__} of {getattr(inner, '__name__', '?')})"
+    return f"a {type(value).__name__}"
 
 
 def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:

@@ -778,9 +778,18 @@ def _as_numeric(x):
     return arr
 
 
-def _input_at(case: Case, shape, index) -> str:
-    """The element of the first argument at `index`, when the function is elementwise."""
-    if not case.args:
+def parameter_names(signature: str) -> list[str]:
+    """The parameter names of a signature as the registry writes it, e.g. "(z, alpha=0.01)"."""
+    return [part.split("=")[0].strip().lstrip("*")
+            for part in signature.strip().removeprefix("(").removesuffix(")").split(",")
+            if part.strip() and part.strip() not in ("*", "/")]
+
+
+def _input_at(case: Case, shape, index, params=(), where="your result") -> str:
+    """The element of the first argument at `index`, by its parameter name, when the function
+    is elementwise in it (an array of the result's shape; never a single number, which may
+    be any parameter's, nor an item of a tuple the function returns)."""
+    if not case.args or not shape or where != "your result":
         return ""
     try:
         first = np.asarray(case.args[0]) if not isinstance(case.args[0], dict) else None
@@ -788,17 +797,19 @@ def _input_at(case: Case, shape, index) -> str:
         return ""
     if first is None or first.shape != shape or first.dtype == object:
         return ""
-    return f" for input {_fmt(first[index])}"
+    return f" for {params[0] if params else 'input'} = {_fmt(first[index])}"
 
 
-def compare(expected, actual, tol: dict, case: Case, where: str = "your result") -> Verdict:
-    """Compare two data trees; the verdict names the first difference."""
+def compare(expected, actual, tol: dict, case: Case, where: str = "your result",
+            params=()) -> Verdict:
+    """Compare two data trees; the verdict names the first difference. `params` are the
+    exercise's parameter names, for messages about the case's arguments."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
             return Verdict(False, "type", f"{where} is {_kind(actual)}; expected a "
                            f"{type(expected).__name__} of {len(expected)} items")
         for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
-            v = compare(e, a, tol, case, f"{where}[{i}]")
+            v = compare(e, a, tol, case, f"{where}[{i}]", params)
             if not v.passed:
                 return v
         return Verdict(True)
@@ -806,7 +817,7 @@ def compare(expected, actual, tol: dict, case: Case, where: str = "your result")
         if not isinstance(actual, dict) or set(actual) != set(expected):
             return Verdict(False, "type", f"{where} should be a dict with keys {sorted(expected)}")
         for k in expected:
-            v = compare(expected[k], actual[k], tol, case, f"{where}[{k!r}]")
+            v = compare(expected[k], actual[k], tol, case, f"{where}[{k!r}]", params)
             if not v.passed:
                 return v
         return Verdict(True)
@@ -822,7 +833,7 @@ def compare(expected, actual, tol: dict, case: Case, where: str = "your result")
     if act.shape != exp.shape:
         return Verdict(False, "shape", _shape_message(where, exp, act, tol))
     return _compare_values(where, exp, act.astype(exp.dtype if exp.dtype.kind == "f" else float),
-                           tol, case)
+                           tol, case, params)
 
 
 def _close(exp, act, tol) -> np.ndarray:
@@ -843,7 +854,7 @@ def _shape_message(where, exp, act, tol) -> str:
     return msg
 
 
-def _compare_values(where, exp, act, tol, case) -> Verdict:
+def _compare_values(where, exp, act, tol, case, params=()) -> Verdict:
     ok = _close(exp, act, tol)
     if ok.all():
         return Verdict(True)
@@ -852,7 +863,7 @@ def _compare_values(where, exp, act, tol, case) -> Verdict:
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if act.ndim else ()
         return Verdict(False, "non-finite",
                        f"{where}{list(idx) if idx else ''} is {act[idx]} where {exp[idx]:.6g} is "
-                       f"expected{_input_at(case, exp.shape, idx)}: an overflow; use a form "
+                       f"expected{_input_at(case, exp.shape, idx, params, where)}: an overflow; use a form "
                        f"that stays finite for large inputs")
     idx = tuple(int(i) for i in np.argwhere(~ok)[0]) if act.ndim else ()
     e, a = exp[idx], act[idx]
@@ -860,9 +871,17 @@ def _compare_values(where, exp, act, tol, case) -> Verdict:
              else f"absolute error {abs(a - e):.1e}")
     n_bad = int((~ok).sum())
     count = f"; {n_bad} of {ok.size} elements differ" if ok.size > 1 else ""
-    msg = (f"{where}{list(idx) if idx else ''} is {a:.6g} but should be {e:.6g}"
-           f"{_input_at(case, exp.shape, idx)}: {error}{count}")
-    return Verdict(False, "value", msg, _generic_cause(exp, act, tol))
+    msg = (f"{where}{list(idx) if idx else ''} is {_number(a, e)} but should be "
+           f"{_number(e, a)}{_input_at(case, exp.shape, idx, params, where)}: {error}{count}")
+    return Verdict(False, "value", msg, _generic_cause(exp, act, tol, case, params))
+
+
+def _number(x, other) -> str:
+    """`x` with as many significant digits (6 to 17) as it takes to tell it from `other`."""
+    for digits in (6, 10, 17):
+        if f"{x:.{digits}g}" != f"{other:.{digits}g}":
+            break
+    return f"{x:.{digits}g}"
 
 
 def _not_restored(message: str) -> str:
@@ -874,18 +893,88 @@ def _not_restored(message: str) -> str:
             "same bits")
 
 
-def _generic_cause(exp, act, tol) -> str:
+def _generic_cause(exp, act, tol, case: Case | None = None, params=()) -> str:
+    """A likely cause of `act` where `exp` is right, recognised from the numbers alone: a
+    flipped sign, a transpose, zeros, a factor 1/m or m (averaging where the formula sums, or
+    the reverse), ½ or 2, or a factor that is one of the arguments or an activation's
+    derivative at one of them."""
     if _close(-exp, act, tol).all():
         return "the sign is flipped"
     if act.ndim == 2 and act.shape[0] == act.shape[1] and _close(exp, act.T, tol).all():
         return "it looks transposed"
     nz = np.abs(exp) > 1e-12
-    if nz.any():
-        ratio = act[nz] / exp[nz]
-        if np.allclose(ratio, ratio[0], rtol=1e-6) and not np.isclose(ratio[0], 1.0):
-            if ratio[0] == 0:
-                return "it returns zeros where the answer is not zero"
-            return f"every element is off by the same factor {ratio[0]:.6g}"
+    if not nz.any():
+        return ""
+    ratio = act[nz] / exp[nz]
+    if np.all(ratio == 0):
+        return "it returns zeros where the answer is not zero"
+    arrays = _named_arrays(case, params) if case is not None else []
+    if np.allclose(ratio, ratio[0], rtol=1e-9) and not np.isclose(ratio[0], 1.0):
+        cause = _constant_factor(float(ratio[0]), arrays)
+        if cause or exp.size == 1:
+            return cause
+        return (_factor_of_arguments(exp, act, tol, arrays)
+                or f"every element is off by the same factor {ratio[0]:.6g}")
+    return _factor_of_arguments(exp, act, tol, arrays)
+
+
+def _named_arrays(case: Case, params) -> list[tuple[str, np.ndarray]]:
+    """(parameter name, float array) of each numeric argument of `case`; the items of a short
+    tuple or list (a cache) by their index, e.g. `cache[1]`."""
+    names = list(params) + [f"argument {i + 1}" for i in range(len(params), len(case.args))]
+    found = []
+    for name, value in [*zip(names, case.args), *case.kwargs.items()]:
+        arr = _as_numeric(value)
+        if arr is not None:
+            found.append((name, arr.astype(float)))
+        elif isinstance(value, (tuple, list)) and len(value) <= 4:
+            found += [(f"{name}[{i}]", a.astype(float)) for i, a in enumerate(map(
+                _as_numeric, value)) if a is not None]
+    return found
+
+
+def _constant_factor(ratio: float, arrays) -> str:
+    """The cause of a result off by the same factor everywhere, when it is recognisable."""
+    for name, arr in arrays:
+        if arr.ndim >= 1 and len(arr) > 2:  # with 2 rows, 1/m is the factor ½ below
+            m = len(arr)
+            if np.isclose(ratio, 1 / m, rtol=1e-9, atol=0):
+                return (f"your result is the right one divided by m = {m}, the number of rows "
+                        f"of `{name}`: it averages over the batch (1/m) where the formula sums")
+            if np.isclose(ratio, m, rtol=1e-9, atol=0):
+                return (f"your result is the right one times m = {m}, the number of rows of "
+                        f"`{name}`: it sums over the batch where the formula averages (1/m)")
+    for factor, text in ((2.0, "an extra factor 2 (or a missing ½)"),
+                         (0.5, "a missing factor 2 (or an extra ½)")):
+        if np.isclose(ratio, factor, rtol=1e-9, atol=0):
+            return f"your result is off by a factor {factor:g}: {text}"
+    return ""
+
+
+def _factor_of_arguments(exp, act, tol, arrays) -> str:
+    """A cause when `act` is `exp` without (or with an extra) factor that is an argument
+    (a missing x) or an activation's derivative at an argument (a missing f'(Z))."""
+    from nnlib.activations import ACTIVATIONS
+
+    candidates = []
+    for name, arr in arrays:
+        candidates.append((f"`{name}`", arr))
+        for act_name in ("sigmoid", "tanh"):
+            with np.errstate(all="ignore"):
+                candidates.append((f"the derivative {act_name}'(`{name}`)",
+                                   ACTIVATIONS[act_name][1](arr)))
+    for label, factor in candidates:
+        try:
+            with np.errstate(all="ignore"):
+                missing, extra = np.broadcast_arrays(act * factor, act / factor)
+        except ValueError:
+            continue
+        if missing.shape != exp.shape or np.all(factor == 1) or np.all(factor == 0):
+            continue
+        if _close(exp, missing, tol).all():
+            return f"a factor is missing: your result times {label} is the right one"
+        if _close(exp, extra, tol).all():
+            return f"an extra factor: your result divided by {label} is the right one"
     return ""
 
 
@@ -918,7 +1007,8 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
         message, cause = problem if isinstance(problem, tuple) else (problem, "")
         verdict = Verdict(False, "value", message, cause) if message else Verdict(True)
     else:
-        verdict = compare(_project(ex, ex.reference_fn, case), actual, ex.tol, case)
+        verdict = compare(_project(ex, ex.reference_fn, case), actual, ex.tol, case,
+                          params=parameter_names(ex.signature))
     if not verdict.passed:
         verdict.cause = _named_mistake(ex, case, actual) or verdict.cause
         return verdict
@@ -954,6 +1044,7 @@ class Report:
     name: str
     hidden: bool
     verdicts: list[Verdict]
+    params: list[str] = field(default_factory=list)  # the exercise's parameter names
 
     @property
     def passed(self) -> bool:
@@ -976,8 +1067,12 @@ class Report:
         first = next(i for i, v in enumerate(self.verdicts) if not v.passed)
         v, case = self.verdicts[first], cases[first]
         lines = [f"✗ {self.name}: {len(failed)} of {n} public cases failed."]
-        call = f"{self.name}({_args_text(case)})"
-        lines.append(f"  case {first + 1}{' (' + case.note + ')' if case.note else ''}: {call}")
+        call = call_text(self.name, case, self.params)
+        lines.append(f"  case {first + 1}{' (' + case.note + ')' if case.note else ''}: "
+                     f"{call or self.name + _placeholders(case, self.params)}")
+        if not call:
+            lines.append(f"  (show_case({self.name!r}, {first + 1}) defines these arguments in "
+                         "your notebook and prints the call)")
         lines.append(f"  {v.message}")
         if v.cause:
             lines.append(f"  likely cause: {v.cause}")
@@ -1012,12 +1107,56 @@ def _hints(failed: list[Verdict]) -> str:
                      for category, found in sorted(causes.items()))
 
 
-def _args_text(case: Case) -> str:
-    parts = [_fmt(a) if isinstance(a, (np.ndarray, list)) else repr(a) for a in case.args]
-    parts += [f"{k}={_fmt(v) if isinstance(v, (np.ndarray, list)) else repr(v)}"
-              for k, v in case.kwargs.items()]
-    text = ", ".join(p.replace("\n", "") for p in parts)
-    return text if len(text) < 160 else text[:157] + "..."
+CALL_LIMIT = 400  # longer calls are shown with the parameter names (see show_case)
+
+
+def call_text(name: str, case: Case, params=()) -> str:
+    """`case` as a call a student can paste into a cell and run, every number in full, or
+    '' when an argument has no such text (a function, a generator) or the call would be
+    longer than CALL_LIMIT."""
+    try:
+        parts = [_literal(a) for a in case.args]
+        parts += [f"{k}={_literal(v)}" for k, v in case.kwargs.items()]
+    except _NoLiteral:
+        return ""
+    text = f"{name}({', '.join(parts)})"
+    return text if len(text) <= CALL_LIMIT else ""
+
+
+def _placeholders(case: Case, params) -> str:
+    names = list(params)[:len(case.args)]
+    names += [f"argument{i + 1}" for i in range(len(names), len(case.args))]
+    return f"({', '.join(names + [f'{k}={k}' for k in case.kwargs])})"
+
+
+class _NoLiteral(Exception):
+    """An argument that Python text cannot reproduce."""
+
+
+def _literal(x) -> str:
+    """Python text that evaluates to `x` (NumPy as np), with floats written exactly."""
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not np.isfinite(x):
+        return f"float({str(x)!r})"
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return repr(x)
+    if isinstance(x, np.ndarray):
+        if x.dtype == object or x.dtype.kind not in "biuf":
+            raise _NoLiteral
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise _NoLiteral  # nan and inf have no literal
+        dtype = "" if x.dtype in (np.float64, np.int64) else f", dtype=np.{x.dtype.name}"
+        if x.size == 0 and x.ndim != 1:
+            return f"np.zeros({x.shape}{dtype})"
+        return f"np.array({x.tolist()!r}{dtype})"
+    if isinstance(x, list):
+        return f"[{', '.join(_literal(v) for v in x)}]"
+    if isinstance(x, tuple):
+        return f"({', '.join(_literal(v) for v in x)}{',' if len(x) == 1 else ''})"
+    if isinstance(x, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in x.items()) + "}"
+    raise _NoLiteral
 
 
 def judge(ex: Exercise, cases: list[Case], outcomes: list[Outcome], hidden: bool) -> Report:
@@ -1026,7 +1165,7 @@ def judge(ex: Exercise, cases: list[Case], outcomes: list[Outcome], hidden: bool
     verdicts = [judge_case(ex, c, o) for c, o in zip(cases, outcomes, strict=True)]
     _judge_seeds(ex, cases, outcomes, verdicts)
     _judge_loops(cases, outcomes, verdicts)
-    return Report(ex.name, hidden, verdicts)
+    return Report(ex.name, hidden, verdicts, parameter_names(ex.signature))
 
 
 IGNORES_RNG = ("with another `rng` seed your function returns the same result as with this "

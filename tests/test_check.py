@@ -51,7 +51,7 @@ def failure(fn, hidden=False) -> str:
 def test_strict_inequality_is_named_as_the_likely_cause():
     msg = failure(lambda z: (np.asarray(z) > 0).astype(float))
     assert "case 2 (exactly at the threshold)" in msg
-    assert "is 0 but should be 1 for input 0" in msg
+    assert "is 0 but should be 1 for z = 0" in msg
     assert "likely cause: z > 0 where z >= 0" in msg
 
 
@@ -142,8 +142,9 @@ def test_every_exercise_names_a_known_tolerance_and_a_real_reference():
 
 def test_overflow_is_reported_as_such():
     case = Case((np.array([1.0, 1000.0]),))
-    v = compare(np.array([0.5, 1.0]), np.array([0.5, np.nan]), registry.TOLERANCES["float"], case)
-    assert v.category == "non-finite" and "for input 1000" in v.message
+    v = compare(np.array([0.5, 1.0]), np.array([0.5, np.nan]), registry.TOLERANCES["float"], case,
+                params=["z"])
+    assert v.category == "non-finite" and "for z = 1000" in v.message
 
 
 def test_extra_axis_and_constant_factor():
@@ -264,3 +265,68 @@ def test_grading_says_not_implemented_once(monkeypatch):
     assert entry["score"] == 0
     assert entry["message"] == ("✗ step: not implemented yet: replace `raise "
                                 "NotImplementedError()` with your code.")
+
+
+# ---- messages a student can act on -------------------------------------------------------
+
+
+def test_a_factor_is_named_by_its_cause():
+    tol = registry.TOLERANCES["float"]
+    dA = np.arange(1.0, 9.0).reshape(4, 2)
+    case = Case((dA, np.ones((4, 2))))
+    exp = np.array([[3.0, -1.0], [2.0, 5.0]])
+    assert "divided by m = 4, the number of rows of `dA`" in compare(
+        exp, exp / 4, tol, case, params=["dA", "Z"]).cause
+    assert "times m = 4" in compare(exp, exp * 4, tol, case, params=["dA", "Z"]).cause
+    assert "a missing ½" in compare(exp, exp * 2, tol, case, params=["dA", "Z"]).cause
+    x = np.array([0.5, 2.0, -3.0])
+    assert "times `x` is the right one" in compare(
+        x * 3.0, np.full(3, 3.0), tol, Case((x,)), params=["x"]).cause
+    from nnlib.activations import sigmoid_prime
+    Z = np.array([[0.3, -1.2], [2.0, 0.1]])
+    missing = compare(np.ones((2, 2)) * sigmoid_prime(Z), np.ones((2, 2)), tol,
+                      Case((np.ones((2, 2)), Z)), params=["dA", "Z"]).cause
+    assert "the derivative sigmoid'(`Z`)" in missing
+
+
+def test_a_single_number_never_gets_the_factor_message():
+    tol = registry.TOLERANCES["float"]
+    v = compare(0.3, 0.9, tol, Case((0.5, 0.0)), params=["w", "b"])
+    assert not v.passed and "factor" not in v.cause
+    assert "for w" not in v.message and "input" not in v.message
+
+
+def test_the_failing_case_is_printed_as_a_call_that_runs():
+    from autograder.judge import call_text
+
+    case = Case((np.array([[0.1, -2.5e-7], [3.0, 4.0]]), np.array([1, 2], dtype=np.int32)),
+                {"alpha": 0.2})
+    text = call_text("f", case)
+    assert "..." not in text and "0x" not in text
+    assert eval(text.replace("f(", "(lambda *a, **k: (a, k))("), {"np": np}) is not None
+    args, kwargs = eval(text.replace("f(", "(lambda *a, **k: (a, k))("), {"np": np})
+    assert args[0].tobytes() == case.args[0].tobytes() and args[1].dtype == np.int32
+    assert kwargs == {"alpha": 0.2}
+    big = Case((np.zeros((50, 50)),))
+    assert call_text("f", big) == ""  # too long: the message offers show_case instead
+    assert call_text("f", Case((print,))) == ""
+
+
+def test_a_long_case_offers_show_case_and_show_case_defines_it(capsys):
+    from autograder import show_case
+
+    def dense_backward(dA, cache, W, activation="sigmoid"):
+        return None
+
+    msg = str(pytest.raises(CheckFailed, check, "dense_backward", dense_backward).value)
+    assert "case 1" in msg and "dense_backward(dA, cache, W)" in msg
+    assert "show_case('dense_backward', 1)" in msg and "0x" not in msg and "..." not in msg
+    namespace = {}
+    show_case("dense_backward", 1, namespace)
+    out = capsys.readouterr().out
+    assert set(namespace) == {"dA", "cache", "W"}
+    assert out.rstrip().endswith("dense_backward(dA, cache, W)")
+    case = cases_for(registry.get("dense_backward"), False)[0]
+    assert np.array_equal(namespace["dA"], case.args[0])
+    with pytest.raises(ValueError, match="public cases 1 to"):
+        show_case("dense_backward", 99, {})
