@@ -12,6 +12,7 @@ import ipywidgets as w
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import LogLocator
 
 from nnlib import datasets
@@ -116,6 +117,7 @@ class OptimizerRace:
         self.trajectories: dict[str, np.ndarray] = {}
         self.etas: dict[str, float] = {}
         self._moving: list = []
+        self.lines: dict[str, Line2D] = {}  # each optimizer's path on the contours
         self._use_problem()
         self.live = LiveFigure(self.figure)
         controls = [self.problem, self.optimizers, self.w0, self.b0, self.steps,
@@ -169,17 +171,18 @@ class OptimizerRace:
                                  updates=self.updates, etas=self.etas)
         for line in [*self.ax.lines, *self.ax_loss.lines]:
             line.remove()
-        self._moving = []
+        self._moving, self.lines = [], {}
         for name, path in self.trajectories.items():
             colour = f"C{list(UPDATES).index(name)}"  # the same colour on every problem
+            eta = self.etas[name] * self.eta_scale.value
             (line,) = self.ax.plot(*path[:, :2].T, ".-", color=colour, ms=3, lw=1.2,
-                                   label=name, animated=True)
+                                   label=f"{name}, η = {eta:.3g}", animated=True)
             self.ax.plot(*path[0, :2], "o", color=colour)
             (end,) = self.ax.plot(*_last_finite(path)[:2], "x", color=colour, ms=8,
                                   animated=True)
-            self.ax_loss.semilogy(np.maximum(path[:, 2], LOSS_FLOOR), color=colour,
-                                  label=f"{name}, η = {self.etas[name] * self.eta_scale.value:.3g}")
+            self.ax_loss.semilogy(np.maximum(path[:, 2], LOSS_FLOOR), color=colour)
             self._moving.append((line, end, path))
+            self.lines[name] = line
         self._cursor = self.ax_loss.axvline(steps, color="0.5", lw=0.8, animated=True)
         self.ax_loss.set_xlim(0, steps)
         self.ax_loss.relim()
@@ -187,8 +190,8 @@ class OptimizerRace:
         for legend in self.figure.legends:
             legend.remove()
         if self.trajectories:  # below the panels, where it covers no curve
-            self.figure.legend(*self.ax_loss.get_legend_handles_labels(), loc="lower center",
-                               ncols=min(len(self.trajectories), 6), fontsize=9)
+            self.figure.legend(handles=list(self.lines.values()), loc="lower center",
+                               ncols=min(len(self.lines), 6), fontsize=9)
         with self.frame.hold_trait_notifications():
             self.frame.max = self.play.max = steps
             self.play.step = max(1, steps // 100)

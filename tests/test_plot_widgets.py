@@ -117,7 +117,7 @@ def test_optimizer_race_runs_on_click():
     assert race.trajectories["sgd"].shape == (31, 3)
     assert race.trajectories["sgd"][0, 0] == 1.0
     assert not np.array_equal(race.trajectories["adam"], before["adam"])
-    plotted = {line.get_label(): line.get_xydata() for line in race.ax.lines}
+    plotted = {name: line.get_xydata() for name, line in race.lines.items()}
     np.testing.assert_array_equal(plotted["nesterov"], race.trajectories["nesterov"][:, :2])
     # every optimizer goes downhill on the two-point surface
     for path in race.trajectories.values():
@@ -187,7 +187,7 @@ def test_optimizer_race_switches_problem_and_plays_frames():
     assert race.trajectories["sgd"][0, 2] == pytest.approx(0.5 * (4.5**2 + 100 * 1.5**2))
     assert race.frame.max == race.steps.value == race.frame.value
     race.frame.value = 10
-    plotted = {line.get_label(): line.get_xydata() for line in race.ax.lines}
+    plotted = {name: line.get_xydata() for name, line in race.lines.items()}
     np.testing.assert_array_equal(plotted["adam"], race.trajectories["adam"][:11, :2])
     assert race.ax.get_title() == "after 10 steps"
     race.steps.value = 20

@@ -149,7 +149,7 @@ def test_a_frame_moves_the_paths_and_redraws_the_picture():
     end = image.value
     ex.frame.value = 10
     assert image.value != end
-    lines = {line.get_label(): line for line in ex.ax.lines}
+    lines = ex.lines
     np.testing.assert_array_equal(lines["adam"].get_xydata(), ex.trajectories["adam"][:11, :2])
     assert ex.ax.get_title() == "after 10 steps"
     assert ex._cursor.get_xdata()[0] == 10
