@@ -89,6 +89,17 @@ RUN_IN_KERNEL = """async (code) => {
     return error;
 }"""
 
+WHERE_STOPPED = """() => {
+    const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
+    const ran = cells.map(
+        c => /\\[[0-9]+\\]/.test(c.querySelector('.jp-InputArea-prompt').textContent));
+    const last = ran.lastIndexOf(true);
+    const error = last < 0 ? null : cells[last].querySelector(
+        '[data-mime-type="application/vnd.jupyter.error"]');
+    return `after code cell ${last + 1} of ${cells.length}` +
+        (error ? ': ' + error.innerText.trim().split('\\n').slice(-1)[0].slice(0, 160) : '');
+}"""
+
 ERRORS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
           '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
 
@@ -273,7 +284,7 @@ def exercise_lesson(page, base: str, token: str, lesson: str) -> Report:
     open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
     run_all_cells(page)
     if not wait_until_run(page):
-        report.problems.append("Run All stopped before the last cell")
+        report.problems.append(f"Run All stopped {page.evaluate(WHERE_STOPPED)}")
     cells = widget_cells(page)
     if not cells:
         report.problems.append("Run All shows no widget")
