@@ -91,6 +91,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/grading.py
 	$(BIN)/python benchmarks/course.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/widgets.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
