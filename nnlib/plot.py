@@ -42,6 +42,27 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def fast_png(rgba: np.ndarray) -> bytes:
+    """PNG of an (h, w, 4) uint8 image: RGB when it is opaque, rows unfiltered and deflated
+    at level 1. About as small as PIL's output for figures and several times faster to
+    make, since PIL tries every row filter: a live figure encodes one of these per frame."""
+    import struct
+    import zlib
+
+    h, w, _ = rgba.shape
+    opaque = bool(rgba[..., 3].min() == 255)
+    channels = 3 if opaque else 4
+    rows = np.zeros((h, 1 + w * channels), dtype=np.uint8)  # filter byte 0: none
+    rows[:, 1:].reshape(h, w, channels)[...] = rgba[..., :channels]
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 2 if opaque else 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows, 1)) + chunk(b"IEND", b""))
+
+
 class LiveFigure:
     """A matplotlib Figure shown in an ipywidgets `Image` and redrawn there in place.
 
@@ -71,16 +92,11 @@ class LiveFigure:
         return self.figure.findobj(lambda artist: artist.get_animated())
 
     def _show(self) -> None:
-        from PIL import Image
-
         for artist in self._animated():
             self.figure.draw_artist(artist)
-        rgba = Image.frombuffer("RGBA", self.canvas.get_width_height(),
-                                self.canvas.buffer_rgba())
-        png = io.BytesIO()
-        rgba.save(png, format="png", compress_level=1)  # speed over size: one frame per event
-        self.widget.width = str(rgba.width // self.ratio)
-        self.widget.value = png.getvalue()
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        self.widget.width = str(rgba.shape[1] // self.ratio)
+        self.widget.value = fast_png(rgba)
 
     def draw(self) -> None:
         """Render the whole figure, as its artists are now, into the image."""

@@ -243,3 +243,19 @@ def test_live_figure_blits_animated_artists_like_a_full_draw():
     assert blitted != start
     live.draw()
     np.testing.assert_array_equal(_pixels(blitted), _pixels(live.widget.value))
+
+
+def test_fast_png_decodes_to_the_same_pixels():
+    from io import BytesIO
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    opaque = rng.integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    opaque[..., 3] = 255
+    see_through = opaque.copy()
+    see_through[0, 0, 3] = 10
+    for rgba, mode in ((opaque, "RGB"), (see_through, "RGBA")):
+        image = Image.open(BytesIO(plot.fast_png(rgba)))
+        assert image.mode == mode and image.size == (5, 7)
+        np.testing.assert_array_equal(np.asarray(image), rgba[..., : len(mode)])
