@@ -92,6 +92,7 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/course.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/widgets.py
+	$(BIN)/python benchmarks/live_figure.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
