@@ -10,7 +10,8 @@ or ipywidgets (only `nnlib.plot` and `nnlib.widgets` do, when you use them)::
 import importlib
 
 __all__ = [
-    "activations", "batchnorm", "datasets", "diagnostics", "gates", "gradcheck", "losses",
+    "activations", "approximation", "autodiff", "batchnorm", "datasets", "diagnostics", "gates",
+    "gradcheck", "losses",
     "metrics", "network", "neurons", "optim", "plot", "race", "regularization", "surface",
     "train", "widgets",
 ]
