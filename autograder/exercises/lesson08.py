@@ -407,19 +407,34 @@ def _adam_hidden(rng):
                        rng.normal(scale=1e-4, size=(2, 2)), rng.uniform(0, 1e-8, size=(2, 2)),
                        int(rng.integers(2, 10))),
                       note="default rates, no correction, small gradients (ε = 1e-8 shows)"))
+    # where the correction and ε go shows only when ε is large against √v̂ and t is small
+    cases.append(Case((rng.normal(scale=0.01, size=3), rng.normal(scale=0.05, size=3),
+                       rng.normal(scale=0.01, size=3), rng.uniform(1e-5, 1e-4, size=3),
+                       int(rng.integers(2, 4))),
+                      {"eta": 0.01, "beta1": 0.8, "beta2": 0.9, "eps": 1e-2,
+                       "bias_correction": True}, "corrected, a large ε, an early step"))
     return cases
 
 
 def _adam(theta, grad, m, v, t, eta, beta1, beta2, eps, correct, *, t_shift=0, square=True,
-          old=False, eps_inside=False):
+          old=False, eps_inside=False, only=None, fold=False, returns_corrected=False):
+    """Adam and its variants: `only` ("m" or "v") corrects one moment; `fold` puts the
+    correction into the step size, η √(1 − β2^t) / (1 − β1^t), so that ε is not corrected;
+    `returns_corrected` returns m̂, v̂ in place of m_t, v_t."""
     g = _arr(grad)
     m_new = beta1 * _arr(m) + (1 - beta1) * g
     v_new = beta2 * _arr(v) + (1 - beta2) * (g * g if square else g)
     m_used, v_used = (_arr(m), _arr(v)) if old else (m_new, v_new)
-    if correct:
-        m_used = m_used / (1 - beta1 ** (t + t_shift))
-        v_used = v_used / (1 - beta2 ** (t + t_shift))
+    if correct and fold:
+        eta = eta * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    elif correct:
+        if only != "v":
+            m_used = m_used / (1 - beta1 ** (t + t_shift))
+        if only != "m":
+            v_used = v_used / (1 - beta2 ** (t + t_shift))
     denom = np.sqrt(v_used + eps) if eps_inside else np.sqrt(v_used) + eps
+    if returns_corrected:
+        m_new, v_new = m_used, v_used
     return _arr(theta) - eta * m_used / denom, m_new, v_new
 
 
@@ -471,6 +486,14 @@ register(Exercise(
         "the gradient is not squared in v: v = β2 v + (1 − β2)(∇L)²":
             _adam_variant(square=False),
         "ε is inside the square root: Adam divides by √v + ε": _adam_variant(eps_inside=True),
+        "only m is corrected: with bias_correction=True, v̂ = v_t / (1 − β2^t) too":
+            _adam_variant(only="m"),
+        "only v is corrected: with bias_correction=True, m̂ = m_t / (1 − β1^t) too":
+            _adam_variant(only="v"),
+        "the correction is folded into the step size, η √(1 − β2^t) / (1 − β1^t), which "
+        "leaves ε uncorrected: divide m̂ by √v̂ + ε": _adam_variant(fold=True),
+        "the corrected m̂, v̂ are returned: return m_t and v_t, which the next step needs":
+            _adam_variant(returns_corrected=True),
         "the update climbs: θ − η m / (√v + ε), not θ + ...": _adam_climbs,
     },
 ))
