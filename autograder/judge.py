@@ -983,6 +983,14 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     if outcome.error == "NotImplementedError":
         return Verdict(False, "not-implemented", "not implemented yet: replace "
                        "`raise NotImplementedError()` with your code")
+    refused = case.raises
+    if refused and outcome.error not in (REFERENCE, FORBIDDEN, UNWATCHED, TAMPERED):
+        if outcome.error == refused:
+            return Verdict(True)
+        got = f"it raised {outcome.error}" if outcome.error else "it returned a result"
+        return Verdict(False, "no-error", f"this input must be refused with {refused}, but "
+                                          f"{got}; raise {refused} with a message that says "
+                                          "what is wrong")
     if outcome.error == REFERENCE:
         return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
                        "of computing the answer; that scores zero")
@@ -1090,6 +1098,7 @@ HINTS = {
     "reference": "calls nnlib's reference",
     "input-changed": "your function changes an input in place",
     "not-restored": "your function does not put an input back exactly as it was",
+    "no-error": "an input that must be refused with an error is not",
     "random": "your function does not take its randomness from its `rng` argument",
     "loop": "a Python loop where vectorized code is asked for",
     "library": "calls a library graded functions may not use (scikit-learn, SciPy, PyTorch, "

@@ -39,6 +39,7 @@ class Case:
     # the same call with the `rng` argument replaced by another seed (see Exercise.rng)
     reseeded: tuple | None = None
     count_lines: bool = False  # count the Python lines it runs (see Exercise.vectorized)
+    raises: str = ""  # the exception the text demands for these inputs, e.g. "ValueError"
 
 
 @dataclass(frozen=True)

@@ -585,6 +585,8 @@ def test_every_case_gives_what_the_text_promises(exercise):
     draws += [(f"hidden seed {s}", cases_for(exercise, True, s)) for s in HIDDEN_SEEDS]
     for which, cases in draws:
         for i, case in enumerate(cases):
+            if case.raises:  # an input the text says to refuse lies outside the promise
+                continue
             problem = broken_promise(exercise, case)
             assert problem is None, f"{exercise.name}, {which} case {i + 1} ({case.note}): " \
                                     f"{problem}"

@@ -31,6 +31,9 @@ def _mp_gate_hidden(rng):
     for _ in range(5):
         cases.append(Case((str(rng.choice(ONE_UNIT_GATES)), int(rng.integers(1, 8))),
                           note="a gate of many inputs"))
+    for name in ("XOR", "XNOR", "NAND"):  # no single unit computes these
+        cases.append(Case((name, int(rng.integers(2, 5))), note=f"{name}: refused",
+                          raises="ValueError"))
     return cases
 
 
