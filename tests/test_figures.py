@@ -171,15 +171,24 @@ plt.show()"""
 WIDGET_UNTITLED = """from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 widget_figure = Figure()
+canvas = FigureCanvasAgg(widget_figure)
 widget_figure.add_subplot().plot([0, 1])
-FigureCanvasAgg(widget_figure).draw()  # as a widget renders its picture"""
+canvas.draw()  # as a widget renders its picture"""
+LABELLED_BEFORE_SHOWN = """late = Figure()
+late_canvas = FigureCanvasAgg(late)
+ax = late.add_subplot()
+ax.plot([0, 1])
+late_canvas.draw()  # a widget's first drawing, before its labels are set: never shown
+ax.set(title="late", xlabel="x", ylabel="y")
+late_canvas.draw()"""
 
 
 def test_nbval_fails_exactly_the_cells_whose_figures_break_a_rule(tmp_path):
-    proc, violations = nbval_with_plugin(tmp_path, [GOOD, NO_YLABEL, "1 + 1", WIDGET_UNTITLED])
+    proc, violations = nbval_with_plugin(
+        tmp_path, [GOOD, NO_YLABEL, "1 + 1", WIDGET_UNTITLED, LABELLED_BEFORE_SHOWN])
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "2 failed, 2 passed" in out, out
+    assert "2 failed, 3 passed" in out, out
     assert "99-figures, Cell 1 (fig, ax = plt.subplots())" in out
     assert "figure 1: axes 1 ('bad'): no y-label" in out
     assert "figure 1: axes 1: no title" in out and "no x-label" in out

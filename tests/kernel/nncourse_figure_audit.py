@@ -159,11 +159,14 @@ def figure_problems(fig: Figure, renderer=None) -> list[str]:
 
 
 class Audit:
-    """Collects the problems of the figures drawn during a cell; writes them after it."""
+    """Collects the problems of the figures drawn during a cell; writes them after it.
+
+    A figure drawn several times in a cell is judged by its last drawing, the one left on
+    the page (a widget's figure is often drawn once before its labels are set)."""
 
     def __init__(self, path: str):
         self.path = path
-        self.problems: dict[str, None] = {}
+        self.problems: dict[int, list[str]] = {}  # figure id -> problems of its last drawing
         self.figures: dict[int, str] = {}  # id -> how the report names it
         self.source = ""
         self._draw = Figure.draw
@@ -186,8 +189,7 @@ class Audit:
                 found = figure_problems(fig, renderer)
             except Exception as error:  # a rule that cannot be read is a problem too
                 found = [f"the figure audit failed: {error!r}"]
-            for problem in found:
-                audit.problems.setdefault(f"{name}: {problem}")
+            audit.problems[id(fig)] = [f"{name}: {problem}" for problem in found]
 
         Figure.draw = audited_draw
 
@@ -201,10 +203,10 @@ class Audit:
                             if line.strip()), "")
 
     def post_run_cell(self, result):
-        if not self.problems:
+        problems = [p for found in self.problems.values() for p in found]
+        if not problems:
             return
-        record = {"cell": result.execution_count, "source": self.source,
-                  "problems": list(self.problems)}
+        record = {"cell": result.execution_count, "source": self.source, "problems": problems}
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
         self.problems.clear()
