@@ -863,8 +863,8 @@ def _compare_values(where, exp, act, tol, case, params=()) -> Verdict:
         idx = tuple(int(i) for i in np.argwhere(bad)[0]) if act.ndim else ()
         return Verdict(False, "non-finite",
                        f"{where}{list(idx) if idx else ''} is {act[idx]} where {exp[idx]:.6g} is "
-                       f"expected{_input_at(case, exp.shape, idx, params, where)}: an overflow; use a form "
-                       f"that stays finite for large inputs")
+                       f"expected{_input_at(case, exp.shape, idx, params, where)}: an "
+                       "overflow; use a form that stays finite for large inputs")
     idx = tuple(int(i) for i in np.argwhere(~ok)[0]) if act.ndim else ()
     e, a = exp[idx], act[idx]
     error = (f"relative error {abs(a - e) / abs(e):.1e}" if e != 0
@@ -887,7 +887,8 @@ def _number(x, other) -> str:
 def _not_restored(message: str) -> str:
     """The message for an input that a `restores` exercise did not put back exactly."""
     found = re.search(r"arguments? (.+?) in place", message)
-    return (f"after your function returned, {found[1] if found else 'an input'} was not exactly as the caller passed it; "
+    which = found[1] if found else "an input"
+    return (f"after your function returned, {which} was not exactly as the caller passed it; "
             "you may change an entry while you evaluate f, but put back the value you saved "
             "(x[i] = old): adding h and then subtracting it again does not give back the "
             "same bits")
