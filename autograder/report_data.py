@@ -38,7 +38,7 @@ from autograder.course import CourseError
 from autograder.grading.batch import STUDENTS
 from autograder.grading.export import FORMULA, csv_cell
 from autograder.grading.feedback import read_student
-from autograder.grading.run import STATUSES
+from autograder.grading.status import Status
 from autograder.judge import HINTS
 
 FIXED = ("student_id", "lesson", "score", "max_score", "by_hand", "status")  # grades.csv
@@ -320,7 +320,7 @@ def scores_summary(students: list[Student]) -> tuple[float | None, float | None]
 
 def status_counts(students: list[Student]) -> dict[str, list[Student]]:
     """{status: the students with it}: every status `nncourse grade` writes, then others."""
-    counts: dict[str, list[Student]] = {s: [] for s in ("graded", *STATUSES)}
+    counts: dict[str, list[Student]] = {s: [] for s in ("graded", *Status)}
     for student in students:
         for status in student.status.split(";"):
             counts.setdefault(status, []).append(student)

@@ -14,6 +14,7 @@ own copy of the graded course, so that tests that change the gradebook do not me
 import csv
 import fcntl
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -315,7 +316,8 @@ def test_feedback_names_the_cause_and_hides_hidden_cases(adversarial):
     assert "was edited" in " ".join(rows["08-assert-true"]["notes"])
     assert "was deleted" in " ".join(rows["09-delete-test"]["notes"])
     hardcoded = rows["12-hardcoded"]["exercises"]["heaviside"]["message"]
-    assert "all 2 public cases pass" in hardcoded and "of 3 hidden cases failed" in hardcoded
+    assert "all 2 public cases pass" in hardcoded
+    assert re.search(r"\d+ of \d+ hidden cases failed", hardcoded), hardcoded
     one_bug = rows["21-one-bug"]["exercises"]["ramp"]["message"]
     assert one_bug == ("✓ ramp: right when given correct versions of `heaviside`, so it earns "
                        "its points; your `heaviside` fails its own check: fix it first.")

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import sync_playwright
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 from autograder import judge, registry
 from autograder.check import cases_for
 from autograder.cli import main
 from autograder.grading import batch, feedback, run
 from autograder.grading.export import FORMULA
+from autograder.grading.status import Failure, Status
 from autograder.registry import Case
 from autograder.report import course_report, lesson_report
 from autograder.report_data import discrimination, hinted_causes, public_cause
@@ -85,12 +86,12 @@ def write_class(out: Path, lesson: str, class_plans: dict[str, dict]) -> list[di
     for student, plan in sorted(class_plans.items()):
         execution = run.Execution(student)
         if plan is None:
-            execution.statuses.add("missing")
+            execution.statuses.add(Status.MISSING)
         for ex in ([] if plan is None else exercises):
             wanted = plan.get(ex.name, RIGHT)
             if wanted == "timeout":
-                execution.statuses.add("timeout")
-                execution.outcomes[ex.name] = "timeout"
+                execution.statuses.add(Status.TIMEOUT)
+                execution.outcomes[ex.name] = Failure(Status.TIMEOUT)
                 continue
             fn = implementation(ex, wanted)
             execution.outcomes[ex.name] = tuple(

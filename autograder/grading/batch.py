@@ -54,10 +54,10 @@ from autograder.grading.run import (
     execute,
     judge_execution,
     read_submission,
-    status_text,
     test_cells,
 )
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
+from autograder.grading.status import status_text
 from autograder.release import register
 
 FORMAT = 3

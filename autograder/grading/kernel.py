@@ -34,6 +34,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
 from autograder.grading.sandbox import GRADING, SOCKETS, Sandbox
+from autograder.grading.status import CellStatus
 
 OUTPUT_CAP = 2**20
 INTERRUPT_GRACE = 1.5
@@ -56,14 +57,10 @@ class KernelStartError(RuntimeError):
 
 @dataclass
 class CellRun:
-    """What running one cell did. `status`: ok, error, timeout (interrupted in time),
-    hung (ignored the interrupt), flood (printed more than OUTPUT_CAP), garbled (sent a
-    message that is not valid Jupyter protocol), oom (the memory cgroup's limit was
-    reached and its out-of-memory killer killed a process of the sandbox) or dead (the
-    kernel died otherwise); after hung, flood, garbled and oom the kernel has been
-    killed. `processes` is the most processes its sandbox held at once."""
+    """What running one cell did (`status`, see CellStatus); `processes` is the most
+    processes its sandbox held at once."""
 
-    status: str
+    status: CellStatus
     ename: str = ""
     evalue: str = ""
     outputs: list[dict] = field(default_factory=list)
@@ -72,12 +69,12 @@ class CellRun:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == CellStatus.OK
 
 
 class _Outputs:
     def __init__(self, mime: str):
-        self.mime, self.size, self.run = mime, 0, CellRun("ok")
+        self.mime, self.size, self.run = mime, 0, CellRun(CellStatus.OK)
 
     def add(self, msg: dict) -> None:
         kind, content = msg["header"]["msg_type"], msg["content"]
@@ -190,8 +187,8 @@ class Kernel:
         deadline, interrupted, counted = time.monotonic() + timeout, None, 0.0
         while True:
             if self.proc.poll() is not None:
-                outputs.run.status = "oom" if self._oom() else "dead"
-                if outputs.run.status == "oom":
+                outputs.run.status = CellStatus.OOM if self._oom() else CellStatus.DEAD
+                if outputs.run.status == CellStatus.OOM:
                     self.stop()
                 break
             now = time.monotonic()
@@ -199,18 +196,18 @@ class Kernel:
                 outputs.run.processes = max(outputs.run.processes, self.processes())
                 counted = now
                 if self._oom():
-                    outputs.run.status = "oom"
+                    outputs.run.status = CellStatus.OOM
                     self.stop()
                     break
             if outputs.size > OUTPUT_CAP:
-                outputs.run.status = "flood"
+                outputs.run.status = CellStatus.FLOOD
                 self.stop()
                 break
             if interrupted is None and now > deadline:
                 self._interrupt()
                 interrupted = now
             elif interrupted is not None and now > interrupted + INTERRUPT_GRACE:
-                outputs.run.status = "hung"
+                outputs.run.status = CellStatus.HUNG
                 self.stop()
                 break
             try:
@@ -218,7 +215,7 @@ class Kernel:
             except queue.Empty:
                 continue
             except Exception:  # noqa: BLE001 - whatever the kernel sent, the grader goes on
-                outputs.run.status = "garbled"
+                outputs.run.status = CellStatus.GARBLED
                 self.stop()
                 break
             if msg.get("parent_header", {}).get("msg_id") != msg_id:
@@ -228,15 +225,15 @@ class Kernel:
                 break
             outputs.add(msg)
         run = outputs.run
-        if run.status == "ok":
+        if run.status == CellStatus.OK:
             self._read_reply(msg_id, run)
-        if run.status == "ok" and self._oom():
-            run.status = "oom"
+        if run.status == CellStatus.OK and self._oom():
+            run.status = CellStatus.OOM
             self.stop()
-        if run.status == "ok" and interrupted is not None:
-            run.status = "timeout"
-        elif run.status == "ok" and run.ename:
-            run.status = "error"
+        if run.status == CellStatus.OK and interrupted is not None:
+            run.status = CellStatus.TIMEOUT
+        elif run.status == CellStatus.OK and run.ename:
+            run.status = CellStatus.ERROR
         return run
 
     def _read_reply(self, msg_id: str, run: CellRun) -> None:
@@ -249,7 +246,7 @@ class Kernel:
             except queue.Empty:
                 continue
             except Exception:  # noqa: BLE001 - a garbled reply is the kernel's failure
-                run.status = "garbled"
+                run.status = CellStatus.GARBLED
                 self.stop()
                 return
             if reply.get("parent_header", {}).get("msg_id") != msg_id:

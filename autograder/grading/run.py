@@ -53,10 +53,9 @@ from autograder.grading.collect import (
 )
 from autograder.grading.kernel import OUTPUT_CAP, CellRun, Kernel, KernelStartError
 from autograder.grading.sandbox import Sandbox
+from autograder.grading.status import CellStatus, Failure, Status
 from autograder.judge import judge
 
-STATUSES = ("timeout", "memory", "crashed", "missing", "unreadable", "tampered", "refused")
-INTERRUPTED = ("timeout", "ran past the time limit and was interrupted")
 NOT_RUN = ("[not run during grading: no graded function depends on this cell "
            "(autograder/grading/slicing.py)]\n")
 CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']""")
@@ -104,18 +103,16 @@ class Task:
 
 @dataclass
 class Execution:
-    """What executing a submission produced: per exercise, (public, hidden) outcomes, or
-    a status string ('missing', 'timeout', 'memory', 'crashed', 'refused', 'tampered')
-    when there are none, with the message to show in `reasons` when it is not the usual;
-    in `given`, the outcomes with correct versions of the functions it calls."""
+    """What executing a submission produced: its statuses and notes; per exercise, the
+    (public, hidden) outcomes, or a Failure when there are none; in `given`, the outcomes
+    with correct versions of the functions it calls."""
 
     student: str
-    statuses: set[str] = field(default_factory=set)
+    statuses: set[Status] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
-    outcomes: dict = field(default_factory=dict)
-    given: dict = field(default_factory=dict)
+    outcomes: dict[str, tuple | Failure] = field(default_factory=dict)
+    given: dict[str, tuple] = field(default_factory=dict)
     notebook: dict | None = None
-    reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _grade_id(cell) -> str | None:
@@ -173,6 +170,10 @@ def restore(nb, release) -> tuple[object, list[str]]:
     return nb, notes
 
 
+# after these the kernel is gone: a replayed cell that ends so is not replayed again
+KILLED = (CellStatus.HUNG, CellStatus.DEAD, CellStatus.FLOOD, CellStatus.GARBLED)
+
+
 class OutOfTime(Exception):
     """The submission's wall-clock budget is spent."""
 
@@ -193,52 +194,54 @@ class _Runner:
             raise OutOfTime
         return min(self.timeout, left)
 
-    def run(self, code: str, where: str) -> CellRun:
+    def run(self, code: str, where: str) -> tuple[CellRun, Failure | None]:
+        """Run one cell. A problem is added to the submission's statuses and notes (its
+        Failure's note says what the cell did) and, unless the cell was only interrupted,
+        the kernel is restarted and the good cells replayed."""
         limit = self._limit()
         run = self.kernel.run(code, limit)
-        problem = self._problem(run, limit)
-        if problem is None:
+        failure = self._problem(run, limit)
+        if failure is None:
             if run.ok:
                 self.good.append(code)
-            return run
-        status, why = problem
-        self.execution.statuses.add(status)
-        run.status = status
-        if problem == INTERRUPTED:
-            self.execution.notes.append(f"{where} {why}")
+            return run, None
+        self.execution.statuses.add(failure.status)
+        if run.status == CellStatus.TIMEOUT:
+            self.execution.notes.append(f"{where} {failure.note}")
             if time.monotonic() >= self.deadline:
                 raise OutOfTime
-            return run
-        self.execution.notes.append(f"{where} {why}; the kernel was restarted and "
+            return run, failure
+        self.execution.notes.append(f"{where} {failure.note}; the kernel was restarted and "
                                     f"{len(self.good)} earlier cell(s) replayed")
         self.recover()
-        return run
+        return run, failure
 
-    def _problem(self, run: CellRun, limit: float) -> tuple[str, str] | None:
-        if run.status == "oom":
-            return "memory", "ran out of memory (its processes and files together)"
-        if run.status == "dead":
-            return "crashed", "killed its kernel"
+    def _problem(self, run: CellRun, limit: float) -> Failure | None:
+        if run.status == CellStatus.OOM:
+            return Failure(Status.MEMORY, "ran out of memory (its processes and files together)")
+        if run.status == CellStatus.DEAD:
+            return Failure(Status.CRASHED, "killed its kernel")
         if max(run.processes, self.kernel.processes()) > self.cap:
-            return "crashed", "started too many processes"
-        if run.status == "hung":
-            return "timeout", f"ran past {limit:g} s and ignored the interrupt"
-        if run.status == "garbled":
-            return "crashed", "sent output the grader could not read and was stopped"
-        if run.status == "flood":
-            return "timeout", f"printed without end (over {OUTPUT_CAP // 2**20} MB) and was stopped"
-        if run.status == "timeout":
-            return INTERRUPTED
+            return Failure(Status.CRASHED, "started too many processes")
+        if run.status == CellStatus.HUNG:
+            return Failure(Status.TIMEOUT, f"ran past {limit:g} s and ignored the interrupt")
+        if run.status == CellStatus.GARBLED:
+            return Failure(Status.CRASHED, "sent output the grader could not read and was "
+                                           "stopped")
+        if run.status == CellStatus.FLOOD:
+            return Failure(Status.TIMEOUT, f"printed without end (over {OUTPUT_CAP // 2**20} "
+                                           "MB) and was stopped")
+        if run.status == CellStatus.TIMEOUT:
+            return Failure(Status.TIMEOUT, "ran past the time limit and was interrupted")
         if run.ename == "MemoryError":
-            return "memory", "ran out of memory"
+            return Failure(Status.MEMORY, "ran out of memory")
         return None
 
     def recover(self) -> None:
         self._limit()
         self.kernel.restart()
         for code in list(self.good):
-            if self.kernel.run(code, self._limit()).status in ("hung", "dead", "flood",
-                                                               "garbled"):
+            if self.kernel.run(code, self._limit()).status in KILLED:
                 self.good.remove(code)
                 self._limit()
                 self.kernel.restart()
@@ -250,31 +253,35 @@ class _Answers:
     def __init__(self):
         self.chars = self.items = 0
 
-    def read(self, run: CellRun, name: str, nonce: str, counts) -> tuple[object, str]:
-        """(outcomes, or a status string; why the answer was refused, or '')."""
-        if run.status not in ("ok", "error"):
-            return run.status, ""
+    def read(self, run: CellRun, failure: Failure | None, name: str, nonce: str,
+             counts) -> tuple | Failure:
+        """The (public, hidden) outcomes the collection cell sent, or why there are none
+        (with a note when the answer was refused)."""
+        if failure is not None:
+            return Failure(failure.status)
+        if run.status not in (CellStatus.OK, CellStatus.ERROR):
+            return Failure(Status.CRASHED)
         if run.ename or len(run.payloads) != 1 or not isinstance(run.payloads[0], str):
-            return "crashed", ""
+            return Failure(Status.CRASHED)
         text = run.payloads[0]
         chars, items = size_of(text)
         try:
             if chars <= MAX_BYTES and items <= MAX_ITEMS and (
                     self.chars + chars > SUBMISSION_BYTES
                     or self.items + items > SUBMISSION_ITEMS):
-                return "refused", (f"its answers, with those of the exercises before it, "
-                                   f"were more than the grader accepts from one submission "
-                                   f"({SUBMISSION_BYTES // 2**20} MB, {SUBMISSION_ITEMS:,} "
-                                   f"values)")
+                return Failure(Status.REFUSED, (
+                    f"not graded: its answers, with those of the exercises before it, were "
+                    f"more than the grader accepts from one submission "
+                    f"({SUBMISSION_BYTES // 2**20} MB, {SUBMISSION_ITEMS:,} values)"))
             found = decode(text, name, nonce, counts)
         except TooLarge as exc:
-            return "refused", (f"its answer was too large for the grader ({exc}; it accepts "
-                               f"{MAX_BYTES // 2**20} MB and {MAX_ITEMS:,} values per "
-                               f"exercise)")
+            return Failure(Status.REFUSED, (
+                f"not graded: its answer was too large for the grader ({exc}; it accepts "
+                f"{MAX_BYTES // 2**20} MB and {MAX_ITEMS:,} values per exercise)"))
         except BadPayload:
-            return "crashed", ""
+            return Failure(Status.CRASHED)
         self.chars, self.items = self.chars + chars, self.items + items
-        return ("missing" if found is None else found), ""
+        return Failure(Status.MISSING) if found is None else found
 
 
 class NotRegular(OSError):
@@ -305,10 +312,10 @@ def read_submission(path: Path, cap: int = NOTEBOOK_CAP) -> bytes:
 
 
 def _refuse(execution: Execution, counts, why: str) -> Execution:
-    execution.statuses.add("tampered")
+    execution.statuses.add(Status.TAMPERED)
     execution.notes.append(why)
     for name in counts:
-        execution.outcomes[name] = "tampered"
+        execution.outcomes[name] = Failure(Status.TAMPERED)
     return execution
 
 
@@ -317,12 +324,12 @@ def execute(task: Task) -> Execution:
     deadline = time.monotonic() + task.seconds
     execution = Execution(task.student)
     if task.tampered:
-        execution.statuses.add("tampered")
+        execution.statuses.add(Status.TAMPERED)
         execution.notes += task.tampered
     if task.notebook is None:
         if task.tampered:
             return _refuse(execution, task.counts, "nothing was graded")
-        execution.statuses.add("missing")
+        execution.statuses.add(Status.MISSING)
         execution.notes.append(f"no notebook for {task.lesson} was submitted")
         return execution
     path = Path(task.notebook)
@@ -334,7 +341,7 @@ def execute(task: Task) -> Execution:
         return _refuse(execution, task.counts, f"{exc}: it was not followed and nothing "
                                                "was graded")
     except Exception as exc:  # noqa: BLE001 - nbformat raises many unrelated types
-        execution.statuses.add("unreadable")
+        execution.statuses.add(Status.UNREADABLE)
         detail = f": {exc}" if isinstance(exc, TooBig) else ""
         execution.notes.append(f"the notebook could not be read ({type(exc).__name__}"
                                f"{detail})")
@@ -342,7 +349,7 @@ def execute(task: Task) -> Execution:
     release = nbformat.read(task.release, as_version=4)
     nb, changed = restore(nb, release)
     if changed:
-        execution.statuses.add("tampered")
+        execution.statuses.add(Status.TAMPERED)
         execution.notes += changed
     tests = set(test_cells(release))
     work = Path(tempfile.mkdtemp(prefix="nncourse-grade-"))
@@ -357,10 +364,10 @@ def execute(task: Task) -> Execution:
         execution.notebook = formgrader_safe(
             _execute(task, nb, tests, workdir, execution, deadline), release)
     except KernelStartError as exc:
-        execution.statuses.add("crashed")
+        execution.statuses.add(Status.CRASHED)
         execution.notes.append(str(exc))
     except Exception as exc:  # noqa: BLE001 - a grade row with a reason, never a lost one
-        execution.statuses.add("crashed")
+        execution.statuses.add(Status.CRASHED)
         execution.notes.append(clean_text(f"grading stopped early: {type(exc).__name__}: "
                                           f"{exc}", 500))
     finally:
@@ -395,40 +402,37 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
                     cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                            text=NOT_RUN)]
                     continue
-                run = runner.run(cell.source, f"cell {i}")
+                run, _ = runner.run(cell.source, f"cell {i}")
                 cell.outputs = kept.cell(run.outputs)
                 del run
             for name, counts in task.counts.items():
                 code = (f"__import__('autograder.grading.collect', fromlist=['collect'])"
                         f".collect({name!r}, {kernel.inside(task.inputs)!r}, {nonce!r})")
-                run = runner.run(code, f"grading {name}")
-                got, why = answers.read(run, name, nonce, counts)
-                if got == "crashed" and run.status in ("ok", "error"):
+                run, failure = runner.run(code, f"grading {name}")
+                got = answers.read(run, failure, name, nonce, counts)
+                if got == Failure(Status.CRASHED) and failure is None:
                     # a kernel left broken by an earlier cell: once more in a fresh one
                     execution.notes.append(f"grading {name} got no answer; the kernel was "
                                            f"restarted and {len(runner.good)} cell(s) replayed")
                     runner.recover()
-                    got, why = answers.read(runner.run(code, f"grading {name}"), name, nonce,
-                                            counts)
+                    got = answers.read(*runner.run(code, f"grading {name}"), name, nonce, counts)
                 del run
-                if why:
-                    execution.statuses.add(got)
-                    execution.notes.append(f"grading {name}: {why}")
-                    execution.reasons[name] = f"✗ {name}: not graded: {why}."
+                if isinstance(got, Failure) and got.note:
+                    execution.statuses.add(got.status)
+                    execution.notes.append(f"grading {name}: {got.note}")
                 execution.outcomes[name] = got
             _collect_given(task, execution, runner, answers, kernel, nonce)
     except OutOfTime:
         left = [name for name in task.counts if name not in execution.outcomes]
-        execution.statuses.add("timeout")
+        execution.statuses.add(Status.TIMEOUT)
         execution.notes.append(
             f"the submission ran past its time budget of {task.seconds:g} s (its cells, the "
             f"grader's calls and the replays after a restart all count)"
             + (f"; not graded: {', '.join(left)}" if left else ""))
         for name in left:
-            execution.outcomes[name] = "timeout"
-            execution.reasons[name] = (f"✗ {name}: not graded: the submission used up its "
-                                       f"time budget of {task.seconds:g} s before the grader "
-                                       "called it.")
+            execution.outcomes[name] = Failure(Status.TIMEOUT, (
+                f"not graded: the submission used up its time budget of {task.seconds:g} s "
+                "before the grader called it"))
     return nb
 
 
@@ -438,18 +442,19 @@ def _collect_given(task: Task, execution: Execution, runner: _Runner, answers: _
     versions of them: nnlib's sources enter the kernel only now, after every function was
     collected as written. What goes wrong here changes no grade: the first outcomes stand."""
     todo = {name: uses for name, uses in task.given.items()
-            if execution.outcomes.get(name) != "missing"}
+            if execution.outcomes.get(name) != Failure(Status.MISSING)}
     if not todo:
         return
     sources = {p.name: p.read_text() for p in sorted(Path(nnlib.__file__).parent.glob("*.py"))}
-    if not runner.run(f"__import__('autograder.grading.collect', fromlist=['unpack']).unpack("
-                      f"{nonce!r}, {sources!r})", "grading: loading correct versions").ok:
+    loaded, _ = runner.run(f"__import__('autograder.grading.collect', fromlist=['unpack'])"
+                           f".unpack({nonce!r}, {sources!r})", "grading: loading correct versions")
+    if not loaded.ok:
         return
     for name, uses in todo.items():
         code = (f"__import__('autograder.grading.collect', fromlist=['collect']).collect("
                 f"{name!r}, {kernel.inside(task.inputs)!r}, {nonce!r}, {uses!r})")
-        run = runner.run(code, f"grading {name} with correct {', '.join(uses)}")
-        got, _ = answers.read(run, name, nonce, task.counts[name])
+        got = answers.read(*runner.run(code, f"grading {name} with correct {', '.join(uses)}"),
+                           name, nonce, task.counts[name])
         if isinstance(got, tuple):
             execution.given[name] = got
 
@@ -580,28 +585,18 @@ def judge_execution(execution: Execution, exercises, cases) -> dict[str, dict]:
     fails on what the student sent costs that exercise (status `refused`), nothing more."""
     out = {}
     for ex in exercises:
-        got = execution.outcomes.get(ex.name, "missing")
+        got = execution.outcomes.get(ex.name, Failure(Status.MISSING))
         entry = {"score": 0, "max": ex.points}
-        if isinstance(got, str):
-            entry["status"] = got
-            entry["message"] = execution.reasons.get(ex.name) or {
-                "missing": f"✗ {ex.name}: no function `{ex.name}` was defined "
-                           "(or the cell defining it failed).",
-                "timeout": f"✗ {ex.name}: calling it did not finish in time.",
-                "memory": f"✗ {ex.name}: calling it ran out of memory.",
-                "crashed": f"✗ {ex.name}: calling it crashed the kernel or returned "
-                           "something that could not be read.",
-                "tampered": f"✗ {ex.name}: not graded: the submission was refused "
-                            "(see the notes).",
-            }.get(got, f"✗ {ex.name}: {got}.")
+        if isinstance(got, Failure):
+            entry.update(status=got.status, message=got.message(ex.name))
         else:
             try:
                 entry.update(_judged(ex, got, cases))
             except Exception as exc:  # noqa: BLE001 - one exercise lost, not the run
                 why = f"the grader could not judge what it returned ({type(exc).__name__})"
-                execution.statuses.add("refused")
+                execution.statuses.add(Status.REFUSED)
                 execution.notes.append(f"grading {ex.name}: {why}")
-                entry.update(status="refused", message=f"✗ {ex.name}: not graded: {why}; "
+                entry.update(status=Status.REFUSED, message=f"✗ {ex.name}: not graded: {why}; "
                              "return numbers and arrays of numbers.")
         if entry["score"] < ex.points and ex.name in execution.given:
             entry.update(_judged_given(ex, execution.given[ex.name], cases, out))
@@ -634,5 +629,3 @@ def _judged(ex, got, cases) -> dict:
             "message": clean_text("\n".join(messages))}
 
 
-def status_text(statuses) -> str:
-    return ";".join(s for s in STATUSES if s in statuses) or "graded"
