@@ -88,11 +88,8 @@ class LiveFigure:
         self.widget = ipywidgets.Image(format="png")
         self.draw()
 
-    def _animated(self):
-        return self.figure.findobj(lambda artist: artist.get_animated())
-
     def _show(self) -> None:
-        for artist in self._animated():
+        for artist in self._animated:
             self.figure.draw_artist(artist)
         rgba = np.asarray(self.canvas.buffer_rgba())
         self.widget.width = str(rgba.shape[1] // self.ratio)
@@ -102,11 +99,12 @@ class LiveFigure:
         """Render the whole figure, as its artists are now, into the image."""
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._animated = self.figure.findobj(lambda artist: artist.get_animated())
         self._show()
 
     def draw_animated(self) -> None:
-        """Render only the `animated=True` artists over the background of the last `draw()`
-        (for a frame in which nothing else changed)."""
+        """Render only the artists that were `animated=True` at the last `draw()`, over its
+        background (for a frame in which nothing else changed)."""
         self.canvas.restore_region(self._background)
         self._show()
 
