@@ -79,9 +79,9 @@ class OptimizerRace:
     Each optimizer runs with its own rate: the one `nnlib.race.tune_eta` finds best for it
     on the chosen problem (lowest loss after 200 steps from the problem's start), times a
     common η scale. Every change of the problem, the optimizers, the start, the number of
-    steps or the η scale runs the race again (Run does so too, e.g. after a function was
-    redefined); press play or drag the step slider to see where each optimizer was after
-    that many steps. updates: {name: update function} to race instead of nnlib's (e.g.
+    steps or the η scale runs the race again, with the update functions as they are then;
+    press play or drag the step slider to see where each optimizer was after that many
+    steps. updates: {name: update function} to race instead of nnlib's (e.g.
     `autograder.latest` wrappers of the notebook's own, looked up at each call).
     The figure is drawn once per event; a step of the slider redraws only the paths.
     """
@@ -103,7 +103,6 @@ class OptimizerRace:
                                  continuous_update=False)
         self.eta_scale = w.FloatLogSlider(value=1.0, min=-2, max=1, description="η scale",
                                           continuous_update=False)
-        self.run = w.Button(description="Run", button_style="primary")
         self.frame = w.IntSlider(value=200, min=0, max=200, description="step")
         self.play = w.Play(min=0, max=200, step=2, interval=FRAME_MS, description="play")
         w.jslink((self.play, "value"), (self.frame, "value"))
@@ -121,10 +120,9 @@ class OptimizerRace:
         self._use_problem()
         self.live = LiveFigure(self.figure)
         controls = [self.problem, self.optimizers, self.w0, self.b0, self.steps,
-                    self.eta_scale, self.run, self.play, self.frame]
+                    self.eta_scale, self.play, self.frame]
         self.widget = w.VBox([w.HBox(controls, layout=w.Layout(flex_flow="row wrap")),
                               self.live.widget])
-        self.run.on_click(self.redraw)
         self.problem.observe(self._new_problem, names="value")
         self._settings = (self.optimizers, self.w0, self.b0, self.steps, self.eta_scale)
         for control in self._settings:

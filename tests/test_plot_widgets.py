@@ -106,13 +106,12 @@ def test_activation_explorer_follows_its_controls():
     assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
 
 
-def test_optimizer_race_runs_on_click():
+def test_optimizer_race_runs_again_on_every_setting():
     race = widgets.OptimizerRace()
     before = {k: v.copy() for k, v in race.trajectories.items()}
     race.optimizers.value = ("sgd", "adam", "nesterov")
     race.steps.value = 30
     race.w0.value = 1.0
-    race.run.click()
     assert set(race.trajectories) == {"sgd", "adam", "nesterov"}
     assert race.trajectories["sgd"].shape == (31, 3)
     assert race.trajectories["sgd"][0, 0] == 1.0
@@ -191,7 +190,6 @@ def test_optimizer_race_switches_problem_and_plays_frames():
     np.testing.assert_array_equal(plotted["adam"], race.trajectories["adam"][:11, :2])
     assert race.ax.get_title() == "after 10 steps"
     race.steps.value = 20
-    race.run.click()
     assert race.frame.max == 20 and race.frame.value == 20
     assert race.trajectories["sgd"].shape == (21, 3)
 
