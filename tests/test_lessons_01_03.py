@@ -29,11 +29,13 @@ def run_all(name, fn, monkeypatch):
 # 01-mp-neuron ---------------------------------------------------------------------------
 
 def mp_neuron_rows(X, theta, inhibitory=None):
+    """Sums as a product with a ones vector, the veto as a maximum over the inhibitory
+    columns (vectorized, as the text asks)."""
     X = np.asarray(X)
-    rows = X.reshape(-1, X.shape[-1])
-    vetoed = [any(row[i] == 1 for i in (inhibitory or [])) for row in rows]
-    out = [int(row.sum() >= theta and not v) for row, v in zip(rows, vetoed)]
-    return np.array(out).reshape(X.shape[:-1])
+    inhibitory = list(inhibitory or [])
+    total = X @ np.ones(X.shape[-1], dtype=int)
+    vetoed = X[..., inhibitory].max(axis=-1) if inhibitory else np.zeros_like(total)
+    return ((total >= theta) & (vetoed != 1)).astype(int)
 
 
 def mp_neuron_strict(X, theta, inhibitory=None):
@@ -49,6 +51,8 @@ def mp_neuron_subtracts(X, theta, inhibitory=None):
 def mp_gate_half(name, n):
     units = {"AND": (n - 0.5, []), "OR": (0.5, []), "NOR": (-1, list(range(n))),
              "NOT": (0, [0])}
+    if name not in units or (name == "NOT" and n != 1):
+        raise ValueError(f"one unit cannot compute {name} of {n} inputs")
     return units[name]
 
 
