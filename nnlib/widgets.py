@@ -72,6 +72,19 @@ def _last_finite(path: np.ndarray) -> np.ndarray:
     return path[np.all(np.isfinite(path), axis=1)][-1]
 
 
+def _shown(path: np.ndarray) -> np.ndarray:
+    """The rows of a path as drawn: a run on its way to overflow (a loss a million times
+    the start's, or a point a thousand units out) is left out, since axes and ticks
+    cannot be computed for numbers near the float limit; losses are shown down to
+    LOSS_FLOOR."""
+    shown = path.copy()
+    with np.errstate(invalid="ignore"):
+        gone = (shown[:, 2] > 1e6 * shown[0, 2]) | np.any(np.abs(shown[:, :2]) > 1e3, axis=1)
+    shown[np.logical_or.accumulate(gone)] = np.nan
+    shown[:, 2] = np.maximum(shown[:, 2], LOSS_FLOOR)
+    return shown
+
+
 class OptimizerRace:
     """Optimizers racing on the error surface of lesson 03 or on a ravine, along the θ1
     axis or turned by 45° (`nnlib.race`).
@@ -171,6 +184,7 @@ class OptimizerRace:
             line.remove()
         self._moving, self.lines = [], {}
         for name, path in self.trajectories.items():
+            path = _shown(path)
             colour = f"C{list(UPDATES).index(name)}"  # the same colour on every problem
             eta = self.etas[name] * self.eta_scale.value
             (line,) = self.ax.plot(*path[:, :2].T, ".-", color=colour, ms=3, lw=1.2,
@@ -178,7 +192,7 @@ class OptimizerRace:
             self.ax.plot(*path[0, :2], "o", color=colour)
             (end,) = self.ax.plot(*_last_finite(path)[:2], "x", color=colour, ms=8,
                                   animated=True)
-            self.ax_loss.semilogy(np.maximum(path[:, 2], LOSS_FLOOR), color=colour)
+            self.ax_loss.semilogy(path[:, 2], color=colour)
             self._moving.append((line, end, path))
             self.lines[name] = line
         self._cursor = self.ax_loss.axvline(steps, color="0.5", lw=0.8, animated=True)

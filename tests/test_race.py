@@ -243,3 +243,12 @@ def test_every_setting_runs_the_race_again_and_a_new_problem_runs_it_once():
     ex.problem.value = "quadratic"  # moves both start sliders, yet races once
     assert len(draws) == 1
     assert tuple(ex.trajectories["nesterov"][0, :2]) == race.race_problem("quadratic").start
+
+
+def test_every_eta_scale_redraws_even_when_runs_overflow():
+    ex = _race_widget(problem="quadratic")
+    for exponent in np.arange(-2.0, 1.01, 0.3):
+        before = ex.live.widget.value
+        ex.eta_scale.value = 10**exponent
+        assert ex.live.widget.value != before
+    assert ex.trajectories["sgd"][-1, 2] > 1e100  # sgd on its way to overflow at the top
