@@ -262,9 +262,9 @@ def play(page, cells: dict[int, tuple], state: str, report: Report) -> None:
             report.events[state] = report.events.get(state, 0) + frames
             if after["blanks"] > before["blanks"]:
                 report.problems.append(f"{name}: blank frames while playing")
-            if fps < 10:
-                report.problems.append(f"{name}: {frames} frames in {PLAY_SECONDS:g} s, "
-                                       f"{fps:.1f} frames/s (target 10)")
+            if frames < 2:  # the frame rate itself is a benchmark: benchmarks/widgets.py
+                report.problems.append(f"{name}: Play drew {frames} frames in "
+                                       f"{PLAY_SECONDS:g} s")
 
 
 def widget_cells(page) -> dict[int, tuple]:
