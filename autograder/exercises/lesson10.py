@@ -275,7 +275,8 @@ def _top_k_hidden(rng):
         Case((one_hot(y, K), P), {"k": 2}, "one-hot targets"),
         Case((y, P), {"k": K}, "k = K: every sample counts"),
         Case((y[:1], P[:1]), {"k": 1}, "a single sample"),
-        Case((y, P), note="k left at its default, 5"),
+        Case((_labels(rng, 6, m), rng.dirichlet(np.ones(6), m)),
+             note="6 classes, k left at its default, 5"),
     ]
 
 
