@@ -6,8 +6,8 @@ slides' Ω = λ Σ_l ‖W(l)‖² (a bias shifts a unit, it does not make the fi
 pulling it to 0 only adds bias to the model).
 
 The pure functions (`l2_penalty`, `l2_grad`, `l1_penalty`, `l1_grad`, `dropout_forward`,
-`dropout_backward`, `early_stopping_epoch`) hold the formulas; the classes are thin, stateful wrappers of them
-for `nnlib.train.fit`.
+`dropout_backward`, `early_stopping_epoch`) hold the formulas; the classes are thin,
+stateful wrappers of them for `nnlib.train.fit`.
 
 The layers (`Dropout`, `DropConnect`, `GaussianNoise`) behave differently in training and
 in inference, chosen by the `training` flag of `forward`:

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from nnlib.approximation import (GRID_POINTS, approximate, max_error, one_hidden_layer,
-                                 staircase)
+from nnlib.approximation import GRID_POINTS, approximate, max_error, one_hidden_layer, staircase
 
 
 def test_the_staircase_is_f_at_the_midpoint_of_every_piece():

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 
 from nnlib.gradcheck import numerical_gradient, rel_error
-from nnlib.regularization import (L1, L2, DropConnect, Dropout, EarlyStopping, GaussianNoise,
-                                  dropout_backward)
+from nnlib.regularization import (
+    L1,
+    L2,
+    DropConnect,
+    Dropout,
+    EarlyStopping,
+    GaussianNoise,
+    dropout_backward,
+)
 
 
 def _params(rng):

@@ -563,23 +563,30 @@ def _bn_columns(case):
     for j in range(Z.shape[1]):
         # batch norm ignores a shift of the column: centring it keeps a step of h spreads
         # from being rounded away next to large values
-        column, g, d = Z[:, [j]] - Z[:, j].mean(), gamma[[j]], dY[:, [j]]
-        spread = np.sqrt(column.var() + eps)
+        yield from _bn_column(j, Z[:, [j]] - Z[:, j].mean(), gamma[[j]], dY[:, [j]], eps)
 
-        def loss(U, gamma_=g, beta_=np.zeros(1)):
-            return float(np.sum(d * batchnorm_forward(column + spread * U, gamma_, beta_,
-                                                      eps)[0]))
-        # the sizes: of dY ⊙ γ / √(σ² + ε), the first term of dZ, and of the sums
-        # dγ = Σ dY ⊙ Ẑ and dβ = Σ dY (Ẑ is at most √m in size)
-        size = float(np.abs(d).max() * abs(g[0])) / spread + 1e-300
-        yield (f"dZ[:, {j}]", (0, slice(None), j),
-               numerical_gradient(loss, np.zeros_like(column))[:, 0] / spread, size)
-        yield f"dgamma[{j}]", (1, j), numerical_gradient(
-            lambda g_: loss(np.zeros_like(column), gamma_=g_), g.copy())[0], \
-            float(np.abs(d).sum()) * np.sqrt(len(d)) + 1e-300
-        yield f"dbeta[{j}]", (2, j), numerical_gradient(
-            lambda b_: loss(np.zeros_like(column), beta_=b_), np.zeros(1))[0], \
-            float(np.abs(d).sum()) + 1e-300
+
+def _bn_column(j, column, g, d, eps):
+    """Central differences of L = Σ dY ⊙ BN(Z) for column j, in Z, γ and β, each with the
+    size its error is measured against."""
+    spread = np.sqrt(column.var() + eps)
+    zero = np.zeros_like(column)
+
+    def loss(U, gamma_=g, beta_=None):
+        beta_ = np.zeros(1) if beta_ is None else beta_
+        return float(np.sum(d * batchnorm_forward(column + spread * U, gamma_, beta_,
+                                                  eps)[0]))
+    # the sizes: of dY ⊙ γ / √(σ² + ε), the first term of dZ, and of the sums
+    # dγ = Σ dY ⊙ Ẑ and dβ = Σ dY (Ẑ is at most √m in size)
+    size = float(np.abs(d).max() * abs(g[0])) / spread + 1e-300
+    yield (f"dZ[:, {j}]", (0, slice(None), j),
+           numerical_gradient(loss, zero.copy())[:, 0] / spread, size)
+    yield f"dgamma[{j}]", (1, j), numerical_gradient(
+        lambda g_: loss(zero, gamma_=g_), g.copy())[0], \
+        float(np.abs(d).sum()) * np.sqrt(len(d)) + 1e-300
+    yield f"dbeta[{j}]", (2, j), numerical_gradient(
+        lambda b_: loss(zero, beta_=b_), np.zeros(1))[0], \
+        float(np.abs(d).sum()) + 1e-300
 
 
 register(Exercise(
