@@ -51,7 +51,17 @@ The following cell failed:
 The error was:
 
     NameError
+
+==========
+The following cell failed:
+
+    YOUR ANSWER HERE
+
+The error was:
+
+    You did not provide a response.
 """
+    # the written answer is graded by hand: not one of the failures selftest compares
     assert validate_failures(report) == {"mp_neuron", "a cell starting 'print(undefined)'"}
     assert validate_failures("Success! Your notebook passes all the tests.") == set()
 
