@@ -95,7 +95,8 @@ KERNEL_BUSY = """() => {
 
 
 def wait_until_quiet(page, quiet: float, timeout: float = RUN_ALL_TIMEOUT) -> None:
-    """Wait until the kernel has been idle, with no cell pending, for `quiet` seconds. (After
+    """Wait until the kernel has been idle, with no cell pending, for `quiet` seconds, or
+    `timeout` seconds at most. (After
     an error in a `raises-exception` cell, JupyterLab stops showing the later cells as
     pending while the kernel goes on running them, so no pending prompt alone means
     nothing.)"""
@@ -103,7 +104,9 @@ def wait_until_quiet(page, quiet: float, timeout: float = RUN_ALL_TIMEOUT) -> No
     last_busy = time.monotonic()
     while time.monotonic() - last_busy < quiet:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the kernel was still busy after {timeout} s")
+            # the page may still show the kernel busy after every cell has run (a widget's
+            # traffic, a stale indicator): the saved notebook decides, cell by cell
+            return
         if page.evaluate(KERNEL_BUSY):
             last_busy = time.monotonic()
         page.wait_for_timeout(200)

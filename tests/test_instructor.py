@@ -95,8 +95,11 @@ def test_the_environment_refuses_bare_nbgrader_outside_a_course(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert guard.read_text() == (ROOT / "autograder" / "outside_course.py").read_text()
     # `make instructor` opens the course through nncourse, which handles root itself
+    # (after copying the course's IPython kernel config into the environment)
     dry = subprocess.run([*make, "-n", "instructor"], cwd=ROOT, capture_output=True, text=True)
-    assert dry.stdout.strip().splitlines() == [f"{venv}/bin/nncourse lab"], dry.stdout
+    assert dry.stdout.strip().splitlines()[-1] == f"{venv}/bin/nncourse lab", dry.stdout
+    assert [line for line in dry.stdout.splitlines()
+            if "jupyter lab" in line or "pip" in line] == [], dry.stdout
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
