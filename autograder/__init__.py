@@ -4,6 +4,6 @@ Notebooks use `from autograder import check, latest`.
 """
 
 from autograder.check import CheckFailed, check, show_case
-from autograder.fallback import latest, working
+from autograder.fallback import latest
 
-__all__ = ["check", "CheckFailed", "latest", "show_case", "working"]
+__all__ = ["check", "CheckFailed", "latest", "show_case"]

@@ -4,8 +4,7 @@ A lesson's plots and widgets call the student's function so that they show the s
 own work; until the exercise is written they use nnlib's version instead.
 
 `latest(name, fallback)` looks the student's function up at every call, so a widget uses
-the newest definition as soon as its cell runs; `working(fn, fallback, *probe)` chooses
-once, for a cell that is re-run anyway.
+the newest definition as soon as its cell runs.
 """
 
 from __future__ import annotations
@@ -47,12 +46,3 @@ class latest:  # noqa: N801 - used like a function: `f = latest("step", activati
 
     def __repr__(self) -> str:
         return f"latest({self.name!r}, {getattr(self.fallback, '__qualname__', self.fallback)})"
-
-
-def working(fn, fallback, *probe):
-    """`fn` if it runs on `probe`, else `fallback` (while `fn` still raises NotImplementedError)."""
-    try:
-        fn(*probe)
-        return fn
-    except NotImplementedError:
-        return fallback

@@ -329,7 +329,7 @@ for name in ("autograder.exercises", "autograder.exercises.lesson06", "autograde
     except ImportError as exc:
         result[name] = type(exc).__name__
 import autograder.registry, autograder.grading.collect, contextlib, io
-from autograder import CheckFailed, check, working
+from autograder import CheckFailed, check, latest
 with contextlib.redirect_stdout(io.StringIO()) as said:
     check("sigmoid", print)
 result["check"] = said.getvalue()

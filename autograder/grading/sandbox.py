@@ -348,11 +348,11 @@ def stub_reference(nnlib_dir: Path, references: list[str], dest: Path) -> Path:
 
 # ---- the part of `autograder` a grading kernel has -----------------------------------------
 
-KERNEL_INIT = '''"""autograder as a grading kernel has it: `check` only says that the grader
-grades, and `working` is the course's. The registry, its exercises and the judge are not
-here."""
+KERNEL_INIT = '''"""autograder as a grading kernel has it: `check` and `show_case` only say
+that the grader grades, and `latest` is the course's. The registry, its exercises and the
+judge are not here."""
 
-from autograder.fallback import working
+from autograder.fallback import latest
 
 
 class CheckFailed(AssertionError):
@@ -364,7 +364,12 @@ def check(name, fn, hidden=False):
     print(f"{name}: graded by the grader, outside this kernel.")
 
 
-__all__ = ["check", "CheckFailed", "working"]
+def show_case(name, number, namespace=None):
+    """While grading, cases are the grader's: none is shown."""
+    print(f"{name}: graded by the grader, outside this kernel.")
+
+
+__all__ = ["check", "CheckFailed", "latest", "show_case"]
 '''
 
 LIFELINE = '''"""The kernel's lifeline: when the grader is gone, the kernel ends too.
