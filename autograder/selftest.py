@@ -27,7 +27,7 @@ from nbgrader.utils import determine_grade, is_grade, is_solution
 from traitlets.config import Config
 
 from autograder import contract
-from autograder.check import SEED_ENV
+from autograder.cases import SEED_ENV
 from autograder.course import (
     environment,
     nbgrader,

@@ -29,7 +29,6 @@ import json
 import os
 import pickle
 import re
-import secrets
 import shutil
 import stat
 import zipfile
@@ -43,7 +42,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import nnlib
 from autograder import given, registry
-from autograder.check import SEED_ENV, SEED_FILE_ENV, cases_for
+from autograder.cases import cases_for, hidden_seed, seed_file
 from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
 from autograder.grading.collect import clean_text
@@ -79,22 +78,6 @@ def graded_cells(release) -> dict[str, tuple[float, str]]:
     return {c.metadata["nbgrader"]["grade_id"]: (float(c.metadata["nbgrader"]["points"]),
                                                  c.cell_type)
             for c in release.cells if is_grade(c)}
-
-
-def seed_file(root: Path) -> Path:
-    return Path(os.environ.get(SEED_FILE_ENV) or root / "grading" / "hidden-seed")
-
-
-def secret_seed(root: Path) -> int:
-    """NNCOURSE_HIDDEN_SEED, else the seed file (created with a fresh seed the first time)."""
-    if os.environ.get(SEED_ENV):
-        return int(os.environ[SEED_ENV])
-    path = seed_file(root)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        feedback.write_atomic(path, f"{secrets.randbits(63)}\n")
-        path.chmod(0o600)
-    return int(path.read_text().strip())
 
 
 def unpack(archive: Path, dest: Path) -> Path:
@@ -350,7 +333,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     if missing:
         raise CourseError(f"the data to withhold from students' kernels is not where the "
                           f"registry says: {', '.join(missing)}")
-    seed = secret_seed(root)
+    seed = hidden_seed(root)
 
     work = out / ".work"
     shutil.rmtree(work, ignore_errors=True)
