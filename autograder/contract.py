@@ -12,20 +12,8 @@ import ast
 import inspect
 from pathlib import Path
 
-from autograder import registry
+from autograder import notebook, registry
 from autograder.course import read_notebook, source_notebook
-
-
-def _checks(source: str) -> list[tuple[str, str, bool]]:
-    """(exercise name, function name, hidden) of every check(...) call in `source`."""
-    out = []
-    for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check"
-                and len(node.args) >= 2 and isinstance(node.args[0], ast.Constant)):
-            hidden = any(k.arg == "hidden" and getattr(k.value, "value", False)
-                         for k in node.keywords)
-            out.append((node.args[0].value, ast.unparse(node.args[1]), hidden))
-    return out
 
 
 def _definitions(source: str) -> dict[str, str]:
@@ -57,15 +45,14 @@ def problems(root: Path, lesson: str) -> list[str]:
     found, defs = [], {}
     checked: dict[str, set[bool]] = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type != "code":
             continue
-        if meta.get("solution"):
+        if notebook.is_solution(cell):
             defs.update(_definitions(cell.source))
-        for name, fn_name, hidden in _checks(cell.source):
+        for name, fn_name, hidden in notebook.checks(cell.source):
             checked.setdefault(name, set()).add(hidden)
             where = f"{lesson}: check({name!r}, {fn_name})"
-            if not meta.get("grade"):
+            if not notebook.is_graded(cell):
                 continue  # a demonstration, such as checking a deliberately wrong function
             try:
                 ex = registry.get(name)
@@ -74,8 +61,8 @@ def problems(root: Path, lesson: str) -> list[str]:
                 continue
             if lesson not in ex.lessons:
                 found.append(f"{where}: the registry grades {name!r} in {ex.lessons}")
-            if meta.get("points") != ex.points:
-                found.append(f"{where}: the cell is worth {meta.get('points')} points, "
+            if notebook.points(cell) != ex.points:
+                found.append(f"{where}: the cell is worth {notebook.points(cell):g} points, "
                              f"the registry says {ex.points}")
             if fn_name not in defs:
                 found.append(f"{where}: no solution cell defines {fn_name}")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import notebook
 from autograder.course import (
     CourseError,
     nbgrader,
@@ -33,27 +34,22 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN T
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-def _nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def lint_source(nb, path: Path) -> None:
     """Every solution region sits in a solution cell, every hidden test in a graded cell."""
     ids = set()
     for i, cell in enumerate(nb.cells, start=1):
-        meta = _nbgrader_meta(cell)
-        where = f"{path}, cell {i}"
-        if "BEGIN SOLUTION" in cell.source and not meta.get("solution"):
+        where, gid = f"{path}, cell {i}", notebook.grade_id(cell)
+        if "BEGIN SOLUTION" in cell.source and not notebook.is_solution(cell):
             raise CourseError(f"{where} has a '### BEGIN SOLUTION' region but is not an nbgrader "
                               "solution cell; mark it 'Autograded answer' in the Create "
                               "Assignment toolbar")
-        if "BEGIN HIDDEN TESTS" in cell.source and not meta.get("grade"):
+        if "BEGIN HIDDEN TESTS" in cell.source and not notebook.is_graded(cell):
             raise CourseError(f"{where} has hidden tests but is not an nbgrader test cell; mark "
                               "it 'Autograder tests' with its points")
-        if meta.get("grade_id"):
-            if meta["grade_id"] in ids:
-                raise CourseError(f"{where}: grade_id {meta['grade_id']!r} is used twice")
-            ids.add(meta["grade_id"])
+        if gid:
+            if gid in ids:
+                raise CourseError(f"{where}: grade_id {gid!r} is used twice")
+            ids.add(gid)
 
 
 def _secret_lines(nb) -> set[str]:
@@ -100,8 +96,7 @@ def normalize(nb) -> None:
 def tag_checks(nb) -> None:
     """Tag each autograder-test cell `raises-exception`: Run All continues past it."""
     for cell in nb.cells:
-        meta = _nbgrader_meta(cell)
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+        if cell.cell_type == "code" and notebook.is_test(cell):
             tags = cell.metadata.setdefault("tags", [])
             if "raises-exception" not in tags:
                 tags.append("raises-exception")

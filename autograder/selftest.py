@@ -23,10 +23,10 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbgrader.utils import determine_grade, is_grade, is_solution
+from nbgrader.utils import determine_grade
 from traitlets.config import Config
 
-from autograder import contract
+from autograder import contract, notebook
 from autograder.cases import SEED_ENV
 from autograder.course import (
     environment,
@@ -35,7 +35,6 @@ from autograder.course import (
     release_notebook,
     source_notebook,
 )
-from autograder.grading.run import by_hand
 
 VALIDATE_PASS = "Success! Your notebook passes all the tests."
 STUB = "raise NotImplementedError()"
@@ -71,10 +70,10 @@ def execute(path: Path, timeout: int = 120):
 
 def score(nb) -> tuple[float, float]:
     """(score, max score) of the autograded cells of the executed notebook, by nbgrader's own
-    rule; written answers, graded by hand, are counted by `by_hand`."""
+    rule; written answers, graded by hand, are counted by `notebook.by_hand`."""
     got = total = 0.0
     for cell in nb.cells:
-        if is_grade(cell) and not is_solution(cell):
+        if notebook.is_test(cell):
             s, m = determine_grade(cell, _QuietLog())
             got, total = got + (s or 0), total + (m or 0)
     return got, total
@@ -149,18 +148,17 @@ def answered(root: Path, lesson: str, answer) -> object:
     """The released notebook with each exercise's stub replaced as `answer(k, name)` says
     for the k-th exercise (from 0): "solved" (the instructor's answer), "wrong" (a function
     that returns None) or "stub" (left as released)."""
-    answers = {cell.metadata["nbgrader"]["grade_id"]: solution_body(cell.source)
+    answers = {notebook.grade_id(cell): solution_body(cell.source)
                for cell in read_notebook(source_notebook(root, lesson)).cells
-               if cell.metadata.get("nbgrader", {}).get("solution")}
+               if notebook.is_solution(cell)}
     nb = read_notebook(release_notebook(root, lesson))
     k = 0
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
         name = DEFINED.search(cell.source)
-        if cell.cell_type == "code" and meta.get("solution") and name:
+        if cell.cell_type == "code" and notebook.is_solution(cell) and name:
             how = answer(k, name[1])
             if how == "solved":
-                cell.source = answers[meta["grade_id"]]
+                cell.source = answers[notebook.grade_id(cell)]
             elif how == "wrong":
                 cell.source = cell.source.replace(STUB, "return None")
             k += 1
@@ -170,7 +168,7 @@ def answered(root: Path, lesson: str, answer) -> object:
 def exercises(nb) -> list[str]:
     """The functions a notebook's exercises ask for, in order."""
     return [name[1] for cell in nb.cells if cell.cell_type == "code"
-            and cell.metadata.get("nbgrader", {}).get("solution")
+            and notebook.is_solution(cell)
             and (name := DEFINED.search(cell.source))]
 
 
@@ -219,7 +217,7 @@ def selftest_lesson(root: Path, lesson: str, step=lambda what: None) -> LessonRe
 
     step("release")
     release_path = release_notebook(root, lesson)
-    result.by_hand = sum(by_hand(read_notebook(release_path)).values())
+    result.by_hand = sum(notebook.by_hand(read_notebook(release_path)).values())
     released = execute(release_path)
     result.release = score(released)
     if result.release[0] != 0:

@@ -1,5 +1,6 @@
-"""The grading core's typed boundaries (issue 17): the seed and cases live apart from the
-notebook-facing `check`, which the grading package never imports."""
+"""The grading core's typed boundaries (issue 17): nbgrader's metadata is read by
+`autograder.notebook` alone; the seed and cases live apart from the notebook-facing
+`check`, which the grading package never imports."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import os
 import stat
 from pathlib import Path
 
+import nbformat
+import pytest
+
 import autograder
-from autograder import cases
+from autograder import cases, notebook, registry
+from autograder.course import lessons, read_notebook, release_notebook
 
 PACKAGE = Path(autograder.__file__).parent
+ROOT = PACKAGE.parent
 
 
 def _module_file(name: str) -> Path | None:
@@ -68,7 +74,8 @@ def test_the_grading_package_never_imports_check():
             "autograder.grading"
         found = reaches(name)
         assert "autograder.check" not in found, (name, found.get("autograder.check"))
-    for name in ("autograder.report_data", "autograder.report", "autograder.cases"):
+    for name in ("autograder.report_data", "autograder.report", "autograder.cases",
+                 "autograder.notebook"):
         assert "autograder.check" not in reaches(name), name
 
 
@@ -86,3 +93,51 @@ def test_the_seed_comes_from_the_environment_then_the_file(tmp_path, monkeypatch
     assert cases.hidden_seed() == seed  # what a notebook reads inside grading
     monkeypatch.delenv(cases.SEED_FILE_ENV)
     assert cases.hidden_seed() != cases.hidden_seed()  # no seed anywhere: fresh cases
+
+
+def _cell(kind: str, source: str, **meta):
+    new = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = new(source)
+    if meta:
+        cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def test_what_the_metadata_says_about_each_kind_of_cell():
+    nb = nbformat.v4.new_notebook(cells=[
+        _cell("code", "def step(z):\n    return z > 0", solution=True, grade=False,
+              grade_id="step-answer"),
+        _cell("code", 'check("step", step)\n# check("ramp", ramp)\n'
+                      'check("step", step, hidden=True)', grade=True, solution=False,
+              points=2, grade_id="step-test", locked=True),
+        _cell("markdown", "Why?", grade=True, solution=True, points=1.5, grade_id="why"),
+        _cell("markdown", "Plot it.", task=True, points=3, grade_id="task"),
+        _cell("code", "import numpy as np", locked=True, grade_id="setup"),
+        _cell("code", 'check("step", lambda z: z)'),  # a demonstration, not graded
+        _cell("code", "%matplotlib inline", grade=True, solution=False, points=1,
+              grade_id="magic"),
+    ])
+    answer, test, why, task, setup, demo, magic = nb.cells
+    assert [notebook.grade_id(c) for c in nb.cells] == [
+        "step-answer", "step-test", "why", "task", "setup", None, "magic"]
+    assert [c for c in nb.cells if notebook.is_test(c)] == [test, magic]
+    assert [c for c in nb.cells if notebook.is_locked(c)] == [test, setup, magic]
+    assert [c for c in nb.cells if notebook.is_solution(c)] == [answer, why]
+    assert notebook.graded_exercise(test) == "step"
+    assert notebook.graded_exercise(demo) is notebook.graded_exercise(magic) is None
+    assert notebook.checks(test.source) == [("step", "step", False), ("step", "step", True)]
+    assert notebook.test_cells(nb) == {"step-test": "step"}
+    assert notebook.by_hand(nb) == {"why": 1.5, "task": 3.0}
+    assert notebook.graded_cells(nb) == {"step-test": (2.0, "code"), "why": (1.5, "markdown"),
+                                         "magic": (1.0, "code")}
+    assert notebook.points(setup) == 0 and notebook.metadata(demo) == {}
+
+
+@pytest.mark.parametrize("lesson", lessons(ROOT))
+def test_every_release_has_one_test_cell_per_registered_exercise(lesson):
+    release = read_notebook(release_notebook(ROOT, lesson))
+    found = notebook.test_cells(release)
+    assert sorted(found.values()) == sorted(ex.name for ex in registry.all_exercises(lesson))
+    points = {ex.name: ex.points for ex in registry.all_exercises(lesson)}
+    assert {name: notebook.graded_cells(release)[gid][0] for gid, name in found.items()} == \
+        points

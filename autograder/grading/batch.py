@@ -37,7 +37,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import nbformat
-from nbgrader.utils import is_grade
 from traitlets.config.loader import PyFileConfigLoader
 
 import nnlib
@@ -47,16 +46,10 @@ from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
 from autograder.grading.collect import clean_text
 from autograder.grading.export import csv_cell
-from autograder.grading.run import (
-    Task,
-    by_hand,
-    execute,
-    judge_execution,
-    read_submission,
-    test_cells,
-)
+from autograder.grading.run import Task, execute, judge_execution, read_submission
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
 from autograder.grading.status import status_text
+from autograder.notebook import by_hand, grade_id, graded_cells, test_cells
 from autograder.release import register
 
 FORMAT = 3
@@ -71,13 +64,6 @@ def nbgrader_paths(root: Path) -> tuple[str, Path]:
     course = config.CourseDirectory
     return (course.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
             Path(course.get("autograded_directory", root / "autograded")))
-
-
-def graded_cells(release) -> dict[str, tuple[float, str]]:
-    """{grade_id: (points, cell type)} of every graded cell of a released notebook."""
-    return {c.metadata["nbgrader"]["grade_id"]: (float(c.metadata["nbgrader"]["points"]),
-                                                 c.cell_type)
-            for c in release.cells if is_grade(c)}
 
 
 def unpack(archive: Path, dest: Path) -> Path:
@@ -268,7 +254,7 @@ def _autograded_notebook(nb, result: dict, cells: dict[str, str]):
     (the worker already made the rest safe: `run.formgrader_safe`)."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type == "code" and gid in cells:
             message = result["exercises"][cells[gid]]["message"]
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",

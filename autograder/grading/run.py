@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import compute_checksum, is_grade, is_locked, is_solution, is_task
+from nbgrader.utils import compute_checksum
 
 import nnlib
 from autograder import given
@@ -55,10 +55,10 @@ from autograder.grading.kernel import OUTPUT_CAP, CellRun, Kernel, KernelStartEr
 from autograder.grading.sandbox import Sandbox
 from autograder.grading.status import CellStatus, Failure, Status
 from autograder.judge import judge
+from autograder.notebook import grade_id, is_graded, is_locked, metadata, test_cells
 
 NOT_RUN = ("[not run during grading: no graded function depends on this cell "
            "(autograder/grading/slicing.py)]\n")
-CHECK_CALL = re.compile(r"""check\(\s*["'](\w+)["']""")
 # A submitted notebook larger than this is not read (the lessons' solutions, with every
 # output, are under 1.5 MB).
 NOTEBOOK_CAP = 32 * 2**20
@@ -115,10 +115,6 @@ class Execution:
     notebook: dict | None = None
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def _checksum(cell) -> str | None:
     try:
         return compute_checksum(cell)
@@ -126,45 +122,28 @@ def _checksum(cell) -> str | None:
         return None
 
 
-def test_cells(release) -> dict[str, str]:
-    """{grade_id: exercise name} of the release's autograder test cells."""
-    out = {}
-    for cell in release.cells:
-        found = CHECK_CALL.search(cell.source) if cell.cell_type == "code" else None
-        if is_grade(cell) and found:
-            out[_grade_id(cell)] = found[1]
-    return out
-
-
-def by_hand(release) -> dict[str, float]:
-    """{grade_id: points} of the cells an instructor grades by hand: written answers and tasks."""
-    return {_grade_id(c): float(c.metadata["nbgrader"].get("points", 0)) for c in release.cells
-            if (is_grade(c) and is_solution(c)) or is_task(c)}
-
-
 def restore(nb, release) -> tuple[object, list[str]]:
     """`nb` with every locked cell of `release` in its released form; and what was changed.
 
     A written answer is a grade cell too, but it is the student's to write: it stays."""
-    locked = {_grade_id(c): c for c in release.cells
-              if (is_locked(c) or is_grade(c)) and not is_solution(c)}
+    locked = {grade_id(c): c for c in release.cells if is_locked(c)}
     cells, seen, notes = [], set(), []
     for i, cell in enumerate(nb.cells, start=1):
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in locked and gid not in seen:
             seen.add(gid)
             if _checksum(cell) != _checksum(locked[gid]):
                 notes.append(f"cell {i} ({gid}) was edited; the original was restored")
             cells.append(copy.deepcopy(locked[gid]))
             continue
-        if is_locked(cell) or is_grade(cell):
+        if is_locked(cell) or is_graded(cell):
             del cell.metadata["nbgrader"]
         cells.append(cell)
-    order = [_grade_id(c) for c in release.cells]
+    order = [grade_id(c) for c in release.cells]
     for gid in [g for g in order if g in locked and g not in seen]:
         notes.append(f"locked cell {gid} was deleted; it was put back")
         before = [g for g in order[:order.index(gid)] if g is not None]
-        at = max((k + 1 for k, c in enumerate(cells) if _grade_id(c) in before), default=0)
+        at = max((k + 1 for k, c in enumerate(cells) if grade_id(c) in before), default=0)
         cells.insert(at, copy.deepcopy(locked[gid]))
     nb.cells = cells
     return nb, notes
@@ -393,7 +372,7 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
             runner = _Runner(kernel, execution, limits.timeout, limits.processes // 2,
                              deadline)
             code = [(i, cell) for i, cell in enumerate(nb.cells, start=1)
-                    if cell.cell_type == "code" and _grade_id(cell) not in tests]
+                    if cell.cell_type == "code" and grade_id(cell) not in tests]
             # with nothing to grade there is nothing to leave out: every cell runs
             keep = slicing.needed([cell.source for _, cell in code],
                                   _graded_names(task)) if task.counts else None
@@ -566,10 +545,10 @@ def formgrader_safe(nb, release):
     as active content (HTML, links, images, MathJax's link commands) shown as its text
     in a code block. Outputs are made safe as they are kept (`safe_output`)."""
     trusted = {(c.cell_type, c.source) for c in release.cells}
-    grading = {_grade_id(c): c.metadata["nbgrader"] for c in release.cells if _grade_id(c)}
+    grading = {grade_id(c): metadata(c) for c in release.cells if grade_id(c)}
     nb.metadata = copy.deepcopy(release.metadata)
     for cell in nb.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         cell.metadata = nbformat.NotebookNode(
             {"nbgrader": copy.deepcopy(grading[gid])} if gid in grading else {})
         if cell.cell_type == "code" or (cell.cell_type, cell.source) in trusted:
