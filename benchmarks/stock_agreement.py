@@ -10,7 +10,7 @@ calls failed its own check, the students where they differ, and both timings.
 
 The class (`typical_class`): every fourth student hands in the instructor's answers; each
 of the others makes one mistake in one exercise, in turn through the typical mistakes of
-the lesson (`TYPICAL`: a sign error in sigmoid_prime, averaging where the gradient sums,
+the lesson (`TYPICAL`: the derivative left out, averaging where the gradient sums,
 the gradients in reverse order, x restored by adding h back, ...), the answer left as
 released (`raise NotImplementedError()`) and the answer's first `return` negated.
 
@@ -45,9 +45,6 @@ SEED = "20240917"
 # out of the class (the lessons change; the comparison does not depend on these).
 TYPICAL = {
     "06-backprop": [
-        ("sigmoid_prime", "a sign error", "s * (1.0 - s)", "s * (s - 1.0)"),
-        ("sigmoid_prime", "sigma(z) instead of its derivative", "return s * (1.0 - s)",
-         "return s"),
         ("output_delta", "the derivative left out", "* f_prime(Z)", ""),
         ("hidden_delta", "W_next transposed", "@ np.asarray(W_next, dtype=float)",
          "@ np.asarray(W_next, dtype=float).T"),

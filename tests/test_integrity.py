@@ -290,9 +290,9 @@ def test_replacing_sys_setprofile_before_the_call_does_not_blind_the_watch(monke
 
 def test_check_refuses_what_grading_of_this_lesson_refuses(tmp_path, monkeypatch,
                                                           watch_references):
-    """In 06-backprop, whose grading leaves nnlib's softmax alone, a sigmoid_prime built on it
-    (sigma(z) = softmax((0, z))[1]) passes check(); in 04-activations, where softmax is graded
-    and stubbed, it fails."""
+    """In 06-backprop, whose grading leaves nnlib's softmax alone, an output_delta whose
+    sigma'(z) is built on it (sigma(z) = softmax((0, z))[1]) passes check(); in
+    04-activations, where softmax is graded and stubbed, sigmoid_prime built so fails."""
     from autograder import CheckFailed, check
     from nnlib import activations as act
 
@@ -301,14 +301,17 @@ def test_check_refuses_what_grading_of_this_lesson_refuses(tmp_path, monkeypatch
         s = act.softmax(np.stack([np.zeros_like(z), z], axis=-1))[..., 1]
         return s * (1.0 - s)
 
-    for lesson, passes in (("06-backprop", True), ("04-activations", False)):
+    def output_delta(dA, Z, activation="sigmoid"):
+        f_prime = sigmoid_prime if activation == "sigmoid" else act.ACTIVATIONS[activation][1]
+        return np.asarray(dA, dtype=float) * f_prime(Z)
+
+    for lesson in ("06-backprop", "04-activations"):
         (tmp_path / lesson).mkdir()
-        monkeypatch.chdir(tmp_path / lesson)
-        if passes:
-            check("sigmoid_prime", sigmoid_prime)
-        else:
-            with pytest.raises(CheckFailed, match="nnlib"):
-                check("sigmoid_prime", sigmoid_prime)
+    monkeypatch.chdir(tmp_path / "06-backprop")
+    check("output_delta", output_delta)
+    monkeypatch.chdir(tmp_path / "04-activations")
+    with pytest.raises(CheckFailed, match="nnlib"):
+        check("sigmoid_prime", sigmoid_prime)
 
 
 # ---- 4. work the watch cannot follow: processes, native code, unwatched threads ------------

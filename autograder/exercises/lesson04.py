@@ -55,7 +55,6 @@ def _elementwise(name, points=1, **fields):
 _elementwise(
     "sigmoid_prime",
     uses=("sigmoid",),
-    lessons=("04-activations", "06-backprop"),
     mistakes={
         "returns σ(z) where σ′(z) = σ(z)(1 − σ(z)) is expected": act.sigmoid,
         "computes z(1 − z): the formula a(1 − a) needs a = σ(z) first":

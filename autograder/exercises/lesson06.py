@@ -1,7 +1,7 @@
 """06-backprop: deltas, a dense layer's backward pass, backpropagation, numerical gradients,
 automatic differentiation.
 
-`sigmoid_prime` is registered with lesson 04 and graded here again. A cache is the pair
+`sigmoid_prime` is graded in lesson 04; this lesson imports nnlib's. A cache is the pair
 (A_prev, Z) that nnlib's `dense_forward` keeps; hidden cases draw networks of random depth
 and widths, so a function that only works for the shapes of the lesson fails them.
 """
@@ -77,7 +77,6 @@ def _output_delta_public():
 
 register(Exercise(
     name="output_delta",
-    uses=("sigmoid_prime",),
     lessons=("06-backprop",),
     signature='(dA, Z, activation="sigmoid")',
     reference="nnlib.network.output_delta",
@@ -121,7 +120,7 @@ def _hidden_delta_hidden(rng):
 
 register(Exercise(
     name="hidden_delta",
-    uses=("output_delta", "sigmoid_prime"),
+    uses=("output_delta",),
     lessons=("06-backprop",),
     signature='(delta_next, W_next, Z, activation="sigmoid")',
     reference="nnlib.network.hidden_delta",
