@@ -159,7 +159,7 @@ def _mistakes(stats: list[ExerciseStats]) -> str:
         for rank, m in enumerate(st.mistakes, start=1):
             first = m.students[0]
             example = (f"<details><summary>message of {esc(first.id)}</summary><pre>"
-                       f"{esc(str(first.exercises[st.name].get('message', '')))}</pre></details>")
+                       f"{esc(first.exercises[st.name].message)}</pre></details>")
             rows.append([str(rank), esc(m.cause) + example, esc(m.kind), str(len(m.students)),
                          ids(m.students)])
         parts.append(f"<h3>{esc(st.name)}</h3>"
@@ -175,7 +175,7 @@ def _unexplained(stats: list[ExerciseStats]) -> str:
     rows = []
     for st in stats:
         messages = "".join(f"<details><summary>{esc(s.id)}</summary><pre>"
-                           f"{esc(str(s.exercises[st.name].get('message', '')))}</pre></details>"
+                           f"{esc(s.exercises[st.name].message)}</pre></details>"
                            for s in st.unexplained)
         rows.append([esc(st.name), str(len(st.unexplained)), messages,
                      str(len(st.not_attempted)), str(len(st.not_graded))])
@@ -232,11 +232,11 @@ def lesson_report(folder: Path, out: Path | None = None, name: str | None = None
         "mistakes.csv": csv_text(
             ["exercise", "rank", "likely_cause", "named_by", "students", "student_id", "message"],
             [[st.name, rank, m.cause, m.kind, len(m.students), s.id,
-              str(s.exercises[st.name].get("message", ""))]
+              s.exercises[st.name].message]
              for st in stats for rank, m in enumerate(st.mistakes, start=1) for s in m.students]),
         "unexplained.csv": csv_text(
             ["exercise", "student_id", "message"],
-            [[st.name, s.id, str(s.exercises[st.name].get("message", ""))]
+            [[st.name, s.id, s.exercises[st.name].message]
              for st in stats for s in st.unexplained]),
     })
 

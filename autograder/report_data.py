@@ -38,6 +38,7 @@ from autograder.course import CourseError
 from autograder.grading.batch import STUDENTS
 from autograder.grading.export import FORMULA, csv_cell
 from autograder.grading.feedback import read_student
+from autograder.grading.result import ExerciseResult, StudentResult
 from autograder.grading.status import Status
 from autograder.judge import HINTS
 
@@ -53,7 +54,7 @@ class Student:
     status: str  # the lesson's: "graded", or statuses joined by ';'
     score: float
     max_score: float
-    exercises: dict[str, dict]  # name: {score, max, status, message}
+    exercises: dict[str, ExerciseResult]
 
     @property
     def handed_in(self) -> bool:
@@ -147,8 +148,8 @@ def _number(text: str, where: str) -> float:
 def read_lesson(folder: Path) -> Lesson:
     """The rows of `folder/grades.csv`, each with its student's results.json.
 
-    A row whose results.json is missing (its write failed) keeps the scores of grades.csv,
-    with no messages."""
+    A row whose results.json is missing or unusable (its write failed, or it was damaged)
+    keeps the scores of grades.csv, with no messages."""
     if not folder.is_dir():
         raise CourseError(f"{folder}: no such folder")
     path = folder / "grades.csv"
@@ -161,15 +162,14 @@ def read_lesson(folder: Path) -> Lesson:
         raise CourseError(f"{path}: not a grades.csv of `nncourse grade` (its columns are "
                           f"{', '.join(FIXED)}, then one per exercise)")
     names = header[len(FIXED):]
-    by_cell: dict[str, list[dict]] = {}
+    by_cell: dict[str, list[StudentResult]] = {}
     students_dir = folder / STUDENTS
     for sub in sorted(students_dir.iterdir()) if students_dir.is_dir() else []:
         result = read_student(sub)
-        if (isinstance(result, dict) and isinstance(result.get("student_id"), str)
-                and isinstance(result.get("exercises"), dict)):
-            by_cell.setdefault(csv_cell(result["student_id"]), []).append(result)
-    points = {n: max((float(r["exercises"][n]["max"]) for rs in by_cell.values() for r in rs
-                      if isinstance(r["exercises"].get(n), dict)), default=None)
+        if result is not None:
+            by_cell.setdefault(csv_cell(result.student_id), []).append(result)
+    points = {n: max((float(r.exercises[n].max) for rs in by_cell.values() for r in rs
+                      if n in r.exercises), default=None)
               for n in names}
     unknown = [n for n, p in points.items() if p is None]
     if unknown and rows:
@@ -186,11 +186,10 @@ def read_lesson(folder: Path) -> Lesson:
         result = found.pop(0) if found else None
         exercises = {}
         for n in names:
-            entry = result["exercises"].get(n) if result else None
-            exercises[n] = entry if isinstance(entry, dict) else {
-                "score": _number(cells[n], where), "max": points[n], "status": cells["status"],
-                "message": ""}
-        students.append(Student(result["student_id"] if result else _unescaped(cells["student_id"]),
+            entry = result.exercises.get(n) if result else None
+            exercises[n] = entry or ExerciseResult(_number(cells[n], where), points[n],
+                                                   cells["status"], "")
+        students.append(Student(result.student_id if result else _unescaped(cells["student_id"]),
                                 cells["status"], _number(cells["score"], where),
                                 _number(cells["max_score"], where), exercises))
     name = rows[0][FIXED.index("lesson")] if rows else folder.name
@@ -277,12 +276,12 @@ def discrimination(item: list[float], rest: list[float]) -> float | None:
 def exercise_stats(lesson: Lesson) -> list[ExerciseStats]:
     students = lesson.handed_in
     public = {n: {c for s in students
-                  if (c := public_cause(s.exercises[n].get("message", ""))) is not None}
+                  if (c := public_cause(s.exercises[n].message)) is not None}
               for n in lesson.exercises}
     out = []
     for name, points in lesson.exercises.items():
         known = lesson.mistakes.get(name, set())
-        scores = [float(s.exercises[name]["score"]) for s in students]
+        scores = [float(s.exercises[name].score) for s in students]
         rest = [s.score - x for s, x in zip(students, scores)]
         stats = ExerciseStats(name, points, scores, discrimination(scores, rest), [], [], [], [])
         found: dict[str, list[Student]] = {}
@@ -290,9 +289,9 @@ def exercise_stats(lesson: Lesson) -> list[ExerciseStats]:
             entry = s.exercises[name]
             if score >= points:
                 continue
-            message = str(entry.get("message", ""))
-            if entry.get("status") != "graded":
-                (stats.not_attempted if entry.get("status") == "missing"
+            message = entry.message
+            if entry.status != "graded":
+                (stats.not_attempted if entry.status == "missing"
                  else stats.not_graded).append(s)
                 continue
             if message.startswith(f"✗ {name}: not implemented yet"):

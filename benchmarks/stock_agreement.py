@@ -191,8 +191,7 @@ def grade_both(root: Path, lesson: str, jobs: int) -> tuple[dict, dict, float, f
             else:
                 os.environ[k] = v
     ours_seconds = time.perf_counter() - start
-    ours = {r["student_id"]: {n: float(e["score"]) for n, e in r["exercises"].items()}
-            for r in results}
+    ours = {r.student_id: {n: float(e.score) for n, e in r.exercises.items()} for r in results}
     return stock, ours, stock_seconds, ours_seconds
 
 

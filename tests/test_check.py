@@ -247,9 +247,9 @@ def test_grading_says_not_implemented_once(monkeypatch):
     execution = Execution("ada", outcomes={"step": tuple(
         [stub] * len(cases["step"][key]) for key in ("public", "hidden"))})
     entry = judge_execution(execution, [ex], cases)["step"]
-    assert entry["score"] == 0
-    assert entry["message"] == ("✗ step: not implemented yet: replace `raise "
-                                "NotImplementedError()` with your code.")
+    assert entry.score == 0
+    assert entry.message == ("✗ step: not implemented yet: replace `raise "
+                             "NotImplementedError()` with your code.")
 
 
 # ---- messages a student can act on -------------------------------------------------------

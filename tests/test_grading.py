@@ -138,7 +138,8 @@ def _grade_batches(home: Path) -> None:
     lines = []
     rows = batch.grade(course, PAIR, subs, home / "adversarial-out", jobs=2, limits=LIMITS,
                        log=lines.append)
-    (home / "adversarial.json").write_text(json.dumps({"rows": rows, "lines": lines}))
+    (home / "adversarial.json").write_text(json.dumps({"rows": [r.to_json() for r in rows],
+                                                       "lines": lines}))
 
     subs = home / "welcome"
     submit(course, subs, "00-welcome", "ada", {"step": HEAVISIDE.replace("heaviside", "step")})

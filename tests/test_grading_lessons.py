@@ -96,7 +96,7 @@ def graded(tmp_path_factory):
         out = root / "graded" / lesson
         results = batch.grade(root, lesson, subs, out, jobs=2, limits=Limits(timeout=60),
                               log=lambda line: None)
-        rows[lesson] = {r["student_id"]: r for r in results}
+        rows[lesson] = {r.student_id: r.to_json() for r in results}
     return rows
 
 

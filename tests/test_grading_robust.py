@@ -216,7 +216,8 @@ def main(course: str, subs: str, out: str, side: str) -> None:
     rows = batch.grade(Path(course), PAIR, Path(subs), Path(out), jobs=2, limits=LIMITS,
                        submission_timeout=BUDGET, log=lines.append)
     measures = [json.loads(p.read_text()) for p in Path(side).glob("*.json")]
-    print(json.dumps({"rows": rows, "lines": lines, "seconds": time.monotonic() - start,
+    print(json.dumps({"rows": [r.to_json() for r in rows], "lines": lines,
+                      "seconds": time.monotonic() - start,
                       "grader_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "measures": measures}))
 
@@ -463,8 +464,8 @@ def test_a_judge_that_fails_costs_one_exercise(monkeypatch):
     cases = {"step": {"public": cases_for(ex, False), "hidden": cases_for(ex, True)}}
     execution = run.Execution("eve", outcomes={"step": ([Outcome(value=1.0)], [])})
     entry = run.judge_execution(execution, [ex], cases)["step"]
-    assert (entry["score"], entry["status"]) == (0, "refused")
-    assert "could not judge" in entry["message"] and "refused" in execution.statuses
+    assert (entry.score, entry.status) == (0, "refused")
+    assert "could not judge" in entry.message and "refused" in execution.statuses
 
 
 def test_default_budget_and_student_folders():

@@ -188,8 +188,10 @@ def test_only_written_answers_wait_for_a_manual_grade(empty_gradebook, tmp_path,
     from nbgrader.api import Gradebook
 
     db_url = _gradebook(empty_gradebook, tmp_path, written_answer)
-    results = [{"student_id": s, "exercises": {"f": {"score": p}}} for s, p in (("a", 2),
-                                                                                 ("b", 0))]
+    from autograder.grading.result import ExerciseResult, StudentResult
+
+    results = [StudentResult(s, "L", p, 2, 0, "graded", {"f": ExerciseResult(p, 2, "graded", "")})
+               for s, p in (("a", 2), ("b", 0))]
     gradebook.record(db_url, "L", results, {"f-tests": "f"})
     with Gradebook(db_url) as gb:
         for student, points in (("a", 2), ("b", 0)):

@@ -17,6 +17,7 @@ from test_instructor import course, empty_gradebook, nncourse  # noqa: F401 (fix
 from autograder.grading import gradebook
 from autograder.grading.export import FORMULA
 from autograder.grading.lms import export
+from autograder.grading.result import ExerciseResult, StudentResult
 
 HOSTILE = "=HYPERLINK(\"http://x\")"
 STUDENTS = {  # id: (first, last, email, lms_user_id)
@@ -46,7 +47,10 @@ def db_url(empty_gradebook, tmp_path):  # noqa: F811 (the fixture imported above
             gb.add_student(sid, first_name=first, last_name=last, email=email, lms_user_id=lms)
     for lesson, scores in AUTO.items():
         test = "f" if lesson == "L1" else "g"
-        results = [{"student_id": s, "exercises": {test: {"score": p}}} for s, p in scores.items()]
+        top = {"L1": 2, "L2": 4}[lesson]  # the points of its test cell
+        results = [StudentResult(s, lesson, p, top, 0, "graded",
+                                 {test: ExerciseResult(p, top, "graded", "")})
+                   for s, p in scores.items()]
         gradebook.record(url, lesson, results, {f"{test}-tests": test})
     return url
 

@@ -76,7 +76,7 @@ def implementation(exercise, plan: str):
     return {GARBAGE: garbage, STUB: stub}.get(plan) or exercise.mistakes[plan]
 
 
-def write_class(out: Path, lesson: str, class_plans: dict[str, dict]) -> list[dict]:
+def write_class(out: Path, lesson: str, class_plans: dict[str, dict]) -> list:
     """Judge every student's functions and write the results as `nncourse grade` does."""
     exercises = registry.all_exercises(lesson)
     cases = {ex.name: {"public": cases_for(ex, False), "hidden": cases_for(ex, True, 17)}

@@ -1,10 +1,12 @@
-"""The grading core's typed boundaries (issue 17): nbgrader's metadata is read by
+"""The grading core's typed boundaries (issue 17): a student's result is a
+`StudentResult` that reads and writes results.json; nbgrader's metadata is read by
 `autograder.notebook` alone; the seed and cases live apart from the notebook-facing
 `check`, which the grading package never imports."""
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import stat
 from pathlib import Path
@@ -15,9 +17,116 @@ import pytest
 import autograder
 from autograder import cases, notebook, registry
 from autograder.course import lessons, read_notebook, release_notebook
+from autograder.grading import batch, feedback
+from autograder.grading.result import ExerciseResult, ResultError, StudentResult
+from autograder.grading.status import Status
+from autograder.report_data import read_lesson
 
 PACKAGE = Path(autograder.__file__).parent
 ROOT = PACKAGE.parent
+
+
+# results.json as `nncourse grade` wrote it before StudentResult: the format is unchanged
+WRITTEN = """{
+ "student_id": "=ada",
+ "lesson": "00-welcome",
+ "score": 2,
+ "max_score": 3.0,
+ "by_hand": 1.0,
+ "status": "timeout",
+ "exercises": {
+  "step": {
+   "score": 2,
+   "max": 2,
+   "status": "graded",
+   "message": "✓ step: all 4 public cases pass.\\n✓ step: all 9 hidden cases pass."
+  },
+  "ramp": {
+   "score": 0,
+   "max": 1,
+   "status": "timeout",
+   "message": "✗ ramp: calling it did not finish in time."
+  }
+ },
+ "notes": [
+  "grading ramp ran past the time limit and was interrupted"
+ ],
+ "fingerprint": "abc"
+}"""
+
+
+def test_a_result_reads_and_writes_results_json_byte_for_byte(tmp_path):
+    # what the writer of the plain dict wrote, as that dict read back
+    assert json.dumps(json.loads(WRITTEN), indent=1, ensure_ascii=False) == WRITTEN
+    result = StudentResult.from_json(json.loads(WRITTEN))
+    assert result.exercises["ramp"] == ExerciseResult(0, 1, "timeout",
+                                                      "✗ ramp: calling it did not finish in time.")
+    assert result.notes == ("grading ramp ran past the time limit and was interrupted",)
+    assert (result.exercise_score("step"), result.exercise_score("absent")) == (2, 0)
+    feedback.write_student(tmp_path, result)
+    assert (tmp_path / "results.json").read_text(encoding="utf-8") == WRITTEN
+    assert feedback.read_student(tmp_path) == result
+    page = (tmp_path / "feedback.html").read_text()
+    assert "Score: <b>2 / 3</b>. Status: timeout." in page and "1 of the 3 points" in page
+    assert batch.grades_csv([result], ["step", "ramp", "absent"]).splitlines() == [
+        "student_id,lesson,score,max_score,by_hand,status,step,ramp,absent",
+        "'=ada,00-welcome,2,3,1,timeout,2,0,0"]
+
+
+def test_what_a_result_holds_is_cleaned_before_it_is_written(tmp_path):
+    result = StudentResult("bob\ud800", "00-welcome", 0, 2, 0, Status.CRASHED,
+                           {"step": ExerciseResult(0, 2, Status.CRASHED, "x\ud800")})
+    feedback.write_student(tmp_path, result)
+    read = feedback.read_student(tmp_path)
+    assert (read.student_id, read.exercises["step"].message) == ("bob\ufffd", "x\ufffd")
+    assert read.status == "crashed" and read.notes == () and read.fingerprint is None
+
+
+@pytest.mark.parametrize("change, named", [
+    (lambda d: d.pop("lesson"), "no field 'lesson'"),
+    (lambda d: d.update(score="2"), "'score' is '2', not a number"),
+    (lambda d: d.update(max_score=True), "'max_score' is True, not a number"),
+    (lambda d: d.update(exercises=[]), "'exercises' is [], not an object"),
+    (lambda d: d["exercises"]["ramp"].pop("message"), "exercise 'ramp': no field 'message'"),
+    (lambda d: d["exercises"].update(step=3), "exercise 'step': not a JSON object"),
+    (lambda d: d["notes"].append(7), "note 1 is 7, not a string"),
+    (lambda d: d.update(fingerprint=1), "'fingerprint' is 1, not a string or null"),
+])
+def test_a_damaged_result_names_the_file_and_the_field(tmp_path, change, named):
+    data = json.loads(WRITTEN)
+    change(data)
+    (tmp_path / "results.json").write_text(json.dumps(data))
+    with pytest.raises(ResultError, match="results.json.*" + named.replace("[", r"\[")
+                       .replace("]", r"\]")) as caught:
+        feedback.load_student(tmp_path)
+    assert str(tmp_path / "results.json") in str(caught.value)
+    assert feedback.read_student(tmp_path) is None  # the grader grades such a student again
+
+
+def test_results_written_before_by_hand_and_fingerprint_still_read():
+    data = json.loads(WRITTEN)
+    for key in ("by_hand", "notes", "fingerprint"):
+        del data[key]
+    result = StudentResult.from_json(data)
+    assert (result.by_hand, result.notes, result.fingerprint) == (0, (), None)
+
+
+def test_the_report_reads_grades_csv_when_a_results_json_is_missing_or_damaged(tmp_path):
+    good = StudentResult.from_json(json.loads(WRITTEN))
+    results = [good, *(StudentResult.from_json({**json.loads(WRITTEN), "student_id": s})
+                       for s in ("bob", "cy"))]
+    for result in results:
+        feedback.write_student(batch.student_dir(tmp_path, result.student_id), result)
+    (batch.student_dir(tmp_path, "bob") / "results.json").unlink()
+    (batch.student_dir(tmp_path, "cy") / "results.json").write_text('{"student_id": "cy"}')
+    feedback.write_atomic(tmp_path / "grades.csv", batch.grades_csv(results, ["step", "ramp"]))
+    lesson = read_lesson(tmp_path)
+    assert [s.id for s in lesson.students] == ["=ada", "bob", "cy"]
+    ada, bob, cy = lesson.students
+    assert ada.exercises == good.exercises
+    for student in (bob, cy):
+        assert student.exercises == {"step": ExerciseResult(2, 2, "timeout", ""),
+                                     "ramp": ExerciseResult(0, 1, "timeout", "")}
 
 
 def _module_file(name: str) -> Path | None:

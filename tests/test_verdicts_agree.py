@@ -243,8 +243,8 @@ def _graded(ex, cases, first, second, part) -> tuple[bool, str]:
                           given={ex.name: second} if second else {})
     with np.errstate(all="ignore"):
         entry = judge_execution(execution, [ex], cases)[ex.name]
-    assert entry["status"] == "graded", entry
-    return entry["score"] == ex.points, entry["message"]
+    assert entry.status == "graded", entry
+    return entry.score == ex.points, entry.message
 
 
 # ---- both ----------------------------------------------------------------------------------

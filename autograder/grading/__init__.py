@@ -5,6 +5,7 @@
     kernel    a sandboxed kernel that survives timeouts, crashes and floods of output
     sandbox   bubblewrap and resource limits; nnlib with its graded functions stubbed
     collect   the kernel-side collection and the strict decoding of what it sends
+    result    StudentResult and ExerciseResult: what results.json holds
     feedback  results.json and feedback.html per student
     gradebook scores into nbgrader's gradebook, from the grader's process only
     parallel  one at a time, a local process pool (--jobs) or Dask (--scheduler)

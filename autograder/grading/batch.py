@@ -32,7 +32,7 @@ import re
 import shutil
 import stat
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -46,6 +46,7 @@ from autograder.course import CourseError, read_notebook, release_notebook
 from autograder.grading import feedback, gradebook, parallel
 from autograder.grading.collect import clean_text
 from autograder.grading.export import csv_cell
+from autograder.grading.result import ExerciseResult, StudentResult
 from autograder.grading.run import Task, execute, judge_execution, read_submission
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
 from autograder.grading.status import status_text
@@ -112,16 +113,16 @@ def student_dir(out: Path, student: str) -> Path:
     return out / STUDENTS / folder_name(student)
 
 
-def _earlier(out: Path, student: str) -> dict | None:
+def _earlier(out: Path, student: str) -> StudentResult | None:
     """The result of an earlier run into `out`, also from the layout before OUT/students."""
     found = feedback.read_student(student_dir(out, student))
     if found is None and folder_name(student) == student:
         legacy = out / student
         if legacy.is_dir() and not legacy.is_symlink():
             found = feedback.read_student(legacy)
-            if found is not None and found.get("student_id") != student:
+            if found is not None and found.student_id != student:
                 found = None
-    return found if isinstance(found, dict) else None
+    return found
 
 
 def _is_regular(path: Path) -> bool:
@@ -237,26 +238,25 @@ def fingerprint(notebook: Path | None, lesson: str, seed: int, limits: Limits,
     return h.hexdigest()
 
 
-def grades_csv(results: list[dict], names: list[str]) -> str:
+def grades_csv(results: list[StudentResult], names: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student_id", "lesson", "score", "max_score", "by_hand", "status", *names])
     for r in results:
         writer.writerow([csv_cell(v) for v in (
-            r["student_id"], r["lesson"], f"{r['score']:g}", f"{r['max_score']:g}",
-            f"{r.get('by_hand', 0):g}", r["status"],
-            *(f"{r['exercises'].get(n, {}).get('score', 0):g}" for n in names))])
+            r.student_id, r.lesson, f"{r.score:g}", f"{r.max_score:g}", f"{r.by_hand:g}",
+            r.status, *(f"{r.exercise_score(n):g}" for n in names))])
     return buf.getvalue()
 
 
-def _autograded_notebook(nb, result: dict, cells: dict[str, str]):
+def _autograded_notebook(nb, result: StudentResult, cells: dict[str, str]):
     """The executed, restored notebook for formgrader, test cells showing the verdicts
     (the worker already made the rest safe: `run.formgrader_safe`)."""
     nb = nbformat.from_dict(nb)
     for cell in nb.cells:
         gid = grade_id(cell)
         if cell.cell_type == "code" and gid in cells:
-            message = result["exercises"][cells[gid]]["message"]
+            message = result.exercises[cells[gid]].message
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                    text=clean_text(message) + "\n")]
     return nb
@@ -274,27 +274,25 @@ def _students(submissions: Path, out: Path, db_url: str) -> dict[str, str | None
     if (out / STUDENTS).is_dir():
         for folder in (out / STUDENTS).iterdir():
             result = feedback.read_student(folder)
-            if isinstance(result, dict) and isinstance(result.get("student_id"), str):
-                earlier.append(result["student_id"])
+            if result is not None:
+                earlier.append(result.student_id)
     for student in [*gradebook.students(db_url), *earlier]:
         found.setdefault(student, None)
     return dict(sorted(found.items()))
 
 
 def _placeholder(student: str, lesson: str, exercises, max_score: float, manual: float,
-                 status: str, note: str, fingerprint: str | None = None) -> dict:
-    return {"student_id": student, "lesson": lesson, "score": 0, "max_score": max_score,
-            "by_hand": manual, "status": status,
-            "exercises": {ex.name: {"score": 0, "max": ex.points, "status": status,
-                                    "message": f"✗ {ex.name}: not graded ({note})."}
-                          for ex in exercises},
-            "notes": [note], "fingerprint": fingerprint}
+                 status: str, note: str, fingerprint: str | None = None) -> StudentResult:
+    return StudentResult(student, lesson, 0, max_score, manual, status,
+                         {ex.name: ExerciseResult(0, ex.points, status,
+                                                  f"✗ {ex.name}: not graded ({note}).")
+                          for ex in exercises}, (note,), fingerprint)
 
 
 def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, jobs: int = 1,
           limits: Limits | None = None, scheduler: str | None = None, use_bwrap: bool = True,
-          log=print, submission_timeout: float | None = None) -> list[dict]:
-    """Grade every submission of `lesson`; return the rows of grades.csv as dicts.
+          log=print, submission_timeout: float | None = None) -> list[StudentResult]:
+    """Grade every submission of `lesson`; return the results, the rows of grades.csv.
 
     `submission_timeout` is each submission's wall-clock budget in seconds, replays after
     a restart included (default: `run.default_budget`)."""
@@ -351,7 +349,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
             kept += 1
             continue
         prints[student] = fingerprint(notebook, lesson, seed, limits, budget, notes)
-        if earlier is None or earlier.get("fingerprint") != prints[student] or \
+        if earlier is None or earlier.fingerprint != prints[student] or \
                 feedback.read_student(student_dir(out, student)) is None:
             tasks.append(Task(student, lesson, str(notebook) if notebook else None,
                               str(release_path), str(inputs), counts, sandbox, budget, notes,
@@ -368,14 +366,14 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
             try:
                 result = _result(execution, lesson, exercises, cases, max_score, manual,
                                  prints[execution.student])
-                _write(out, autograded, lesson, cells, execution, result)
+                result = _write(out, autograded, lesson, cells, execution, result)
             except Exception as exc:  # noqa: BLE001 - one student's row, never the run
                 result = _placeholder(execution.student, lesson, exercises, max_score, manual,
                                       "refused", f"the grader failed on this submission "
                                       f"({type(exc).__name__})", prints[execution.student])
                 feedback.write_student(student_dir(out, execution.student), result)
-            log(f"  {printable(execution.student)}: {result['score']:g}/{max_score:g} "
-                f"{result['status']}")
+            log(f"  {printable(execution.student)}: {result.score:g}/{max_score:g} "
+                f"{result.status}")
     except Exception as exc:  # noqa: BLE001 - a worker died or Dask failed: rows for all
         log(f"grading stopped: {type(exc).__name__}: {exc}; {len(pending)} submission(s) "
             "left are graded the next time this command runs")
@@ -387,7 +385,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     results = []
     for student in students:
         result = feedback.read_student(student_dir(out, student))
-        if not isinstance(result, dict):
+        if result is None:
             result = _placeholder(student, lesson, exercises, max_score, manual, "crashed",
                                   "its results could not be written; the next run grades it")
         results.append(result)
@@ -399,18 +397,19 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
     return results
 
 
-def _result(execution, lesson, exercises, cases, max_score, manual, fingerprint) -> dict:
+def _result(execution, lesson, exercises, cases, max_score, manual,
+            fingerprint) -> StudentResult:
     per_exercise = judge_execution(execution, exercises, cases)
-    return feedback.clean({
-        "student_id": execution.student, "lesson": lesson,
-        "score": sum(e["score"] for e in per_exercise.values()),
-        "max_score": max_score, "by_hand": manual, "status": status_text(execution.statuses),
-        "exercises": per_exercise, "notes": execution.notes, "fingerprint": fingerprint})
+    return feedback.cleaned(StudentResult(
+        execution.student, lesson, sum(e.score for e in per_exercise.values()), max_score,
+        manual, status_text(execution.statuses), per_exercise, tuple(execution.notes),
+        fingerprint))
 
 
-def _write(out: Path, autograded: Path, lesson: str, cells, execution, result: dict) -> None:
+def _write(out: Path, autograded: Path, lesson: str, cells, execution,
+           result: StudentResult) -> StudentResult:
     """The autograded notebook for formgrader (a failure there is a note), then the
-    student's results.json and feedback.html."""
+    student's results.json and feedback.html; the result as written."""
     if execution.notebook is not None:
         student = execution.student
         try:
@@ -421,6 +420,8 @@ def _write(out: Path, autograded: Path, lesson: str, cells, execution, result: d
             text = nbformat.writes(_autograded_notebook(execution.notebook, result, cells))
             feedback.write_atomic(path, clean_text(text) + "\n")
         except Exception as exc:  # noqa: BLE001 - formgrader loses a view, not the grade
-            result["notes"].append(f"the autograded notebook for formgrader could not be "
-                                   f"written ({type(exc).__name__})")
+            result = replace(result, notes=(
+                *result.notes, f"the autograded notebook for formgrader could not be written "
+                               f"({type(exc).__name__})"))
     feedback.write_student(student_dir(out, execution.student), result)
+    return result

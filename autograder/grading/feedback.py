@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.grading.collect import clean_text
+from autograder.grading.result import ResultError, StudentResult
 
 
 def clean(value):
@@ -28,6 +29,11 @@ def clean(value):
     if isinstance(value, (list, tuple)):
         return [clean(v) for v in value]
     return value
+
+
+def cleaned(result: StudentResult) -> StudentResult:
+    """`result` with every string writable as UTF-8 (see `clean`)."""
+    return StudentResult.from_json(clean(result.to_json()))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -43,26 +49,25 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def html_page(result: dict) -> str:
+def html_page(result: StudentResult) -> str:
     esc = html.escape
     rows = "".join(
-        f"<tr><td>{esc(name)}</td><td>{e['score']:g} / {e['max']:g}</td>"
-        f"<td>{esc(e['status'])}</td><td><pre>{esc(e['message'])}</pre></td></tr>"
-        for name, e in result["exercises"].items())
-    notes = "".join(f"<li>{esc(n)}</li>" for n in result["notes"])
-    by_hand = result.get("by_hand", 0)
-    pending = (f"<p>{by_hand:g} of the {result['max_score']:g} points are for written answers "
-               "that your instructor grades by hand; they are not in this score yet.</p>"
-               if by_hand else "")
+        f"<tr><td>{esc(name)}</td><td>{e.score:g} / {e.max:g}</td>"
+        f"<td>{esc(e.status)}</td><td><pre>{esc(e.message)}</pre></td></tr>"
+        for name, e in result.exercises.items())
+    notes = "".join(f"<li>{esc(n)}</li>" for n in result.notes)
+    pending = (f"<p>{result.by_hand:g} of the {result.max_score:g} points are for written "
+               "answers that your instructor grades by hand; they are not in this score yet."
+               "</p>" if result.by_hand else "")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{esc(result['lesson'])}: feedback for {esc(result['student_id'])}</title>
+<title>{esc(result.lesson)}: feedback for {esc(result.student_id)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.4em;vertical-align:top}}
 pre{{white-space:pre-wrap;margin:0}}</style></head><body>
-<h1>{esc(result['lesson'])}</h1>
-<p>Student: {esc(result['student_id'])}.
-Score: <b>{result['score']:g} / {result['max_score']:g}</b>. Status: {esc(result['status'])}.</p>
+<h1>{esc(result.lesson)}</h1>
+<p>Student: {esc(result.student_id)}.
+Score: <b>{result.score:g} / {result.max_score:g}</b>. Status: {esc(result.status)}.</p>
 {pending}
 <table><tr><th>exercise</th><th>score</th><th>status</th><th>message</th></tr>{rows}</table>
 {f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
@@ -70,15 +75,29 @@ Score: <b>{result['score']:g} / {result['max_score']:g}</b>. Status: {esc(result
 """
 
 
-def write_student(folder: Path, result: dict) -> None:
+def write_student(folder: Path, result: StudentResult) -> None:
     """feedback.html first, results.json last: a results.json means the student is done."""
-    result = clean(result)
+    result = cleaned(result)
     write_atomic(folder / "feedback.html", html_page(result))
-    write_atomic(folder / "results.json", json.dumps(result, indent=1, ensure_ascii=False))
+    write_atomic(folder / "results.json",
+                 json.dumps(result.to_json(), indent=1, ensure_ascii=False))
 
 
-def read_student(folder: Path) -> dict | None:
+def load_student(folder: Path) -> StudentResult:
+    """The student's results.json; OSError when it cannot be read, ValueError (ResultError
+    naming the file and the field) when it is not a result."""
+    path = folder / "results.json"
     try:
-        return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ResultError(f"{path}: not JSON ({exc})") from None
+    return StudentResult.from_json(data, str(path))
+
+
+def read_student(folder: Path) -> StudentResult | None:
+    """The student's result, or None when there is none to use: a results.json missing,
+    unreadable or not a result (the grader grades that student again)."""
+    try:
+        return load_student(folder)
     except (OSError, ValueError):
         return None

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import CourseError
+from autograder.grading.result import StudentResult
 
 
 def _notebooks(gb: Gradebook, lesson: str) -> list[str]:
@@ -47,7 +48,7 @@ def require(db_url: str, lesson: str) -> None:
         _notebooks(gb, lesson)
 
 
-def record(db_url: str, lesson: str, results: list[dict], cells: dict[str, str],
+def record(db_url: str, lesson: str, results: list[StudentResult], cells: dict[str, str],
            fresh: set[str] | None = None) -> dict[str, str]:
     """Set the autograder score of each test cell (`cells`: grade_id -> exercise).
 
@@ -59,7 +60,7 @@ def record(db_url: str, lesson: str, results: list[dict], cells: dict[str, str],
     with Gradebook(db_url) as gb:
         notebooks = _notebooks(gb, lesson)
         for result in results:
-            student = result["student_id"]
+            student = result.student_id
             try:
                 _record_one(gb, lesson, notebooks, student, result, cells,
                             fresh is None or student in fresh)
@@ -70,8 +71,8 @@ def record(db_url: str, lesson: str, results: list[dict], cells: dict[str, str],
     return failed
 
 
-def _record_one(gb: Gradebook, lesson: str, notebooks: list[str], student: str, result: dict,
-                cells: dict[str, str], fresh: bool) -> None:
+def _record_one(gb: Gradebook, lesson: str, notebooks: list[str], student: str,
+                result: StudentResult, cells: dict[str, str], fresh: bool) -> None:
     gb.update_or_create_student(student)
     try:
         gb.find_submission(lesson, student)
@@ -86,7 +87,7 @@ def _record_one(gb: Gradebook, lesson: str, notebooks: list[str], student: str, 
                 grade = gb.find_grade(grade_id, notebook, lesson, student)
             except MissingEntry:
                 continue
-            grade.auto_score = result["exercises"].get(name, {}).get("score", 0)
+            grade.auto_score = result.exercise_score(name)
             if fresh:
                 grade.manual_score = None
             # a Grade is created needing a manual grade; nbgrader's autograde clears

@@ -52,6 +52,7 @@ from autograder.grading.collect import (
     size_of,
 )
 from autograder.grading.kernel import OUTPUT_CAP, CellRun, Kernel, KernelStartError
+from autograder.grading.result import ExerciseResult
 from autograder.grading.sandbox import Sandbox
 from autograder.grading.status import CellStatus, Failure, Status
 from autograder.judge import judge
@@ -559,52 +560,50 @@ def formgrader_safe(nb, release):
     return nb
 
 
-def judge_execution(execution: Execution, exercises, cases) -> dict[str, dict]:
+def judge_execution(execution: Execution, exercises, cases) -> dict[str, ExerciseResult]:
     """Per exercise: score, max, status and the message a student may read. Judging that
     fails on what the student sent costs that exercise (status `refused`), nothing more."""
     out = {}
     for ex in exercises:
         got = execution.outcomes.get(ex.name, Failure(Status.MISSING))
-        entry = {"score": 0, "max": ex.points}
         if isinstance(got, Failure):
-            entry.update(status=got.status, message=got.message(ex.name))
+            entry = ExerciseResult(0, ex.points, got.status, got.message(ex.name))
         else:
             try:
-                entry.update(_judged(ex, got, cases))
+                entry = _judged(ex, got, cases)
             except Exception as exc:  # noqa: BLE001 - one exercise lost, not the run
                 why = f"the grader could not judge what it returned ({type(exc).__name__})"
                 execution.statuses.add(Status.REFUSED)
                 execution.notes.append(f"grading {ex.name}: {why}")
-                entry.update(status=Status.REFUSED, message=f"✗ {ex.name}: not graded: {why}; "
-                             "return numbers and arrays of numbers.")
-        if entry["score"] < ex.points and ex.name in execution.given:
-            entry.update(_judged_given(ex, execution.given[ex.name], cases, out))
+                entry = ExerciseResult(0, ex.points, Status.REFUSED, f"✗ {ex.name}: not "
+                                       f"graded: {why}; return numbers and arrays of numbers.")
+        if entry.score < ex.points and ex.name in execution.given:
+            entry = _judged_given(ex, execution.given[ex.name], cases, out) or entry
         out[ex.name] = entry
     return out
 
 
-def _judged_given(ex, got, cases, judged: dict) -> dict:
+def _judged_given(ex, got, cases, judged: dict[str, ExerciseResult]) -> ExerciseResult | None:
     """The verdict with correct versions of what `ex` calls, when that one passes: its
     points, and which of the functions it calls to fix (those judged before it)."""
     try:
         second = _judged(ex, got, cases)
     except Exception:  # noqa: BLE001 - the first verdict stands
-        return {}
-    if second["score"] < ex.points:
-        return {}
-    failing = [n for n in given.uses(ex) if n in judged
-               and judged[n]["score"] < judged[n]["max"]]
-    return {"score": ex.points, "status": "graded", "message": given.note(ex, failing)}
+        return None
+    if second.score < ex.points:
+        return None
+    failing = [n for n in given.uses(ex) if n in judged and judged[n].score < judged[n].max]
+    return ExerciseResult(ex.points, ex.points, "graded", given.note(ex, failing))
 
 
-def _judged(ex, got, cases) -> dict:
+def _judged(ex, got, cases) -> ExerciseResult:
     parts = [(cases[ex.name][key], outcomes)
              for key, outcomes in zip(("public", "hidden"), got, strict=True)]
     reports = [judge(ex, c, o, hidden=i == 1) for i, (c, o) in enumerate(parts)]
     passed = all(r.passed for r in reports)
     # an exercise not yet written says so once, not once per set of cases
     messages = dict.fromkeys(r.message(c) for r, (c, _) in zip(reports, parts, strict=True))
-    return {"score": ex.points if passed else 0, "status": "graded",
-            "message": clean_text("\n".join(messages))}
+    return ExerciseResult(ex.points if passed else 0, ex.points, "graded",
+                          clean_text("\n".join(messages)))
 
 
