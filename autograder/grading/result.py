@@ -16,7 +16,13 @@ class ResultError(ValueError):
     """A results.json that is not what `StudentResult.to_json` writes."""
 
 
+_NAMES = {Real: "a number", str: "a string", dict: "an object", list: "a list",
+          (str, type(None)): "a string or null"}
+
+
 def _field(data, key: str, kind, where: str, default=...):
+    """`data[key]`, which must be a `kind` (a bool is no number); `default` when given and
+    the key is missing."""
     if not isinstance(data, dict):
         raise ResultError(f"{where}: not a JSON object")
     if key not in data:
@@ -24,17 +30,9 @@ def _field(data, key: str, kind, where: str, default=...):
             return default
         raise ResultError(f"{where}: no field {key!r}")
     value = data[key]
-    if kind is Real:
-        ok = isinstance(value, Real) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
+    if not isinstance(value, kind) or (kind is Real and isinstance(value, bool)):
         raise ResultError(f"{where}: {key!r} is {value!r}, not {_NAMES.get(kind, kind)}")
     return value
-
-
-_NAMES = {Real: "a number", str: "a string", dict: "an object", list: "a list",
-          (str, type(None)): "a string or null"}
 
 
 @dataclass(frozen=True)
