@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import notebook
 from autograder.course import environment, find_root, release_notebook, source_notebook
 from autograder.release import build
 
@@ -60,11 +61,16 @@ def make_course(tmp: Path, lesson: str) -> Path:
 def _answers(root: Path, lesson: str) -> dict[str, str]:
     """{grade_id: source} of the instructor's answer cells, solution markers removed."""
     solution = nbformat.read(source_notebook(root, lesson), as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+    return {notebook.grade_id(c): "\n".join(
                 line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line
                 and "### END SOLUTION" not in line)
-            for c in solution.cells if c.metadata.get("nbgrader", {}).get("solution")
-            and c.cell_type == "code"}
+            for c in solution.cells if notebook.is_solution(c) and c.cell_type == "code"}
+
+
+def stubs(release) -> dict[str, str]:
+    """{grade_id: source} of the released answer cells (the stubs students start from)."""
+    return {notebook.grade_id(c): c.source for c in release.cells
+            if notebook.is_solution(c) and c.cell_type == "code"}
 
 
 def negated(source: str) -> str:
@@ -80,8 +86,7 @@ def negated(source: str) -> str:
 def make_submissions(root: Path, lesson: str, n: int) -> dict[str, str]:
     """n submissions in grading/submitted; returns {student: what is wrong}."""
     release = nbformat.read(release_notebook(root, lesson), as_version=4)
-    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
-             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    released = stubs(release)
     answers = _answers(root, lesson)
     slips = [(gid, kind) for gid in answers for kind in ("stub", "negated")]
     kinds = {}
@@ -92,7 +97,7 @@ def make_submissions(root: Path, lesson: str, n: int) -> dict[str, str]:
             kinds[student] = "right"
         else:
             gid, kind = slips[(i - 1 - i // 3) % len(slips)]
-            sources[gid] = stubs[gid] if kind == "stub" else negated(answers[gid])
+            sources[gid] = released[gid] if kind == "stub" else negated(answers[gid])
             kinds[student] = f"{gid}: {kind}"
         write_submission(root, lesson, release, student, sources)
     return kinds
@@ -104,7 +109,7 @@ def write_submission(root: Path, lesson: str, release, student: str,
     `student`'s submission in grading/submitted."""
     nb = nbformat.from_dict(release)
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = notebook.grade_id(cell)
         if gid in sources:
             cell.source = sources[gid]
     folder = root / "grading" / "submitted" / student / lesson

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import given, registry
+from autograder import given, notebook, registry
 from autograder.course import environment, release_notebook
 from autograder.grading import batch
 from autograder.grading.sandbox import Limits
@@ -75,19 +75,13 @@ grading = _benchmark("grading")
 def exercise_cells(root: Path, lesson: str) -> dict[str, str]:
     """{exercise name: grade_id of its answer cell} and of its test cell, read from the
     release: the answer cell defines the function, the test cell calls check() on it."""
-    answers, tests = {}, {}
-    for cell in nbformat.read(release_notebook(root, lesson), as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code":
-            continue
-        if meta.get("solution"):
-            found = re.search(r"^def (\w+)\(", cell.source, re.M)
-            if found:
-                answers[found[1]] = meta["grade_id"]
-        elif meta.get("grade"):
-            found = re.search(r"check\(\"(\w+)\"", cell.source)
-            if found:
-                tests[found[1]] = meta["grade_id"]
+    release = nbformat.read(release_notebook(root, lesson), as_version=4)
+    answers = {}
+    for cell in release.cells:
+        found = re.search(r"^def (\w+)\(", cell.source, re.M)
+        if cell.cell_type == "code" and notebook.is_solution(cell) and found:
+            answers[found[1]] = notebook.grade_id(cell)
+    tests = {name: gid for gid, name in notebook.test_cells(release).items()}
     return {"answers": answers, "tests": tests}
 
 
@@ -100,8 +94,7 @@ def typical_class(root: Path, lesson: str, n: int, only: list | None = None) -> 
     release = nbformat.read(release_notebook(root, lesson), as_version=4)
     cells = exercise_cells(root, lesson)["answers"]
     answers = grading._answers(root, lesson)
-    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
-             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    stubs = grading.stubs(release)
     slips = available_slips(root, lesson)
     plan = only if only is not None else [
         [] if i % 4 == 0 else [slips[(i - 1 - i // 4) % len(slips)]] for i in range(n)]
