@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSON = "06-backprop"
 SLIPS = [
     [],
-    [("sigmoid_prime", "a sign error"), ("hidden_delta", "W_next transposed"),
+    [("hidden_delta", "W_next transposed"),
      ("backward", "the gradients in reverse order"), ("value_and_grad", "negated")],
     [("output_delta", "the derivative left out"), ("dense_backward", "db averaged over the batch"),
      ("numerical_gradient", "x restored by adding h back")],
