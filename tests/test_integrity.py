@@ -146,11 +146,11 @@ def test_a_closure_returning_pretrained_params_fails_with_a_clear_message():
     assert hidden and "not trained with the building blocks" in hidden  # the hint says why
 
 
-HONEST_SEEDS = [1, 2, 3, 7, 11, 42, 99, 2024, 31337, 20240610, 123456789, 987654321]
+HONEST_SEEDS = [1, 42, 20240610]  # each seed trains two models, public and hidden: 10 s
 
 
 @pytest.mark.parametrize("seed", HONEST_SEEDS)
-def test_honest_models_pass_every_hidden_seed(monkeypatch, seed):
+def test_honest_models_pass_the_hidden_cases_of_several_seeds(monkeypatch, seed):
     from checking import passes
     from test_lesson10 import _sgd_loop, train_digits_own_loop
 
@@ -230,15 +230,22 @@ def test_turning_the_watch_off_fails():
 def test_a_thread_started_by_the_function_is_watched():
     import threading
 
+    started = []
+
     def threaded(y, y_pred, average="binary", pos_label=1):
         out = []
         t = threading.Thread(target=lambda: out.append(sk_precision(y, y_pred, average,
                                                                     pos_label)))
+        started.append(t)
         t.start()
         t.join()
         return out[0] if out else 0.0
 
     assert "scikit-learn" in fails("precision", threaded)
+    # the refused call returned at once; its thread goes on and would be seen by the
+    # graded calls of the tests that follow
+    for t in started:
+        t.join()
 
 
 def test_the_libraries_work_outside_a_graded_call_and_the_profiler_is_restored():
