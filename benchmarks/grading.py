@@ -12,8 +12,9 @@ with the result of its first `return` negated, a slip that breaks a correct answ
 The notebook's `check()` judges a dependent with correct versions of what it calls, as
 grading does, so the two graders agree on every student.
 
-Usage: python benchmarks/grading.py [--lesson 06-backprop] [--students 40] [--jobs 2]
-                                    [--target 8] [--strict]
+Usage: python benchmarks/grading.py [--lesson 06-backprop ... | --lesson all] [--students 40]
+                                    [--jobs 2] [--target 8] [--strict]
+With several lessons (or all), a table of every lesson's times and ratio ends the output.
 With --strict the exit status is 1 if the target is missed or any score differs.
 """
 
@@ -33,13 +34,20 @@ from pathlib import Path
 import nbformat
 
 from autograder import notebook
-from autograder.course import environment, find_root, release_notebook, source_notebook
+from autograder.course import (
+    environment,
+    find_root,
+    lessons,
+    release_notebook,
+    source_notebook,
+)
 from autograder.release import build
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lesson", default="00-welcome")
+    parser.add_argument("--lesson", nargs="+", default=["00-welcome"],
+                        help="one or more lessons, or 'all' (default 00-welcome)")
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--target", type=float, default=8.0,
@@ -131,38 +139,52 @@ def scores(path: Path, column: str = "score") -> dict[str, float]:
         return {r["student_id"]: float(r[column]) for r in csv.DictReader(f)}
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def bench(lesson: str, students: int, jobs: int):
+    """Grade one class of `lesson` both ways: (stock s, ours s, kinds, students whose
+    scores differ)."""
     with tempfile.TemporaryDirectory(prefix="nncourse-bench-") as tmp:
-        root = make_course(Path(tmp), args.lesson)
-        kinds = make_submissions(root, args.lesson, args.students)
+        root = make_course(Path(tmp), lesson)
+        kinds = make_submissions(root, lesson, students)
         env = environment() | {"NNCOURSE_HIDDEN_SEED": "20240917", "NNCOURSE_ROOT": str(root)}
         env.pop("NNCOURSE_SEED_FILE", None)
         python = sys.executable
-        stock = timed([python, "-m", "nbgrader", "autograde", args.lesson, "--force"], root,
-                      env)
+        stock = timed([python, "-m", "nbgrader", "autograde", lesson, "--force"], root, env)
         timed([python, "-m", "nbgrader", "export", "--to", str(root / "stock.csv")], root, env)
         stock_scores = scores(root / "stock.csv")
-        ours = timed([python, "-m", "autograder.cli", "grade", args.lesson, "--submissions",
+        ours = timed([python, "-m", "autograder.cli", "grade", lesson, "--submissions",
                       str(root / "grading" / "submitted"), "--out", str(root / "ours"),
-                      "--jobs", str(args.jobs)], root, env)
+                      "--jobs", str(jobs)], root, env)
         our_scores = scores(root / "ours" / "grades.csv")
-    differ = sorted(s for s in kinds if stock_scores.get(s) != our_scores.get(s))
-    ratio = stock / ours
-    right = sum(k == "right" for k in kinds.values())
-    print(f"{args.students} submissions of {args.lesson} ({right} right, "
-          f"{args.students - right} wrong), {os.cpu_count()} cores")
-    print(f"  nbgrader autograde          {stock:7.1f} s")
-    print(f"  nncourse grade --jobs {args.jobs:<5d} {ours:7.1f} s")
-    met = ratio >= args.target
-    print(f"  ratio {ratio:.2f}x (target >= {args.target:g}x): {'met' if met else 'MISSED'}")
-    same = "yes" if not differ else "NO: " + "; ".join(
-        f"{s} ({kinds[s]}: stock {stock_scores.get(s)}, ours {our_scores.get(s)})"
-        for s in differ)
-    print(f"  same score on every submission: {same}")
-    if args.strict and (not met or differ):
-        return 1
-    return 0
+    differ = {s: (kinds[s], stock_scores.get(s), our_scores.get(s)) for s in kinds
+              if stock_scores.get(s) != our_scores.get(s)}
+    return stock, ours, kinds, differ
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    chosen = (lessons(find_root(Path(__file__).parent)) if args.lesson == ["all"]
+              else args.lesson)
+    rows, failed = [], False
+    for lesson in chosen:
+        stock, ours, kinds, differ = bench(lesson, args.students, args.jobs)
+        ratio = stock / ours
+        right = sum(k == "right" for k in kinds.values())
+        print(f"{args.students} submissions of {lesson} ({right} right, "
+              f"{args.students - right} wrong), {os.cpu_count()} cores")
+        print(f"  nbgrader autograde          {stock:7.1f} s")
+        print(f"  nncourse grade --jobs {args.jobs:<5d} {ours:7.1f} s")
+        met = ratio >= args.target
+        print(f"  ratio {ratio:.2f}x (target >= {args.target:g}x): {'met' if met else 'MISSED'}")
+        same = "yes" if not differ else "NO: " + "; ".join(
+            f"{s} ({kind}: stock {a}, ours {b})" for s, (kind, a, b) in sorted(differ.items()))
+        print(f"  same score on every submission: {same}", flush=True)
+        rows.append((lesson, stock, ours, ratio, not differ))
+        failed |= not met or bool(differ)
+    if len(rows) > 1:
+        print(f"\n{'lesson':20s} {'stock s':>8s} {'ours s':>8s} {'ratio':>7s}  same scores")
+        for lesson, stock, ours, ratio, same in rows:
+            print(f"{lesson:20s} {stock:8.1f} {ours:8.1f} {ratio:6.2f}x  {'yes' if same else 'NO'}")
+    return 1 if args.strict and failed else 0
 
 
 if __name__ == "__main__":
