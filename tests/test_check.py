@@ -315,3 +315,11 @@ def test_a_long_case_offers_show_case_and_show_case_defines_it(capsys):
     assert np.array_equal(namespace["dA"], case.args[0])
     with pytest.raises(ValueError, match="public cases 1 to"):
         show_case("dense_backward", 99, {})
+
+
+def test_a_value_where_the_reference_is_infinite_fails_with_a_message_and_no_warning():
+    # pyproject turns RuntimeWarning into an error: inf / inf in the message would raise
+    tol = registry.TOLERANCES["float"]
+    v = compare(np.array([1.0, np.inf]), np.array([1.0, 5.0]), tol, Case((0.0,)))
+    assert not v.passed and "your result[1] is 5 but should be inf" in v.message
+    assert "a different value" in v.message
