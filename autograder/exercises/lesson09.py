@@ -348,6 +348,8 @@ register(Exercise(
 
 def _mask_case(rng, shape, p, inverted, note):
     r = (rng.random(shape) < p).astype(float)
+    if not r.any():  # with every unit dropped, any scaling of the kept ones would pass
+        r.flat[rng.integers(r.size)] = 1.0
     return Case((rng.normal(size=shape), r, p), {"inverted": inverted}, note)
 
 
