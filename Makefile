@@ -54,8 +54,8 @@ test: $(VENV)/.test $(GUARD) $(KERNEL_CONFIG) lint pytest adversarial-as-user se
 lint:
 	$(BIN)/ruff check .
 
-# The widget-event browser test drives every widget of every lesson (10 to 25 minutes on 2
-# cores): `make widgets` runs it; `make test` runs the Run All browser test of every lesson.
+# The widget-event browser test drives every widget of every lesson (about 7 minutes on an
+# idle 2-core machine): `make widgets` runs it; `make test` runs the Run All browser test of every lesson.
 pytest:
 	$(BIN)/pytest -n 2 --ignore=tests/test_browser_widgets.py
 
