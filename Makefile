@@ -55,7 +55,8 @@ lint:
 	$(BIN)/ruff check .
 
 # The widget-event browser test drives every widget of every lesson (about 7 minutes on an
-# idle 2-core machine): `make widgets` runs it; `make test` runs the Run All browser test of every lesson.
+# idle 2-core machine): `make widgets` runs it; `make test` runs the Run All browser test of
+# every lesson.
 pytest:
 	$(BIN)/pytest -n 2 --ignore=tests/test_browser_widgets.py
 
