@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder import given, registry
-from autograder.cases import SEED_ENV, cases_for  # noqa: F401 - SEED_ENV: where tests set it
+from autograder.cases import cases_for
 from autograder.judge import call_text, judge, parameter_names, run_case
 
 COLLECT_ENV = "NNCOURSE_COLLECT"

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from autograder import registry
-from autograder.check import cases_for
+from autograder.cases import cases_for
 from autograder.judge import judge, run_case
 
 

@@ -5,7 +5,7 @@ but "exact", and no `verify` but the backward passes' comparison with nnlib and 
 differences), runs several correct implementations written differently
 from nnlib (loops instead of vectorization, other formula orders, `np.einsum`, float32
 where the text allows it) on the hidden cases of N seeds, through the path of
-`check(name, fn, hidden=True)`: `autograder.check.cases_for`, `judge.run_case` and
+`check(name, fn, hidden=True)`: `autograder.cases.cases_for`, `judge.run_case` and
 `judge.judge`. It prints, per exercise, the implementations, seeds and runs, the failures,
 and the worst error seen against the tolerance, and exits with status 1 on any failure.
 
@@ -41,7 +41,7 @@ import numpy as np
 from tqdm import tqdm
 
 from autograder import registry
-from autograder.check import cases_for
+from autograder.cases import cases_for
 from autograder.judge import judge, run_case, to_data
 from nnlib.activations import ACTIVATIONS
 

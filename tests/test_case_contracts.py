@@ -35,7 +35,7 @@ import pytest
 from checking import passes
 
 from autograder import registry
-from autograder.check import SEED_ENV, cases_for
+from autograder.cases import SEED_ENV, cases_for
 from autograder.judge import judge, run_case
 from nnlib.activations import ACTIVATIONS
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from autograder import registry
-from autograder.check import cases_for
+from autograder.cases import cases_for
 from autograder.grading.sandbox import build_runtime
 
 LESSONS = sorted({lesson for ex in registry.all_exercises() for lesson in ex.lessons})

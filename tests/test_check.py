@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autograder import CheckFailed, check, registry
-from autograder.check import SEED_ENV, cases_for
+from autograder.cases import SEED_ENV, cases_for
 from autograder.judge import Case, compare, judge, run_case
 
 

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from autograder import registry
-from autograder.check import SEED_ENV, CheckFailed, check
+from autograder.cases import SEED_ENV
+from autograder.check import CheckFailed, check
 from autograder.course import find_root, source_notebook
 
 ROOT = find_root(Path(__file__).parent)

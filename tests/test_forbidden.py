@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from autograder import registry
-from autograder.check import cases_for
+from autograder.cases import cases_for
 from autograder.judge import judge, parameter_names, run_case
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1] / "benchmarks"))

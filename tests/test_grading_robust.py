@@ -453,7 +453,7 @@ def test_decode_refuses_floods_and_odd_arrays():
 
 def test_a_judge_that_fails_costs_one_exercise(monkeypatch):
     from autograder import registry
-    from autograder.check import cases_for
+    from autograder.cases import cases_for
 
     def fails(*args, **kwargs):
         raise TypeError("ufunc 'isfinite' not supported for the input types")

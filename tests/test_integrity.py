@@ -13,7 +13,7 @@ import pytest
 from checking import fails
 
 from autograder import registry
-from autograder.check import SEED_ENV, cases_for
+from autograder.cases import SEED_ENV, cases_for
 from autograder.judge import judge, run_case
 from autograder.registry import Case
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from checking import fails, passes
 
-from autograder.check import SEED_ENV
+from autograder.cases import SEED_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from checking import fails, passes
 
-from autograder.check import SEED_ENV
+from autograder.cases import SEED_ENV
 
 SEEDS = ["20240607", "7", "99"]
 

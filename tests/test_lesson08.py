@@ -11,7 +11,7 @@ import pytest
 from checking import fails, passes
 
 from autograder import registry
-from autograder.check import SEED_ENV, cases_for
+from autograder.cases import SEED_ENV, cases_for
 from autograder.exercises import lesson08
 from autograder.judge import run_case
 from nnlib import optim

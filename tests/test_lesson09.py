@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 from checking import fails, passes  # noqa: E402
 
 from autograder import registry  # noqa: E402
-from autograder.check import SEED_ENV  # noqa: E402
+from autograder.cases import SEED_ENV  # noqa: E402
 from autograder.exercises import lesson09  # noqa: E402
 from autograder.registry import Case  # noqa: E402
 from nnlib import plot  # noqa: E402
@@ -425,7 +425,7 @@ def test_batchnorm_backward_correct_variants_pass(right):
 def test_finite_differences_agree_with_nnlib_on_many_hidden_seeds():
     """The verify's second judge: the numerical gradient of the forward pass, column by
     column, matches nnlib's backward far inside FD_TOL on every case of 30 seeds."""
-    from autograder.check import cases_for
+    from autograder.cases import cases_for
     from nnlib.batchnorm import batchnorm_backward
     worst = 0.0
     for seed in range(30):

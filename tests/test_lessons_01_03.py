@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from autograder import registry
-from autograder.check import SEED_ENV, CheckFailed, cases_for, check
+from autograder.cases import SEED_ENV, cases_for
+from autograder.check import CheckFailed, check
 from autograder.exercises.lesson03 import AMPLIFICATION, amplification
 from nnlib.gates import truth_table
 from nnlib.surface import gradient_descent

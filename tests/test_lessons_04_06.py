@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from checking import fails, passes
 
-from autograder.check import SEED_ENV
+from autograder.cases import SEED_ENV
 from nnlib.activations import ACTIVATIONS
 
 

@@ -19,7 +19,7 @@ from browser import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import sync_playwright
 
 from autograder import judge, registry
-from autograder.check import cases_for
+from autograder.cases import cases_for
 from autograder.cli import main
 from autograder.grading import batch, feedback, run
 from autograder.grading.export import FORMULA

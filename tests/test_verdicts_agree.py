@@ -50,7 +50,8 @@ from test_fair_grades import ROOT, definitions, off, with_bug
 
 import nnlib
 from autograder import given, registry
-from autograder.check import SEED_ENV, CheckFailed, cases_for, check
+from autograder.cases import SEED_ENV, cases_for
+from autograder.check import CheckFailed, check
 from autograder.grading.collect import MIME, decode
 
 SEED = 20250412
