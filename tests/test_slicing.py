@@ -2,8 +2,9 @@
 and the whole notebook when the analysis cannot tell."""
 
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.grading.slicing import needed
+from autograder.grading.slicing import LEFT_OUT, analyse, needed, plan
 
 SETUP = "import numpy as np\nfrom nnlib import activations"
 
@@ -73,3 +74,101 @@ def test_a_call_of_a_function_that_changes_what_the_function_reads_is_kept():
 ])
 def test_anything_the_analysis_cannot_follow_runs_the_whole_notebook(opaque):
     assert needed([SETUP, opaque, "def f(z):\n    return z"], {"f"}) is None
+
+
+@pytest.mark.parametrize("reach", [
+    "def f(z):\n    return f.__globals__['K'] * z",
+    "import inspect\ndef f(z):\n    return inspect.currentframe().f_globals['K'] * z",
+    "def f(z):\n    return getattr(f, '__globals__')['K'] * z",
+    "from autograder.fallback import notebook_namespace\ndef f(z):\n"
+    "    return notebook_namespace()['K'] * z",
+])
+def test_a_function_that_reaches_the_namespace_runs_the_whole_notebook(reach):
+    assert needed([SETUP, "K = 2", reach], {"f"}) is None
+
+
+def test_a_name_that_latest_looks_up_counts_as_read():
+    cells = [SETUP, "def helper(z):\n    return 2 * z", "from autograder import latest",
+             "def f(z):\n    return latest('helper', np.negative)(z)"]
+    assert kept(cells) == cells
+
+
+# --- statements left out of the cells that run ------------------------------------------
+
+IMPORTS = ("import time\n\nimport numpy as np\nimport matplotlib.pyplot as plt\n"
+           "import ipywidgets as widgets\n\nfrom nnlib import activations")
+
+
+def ran(cells: list[str], graded=("f",)) -> list[str | None]:
+    code = plan(cells, set(graded))
+    assert code is not None
+    return code
+
+
+def left_out(code: str) -> list[int]:
+    return [k for k, line in enumerate(code.splitlines(), 1) if line == LEFT_OUT]
+
+
+def test_display_imports_nothing_uses_are_left_out_and_lines_keep_their_numbers():
+    cells = [IMPORTS, "def f(z):\n    return activations.sigmoid(np.asarray(z))",
+             "plt.plot(f(np.linspace(-1, 1)))\nwidgets.FloatSlider()"]
+    setup, function, demo = ran(cells)
+    assert left_out(setup) == [1, 4, 5]
+    assert [line for line in setup.splitlines() if line != LEFT_OUT] == [
+        "", "import numpy as np", "", "from nnlib import activations"]
+    # IPython drops empty lines at the start of a cell, which would move every line after
+    assert TransformerManager().transform_cell(setup) == setup + "\n"
+    assert function == cells[1] and demo is None
+
+
+@pytest.mark.parametrize("use", [
+    "def f(z):\n    plt.plot(z)\n    return z",  # in a graded function's body
+    "def f(z, ax=plt.gca):\n    return z",  # a default, evaluated at definition
+    "def f(z: plt.Axes):\n    return z",  # an annotation
+    "SCALE = len(plt.rcParams)\ndef f(z):\n    return SCALE * z",  # by a kept statement
+    "from autograder import latest\ndef f(z):\n    return latest('plt', None) and z",
+    "del plt\ndef f(z):\n    return z",  # a NameError without it: f would not be defined
+])
+def test_a_display_import_that_kept_code_names_runs(use):
+    cells = ["import matplotlib.pyplot as plt", use]
+    assert ran(cells) == cells
+
+
+@pytest.mark.parametrize("setup", [
+    "import matplotlib.pyplot as plt, numpy as np",  # np too
+    "from nnlib import plot, network",  # network too
+    "import time; SCALE = 2",  # a statement that shares its line
+    "SCALE = 2; \\\nimport time",  # joined to the line before
+    "from . import plot",  # relative: not the module it names
+])
+def test_an_import_that_does_more_than_display_runs_as_written(setup):
+    cells = [setup, "def f(z):\n    return z"]
+    assert ran(cells, graded=("f", "plot", "time", "np", "SCALE"))[0] == setup
+    assert analyse(setup).display == ()
+
+
+def test_a_graded_name_that_a_display_import_binds_is_kept():
+    cells = ["import time\nfrom nnlib.plot import LiveFigure"]
+    assert left_out(ran(cells, graded=("LiveFigure",))[0]) == [1]
+
+
+def test_an_import_whose_modules_kept_code_reaches_into_runs():
+    cells = ["import matplotlib.pyplot as plt\nfrom tqdm import tqdm\nimport matplotlib as mpl",
+             "def f(z):\n    return mpl.pyplot.gca() and z"]
+    assert left_out(ran(cells)[0]) == [2]
+
+
+def test_a_cell_of_display_imports_only_is_not_run_and_one_that_defines_more_is():
+    cells = ["import matplotlib.pyplot as plt\nfrom IPython.display import (\n    display,\n"
+             "    HTML,\n)", "import time\n# the clock\nSCALE = 2", "def f(z):\n    return SCALE * z"]
+    only, clock, _ = ran(cells)
+    assert only is None and left_out(clock) == [1]
+
+
+def test_analyses_are_shared_but_cannot_be_changed():
+    first, again = analyse(SETUP), analyse(SETUP)
+    assert first == again
+    with pytest.raises(AttributeError):
+        first.reads.add("x")
+    with pytest.raises(AttributeError):
+        first.reads = frozenset()

@@ -375,14 +375,15 @@ def _execute(task: Task, nb, tests: set[str], workdir: Path, execution: Executio
             code = [(i, cell) for i, cell in enumerate(nb.cells, start=1)
                     if cell.cell_type == "code" and grade_id(cell) not in tests]
             # with nothing to grade there is nothing to leave out: every cell runs
-            keep = slicing.needed([cell.source for _, cell in code],
-                                  _graded_names(task)) if task.counts else None
+            plan = slicing.plan([cell.source for _, cell in code],
+                                _graded_names(task)) if task.counts else None
             for k, (i, cell) in enumerate(code):
-                if keep is not None and not keep[k]:
+                source = cell.source if plan is None else plan[k]
+                if source is None:
                     cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                            text=NOT_RUN)]
                     continue
-                run, _ = runner.run(cell.source, f"cell {i}")
+                run, _ = runner.run(source, f"cell {i}")
                 cell.outputs = kept.cell(run.outputs)
                 del run
             for name, counts in task.counts.items():
