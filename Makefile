@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: lab instructor test widgets lint pytest adversarial-as-user selftest release-check nbval nbval-sweep bench clean
+.PHONY: lab instructor test lint pytest adversarial-as-user selftest release-check nbval nbval-sweep bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,14 +54,8 @@ test: $(VENV)/.test $(GUARD) $(KERNEL_CONFIG) lint pytest adversarial-as-user se
 lint:
 	$(BIN)/ruff check .
 
-# The widget-event browser test drives every widget of every lesson (about 7 minutes on an
-# idle 2-core machine): `make widgets` runs it; `make test` runs the Run All browser test of
-# every lesson.
 pytest:
-	$(BIN)/pytest -n 2 --ignore=tests/test_browser_widgets.py
-
-widgets: $(VENV)/.test
-	$(BIN)/pytest -p no:randomly tests/test_browser_widgets.py
+	$(BIN)/pytest -n 2
 
 # The sandbox and grading tests again as an ordinary user: a throwaway uid in a cgroup
 # delegated to it (.ci/as-user), since CI is root and grading must hold without root too.

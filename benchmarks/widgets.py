@@ -4,7 +4,7 @@ For each lesson with widgets: Run All on the release, then
 - every Play widget plays for a few seconds: frames/s of its picture;
 - every slider is dragged: STEPS key presses as fast as the browser sends them, and the
   picture's redraws per second until it settles (what a student dragging the handle sees).
-tests/test_browser_widgets.py prints the time from one event to its picture.
+tests/test_browser.py prints the time from one event to its picture.
 
     python benchmarks/widgets.py [lesson ...]
 """
@@ -29,7 +29,7 @@ from browser import (  # noqa: E402
     wait_until_run,
 )
 from playwright.sync_api import sync_playwright  # noqa: E402
-from test_browser_widgets import (  # noqa: E402
+from widget_driver import (  # noqa: E402
     Report,
     play,
     settle,

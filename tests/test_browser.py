@@ -3,8 +3,11 @@ Chromium, one server and one browser for the whole module.
 
 - Kernel → Restart Kernel and Run All Cells on every untouched release runs every code
   cell: only the check cells of the (unsolved) exercises fail, each showing its ✗, and
-  every figure and widget the solution shows renders here too. The time of each Run All is
-  printed (no assertion on it).
+  every figure and widget the solution shows renders here too. Then every widget of the
+  lesson is driven, on the release and with every exercise solved in the same kernel
+  (tests/widget_driver.py): at least 20 events per state, each of which must change the
+  picture. The time of each Run All, the events, the time from event to picture and the
+  frame rate of each Play are printed (no assertion on times).
 - On 02-perceptron with its exercises solved, moving the weight slider of the
   decision-boundary widget redraws the plot without any error on the page.
 """
@@ -29,6 +32,7 @@ from browser import (
     solved_release,
 )
 from playwright.sync_api import sync_playwright
+from widget_driver import exercise_widgets, summary, widget_lessons
 
 from autograder.course import find_root, lessons
 
@@ -37,6 +41,7 @@ LESSONS = lessons(ROOT)
 SOLVED = "02-perceptron"
 WIDGET = "application/vnd.jupyter.widget-view+json"
 RUN_ALL_TIMEOUT = 300  # seconds for one lesson's Run All on a busy 2-core machine
+WIDGET_LESSONS = widget_lessons()
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +205,26 @@ def run_all_problems(page, lesson: str, ran) -> list[str]:
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_restart_and_run_all_runs_the_release(lab, page, lesson, capsys):
+def test_restart_and_run_all_runs_the_release_and_every_widget_redraws(lab, page, lesson,
+                                                                        capsys):
     base, token, root = lab
     name = f"{lesson}/{lesson}.ipynb"
+    report = None
     try:
         open_notebook(page, base, token, name)
         seconds = restart_and_run_all(page)
-        with capsys.disabled():
-            print(f"\n  Restart Kernel and Run All Cells, {lesson}: {seconds:.1f} s", end=" ")
         save(page)
         problems = run_all_problems(page, lesson, nbformat.read(root / name, 4))
+        if lesson in WIDGET_LESSONS:
+            report = exercise_widgets(page, lesson)
     finally:
         shut_down_kernels(base, token)
+    with capsys.disabled():
+        print(f"\n  Restart Kernel and Run All Cells, {lesson}: {seconds:.1f} s")
+        if report is not None:
+            print("  " + summary(report).replace("\n", "\n  "), end=" ")
+    if report is not None:
+        problems += report.problems
     assert not problems, f"{lesson}:\n  " + "\n  ".join(problems)
 
 

@@ -1,37 +1,28 @@
-"""Every widget of every lesson, driven in headless Chromium JupyterLab: on the release after
-Restart-free Run All, then with every exercise solved (the answers run in the same kernel, as
-a student's would: widgets must pick them up without re-running their cells), at least
-MIN_EVENTS events per lesson and state (slider moves, dropdown and toggle changes, button
-clicks, Play), each of which must change the picture: no stale frame (nothing redrawn, or
-the same pixels), no blank frame (the picture area emptied on the way), no error."""
+"""Driving every widget of a lesson in headless Chromium JupyterLab (tests/test_browser.py
+uses it after each lesson's Restart and Run All; benchmarks/widgets.py for frame rates).
+
+On the release, then with every exercise solved (the answers run in the same kernel, as a
+student's would: widgets must pick them up without re-running their cells), every control
+of every widget gets events (slider steps, dropdown and toggle changes, button clicks, Play),
+at least MIN_EVENTS per lesson and state, each of which must change the picture: no stale
+frame (nothing redrawn, or the same pixels), no blank frame (the picture area emptied on
+the way), no error.
+"""
 
 from __future__ import annotations
 
 import io
-import shutil
 import time
 from dataclasses import dataclass, field
 
 import nbformat
-import pytest
-from browser import (
-    ROOT,
-    SECOND,
-    answers,
-    chromium,
-    jupyterlab,
-    open_notebook,
-    released,
-    run_all_cells,
-    wait_until_run,
-)
+from browser import ROOT, SECOND, answers, released
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import sync_playwright
 
 MIN_EVENTS = 20          # per lesson and notebook state
 REDRAW_TIMEOUT = 20.0    # seconds an event may take to change the picture
-SETTLED = 0.3            # seconds without a new picture after which a redraw is complete
+SETTLED = 0.2            # seconds without a new picture after which a redraw is complete
 PLAY_SECONDS = 3.0       # how long an animation is watched
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -87,17 +78,6 @@ RUN_IN_KERNEL = """async (code) => {
     };
     await future.done;
     return error;
-}"""
-
-WHERE_STOPPED = """() => {
-    const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
-    const ran = cells.map(
-        c => /\\[[0-9]+\\]/.test(c.querySelector('.jp-InputArea-prompt').textContent));
-    const last = ran.lastIndexOf(true);
-    const error = last < 0 ? null : cells[last].querySelector(
-        '[data-mime-type="application/vnd.jupyter.error"]');
-    return `after code cell ${last + 1} of ${cells.length}` +
-        (error ? ': ' + error.innerText.trim().split('\\n').slice(-1)[0].slice(0, 160) : '');
 }"""
 
 ERRORS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
@@ -203,12 +183,12 @@ def blank(shots: list[bytes]) -> bool:
 
 def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
     """Round-robin events over every control of every widget cell until each control had
-    two and the lesson MIN_EVENTS; every event must change its cell's picture."""
+    one and the lesson MIN_EVENTS; every event must change its cell's picture."""
     schedule = [(index, control) for index, (cell, controls) in cells.items()
                 for control in controls]
     if not schedule:
         return
-    rounds = max(2, -(-MIN_EVENTS // len(schedule)))
+    rounds = -(-MIN_EVENTS // len(schedule))
     shots = {index: picture(cell) for index, (cell, _) in cells.items()}
     done = 0
     for _ in range(rounds):
@@ -277,14 +257,10 @@ def widget_cells(page) -> dict[int, tuple]:
     return cells
 
 
-def exercise_lesson(page, base: str, token: str, lesson: str) -> Report:
-    """Run All on the release, drive its widgets, solve every exercise in the kernel, drive
-    them again."""
+def exercise_widgets(page, lesson: str) -> Report:
+    """Drive the widgets of the open notebook after its Run All, then solve every exercise
+    in the kernel and drive them again."""
     report = Report(lesson)
-    open_notebook(page, base, token, f"{lesson}/{lesson}.ipynb")
-    run_all_cells(page)
-    if not wait_until_run(page):
-        report.problems.append(f"Run All stopped {page.evaluate(WHERE_STOPPED)}")
     cells = widget_cells(page)
     if not cells:
         report.problems.append("Run All shows no widget")
@@ -317,38 +293,3 @@ def summary(report: Report) -> str:
                      f"max {lat[-1]:.2f} s")
     lines += [f"  {name}: {fps:.1f} frames/s" for name, fps in report.fps.items()]
     return "\n".join(lines)
-
-
-@pytest.fixture(scope="module")
-def course_lab(tmp_path_factory):
-    """One JupyterLab for the module, serving a copy of every released lesson folder."""
-    work = tmp_path_factory.mktemp("widgets-lab")
-    root = work / "course"
-    for lesson in widget_lessons():
-        shutil.copytree(ROOT / "lectures" / lesson, root / lesson)
-    with jupyterlab(root, work, "--LabApp.expose_app_in_browser=True") as server:
-        yield server, work
-
-
-@pytest.mark.parametrize("lesson", widget_lessons())
-def test_every_widget_event_changes_the_picture(course_lab, lesson, tmp_path):
-    (base, token), work = course_lab
-    with sync_playwright() as playwright:
-        browser = chromium(playwright, tmp_path / "chromium-profile")
-        page = browser.new_page()
-        page.set_default_timeout(60 * SECOND)
-        try:
-            report = exercise_lesson(page, base, token, lesson)
-        except Exception:
-            page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-            print(f"screenshot: {tmp_path / 'failure.png'}")
-            print((work / "lab.log").read_text()[-3000:])
-            raise
-        finally:
-            try:  # free the kernel's memory for the next lesson
-                page.evaluate("() => window.jupyterapp?.shell.currentWidget?.sessionContext"
-                              "?.shutdown()")
-            finally:
-                browser.close()
-    print(summary(report))
-    assert not report.problems, summary(report) + "\n" + "\n".join(report.problems)
