@@ -58,10 +58,12 @@ def _selftest(args) -> int:
                 bar.update()
             bar.set_description_str(f"{lesson}: {what}")
 
-        # each lesson waits on its kernels and on nbgrader, so threads run them side by side
+        # each lesson waits on its kernels and on nbgrader, so threads run them side by side;
+        # later lessons train networks and take longest: started first, none of them is left
+        # running alone at the end
         futures = [pool.submit(selftest_lesson, root, lesson,
                                lambda what, lesson=lesson: step(lesson, what))
-                   for lesson in lessons]
+                   for lesson in reversed(lessons)]
         for done, future in enumerate(as_completed(futures), start=1):
             result = future.result()
             bar.update()
