@@ -494,6 +494,42 @@ def test_memory_attacks_are_stopped_with_status_memory(sandbox, tmp_path, attack
     assert time.monotonic() - started < 60
 
 
+ZOMBIES_AND_THREADS = """
+import os, threading, time
+ready = threading.Event()
+threads = [threading.Thread(target=ready.wait) for _ in range(8)]
+for t in threads:
+    t.start()
+zombies = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    zombies.append(pid)
+sleeper = os.fork()
+if sleeper == 0:
+    time.sleep(60)
+    os._exit(0)
+time.sleep(0.5)
+"""
+
+
+def test_the_kernel_counts_its_processes_as_a_scan_of_its_tree_would(kernel, sandbox):
+    """From its pids cgroup: zombies not yet reaped count, threads do not."""
+    _needs_cgroups(sandbox, "pids")
+
+    def tree():
+        return 1 + len(psutil.Process(kernel.proc.pid).children(recursive=True))
+
+    idle = kernel.processes()
+    assert idle == tree()
+    _run(kernel, ZOMBIES_AND_THREADS)
+    assert kernel.processes() == tree() == idle + 5
+    _run(kernel, "os.kill(sleeper, 9)\nfor pid in [*zombies, sleeper]:\n    os.waitpid(pid, 0)\n"
+                 "ready.set()\nfor t in threads:\n    t.join()")
+    assert kernel.processes() == tree() == idle
+
+
 def _dead_graders_group(base) -> Path:
     """A cgroup in `base` named as a grader that has ended names its own."""
     gone = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -258,9 +258,13 @@ class Kernel:
             return
 
     def processes(self) -> int:
-        """How many processes the kernel's sandbox holds now."""
+        """How many processes the kernel's sandbox holds now: as its pids cgroup counts
+        them (`Confinement.processes`), else its process tree (a slower scan of /proc)."""
         if self.proc is None:
             return 0
+        counted = self.cap.processes() if self.cap is not None else None
+        if counted is not None:
+            return counted
         try:
             return 1 + len(psutil.Process(self.proc.pid).children(recursive=True))
         except psutil.NoSuchProcess:

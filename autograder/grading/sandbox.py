@@ -647,6 +647,24 @@ class Confinement:
                        and p.info["uids"].real == self.uid)
             resource.setrlimit(resource.RLIMIT_NPROC, (mine + self.limits.processes,) * 2)
 
+    def processes(self) -> int | None:
+        """How many processes the pids cgroup holds, as a scan of the kernel's process tree
+        would count them, zombies not yet reaped included; None without a pids cgroup.
+
+        cgroup.procs lists the live ones; pids.current counts the live threads (listed in
+        `tasks`, or `cgroup.threads` in cgroup v2) and the zombies. Three small reads take
+        tens of microseconds, where a scan of /proc takes milliseconds."""
+        group = self.dirs.get("pids")
+        if group is None:
+            return None
+        threads = "tasks" if (group / "tasks").exists() else "cgroup.threads"
+        try:
+            live = len((group / threads).read_bytes().split())
+            charged = int((group / "pids.current").read_bytes())
+            return len((group / "cgroup.procs").read_bytes().split()) + max(0, charged - live)
+        except (OSError, ValueError):
+            return None
+
     def oom_kills(self) -> int:
         """How many of its processes the kernel's out-of-memory killer has killed."""
         group = self.dirs.get("memory")
