@@ -9,9 +9,10 @@ at and the learning rate. `recording()` returns those notes as plain arrays, and
 alone. The capstone of 10-training (`train_digits`) is graded this way: the grader
 replays the steps that produced the returned network and evaluates what the replay gives.
 
-Arrays are recognised by their values (a 64-bit digest of their shape and float64 values,
-`digest`), not by identity, so a loop may copy, unpack or rebuild its lists freely. What
-each block accepts:
+The arrays the blocks return are read-only. An array a block returned is recognised when
+it comes back as that very array, any other array by its values (a 64-bit digest of its
+shape and float64 values, `digest`), so a loop may copy, unpack or rebuild its lists
+freely. What each block accepts:
 
 - `forward(X_batch, params, activations)`: every row of X_batch is a row of X;
 - `cce_grad(Y_batch, Y_hat)`: Y_hat is what `forward` returned, Y_batch the rows of Y of
@@ -23,35 +24,46 @@ each block accepts:
 
 Anything else raises ValueError saying which rule it breaks. A replay starts from the
 parameters of an `init_params` call and follows only `sgd_update`s, so parameters made or
-changed any other way have no replay.
+changed any other way have no replay. (Recognising the arrays they returned by identity
+spares the blocks most of their work, which a watched loop pays for call by call; an
+array made writeable again and changed is still taken for what it was, and the loop then
+ends at parameters that the replay of its recorded steps does not give.)
 """
 
 from __future__ import annotations
+
+import math
+from collections import deque
 
 import numpy as np
 
 from nnlib._checks import as_array
 from nnlib.losses import cce_grad
 from nnlib.network import _activation_names, backward, forward, init_params
-from nnlib.optim import sgd_update
 
-# Recent forward passes kept for cce_grad and backward (a loop uses the latest one).
+# Recent forward and backward passes kept for the blocks that follow (a loop uses the
+# latest one), and parameters the blocks returned, recognised when they come back.
 RECENT = 16
+KNOWN = 64
 MAX_INITS = 100
 # Rows through backward, in epochs of the training set: bounds the recording and replay.
 MAX_EPOCHS = 100
 MAX_UPDATES = 200_000
 
+_F64 = np.dtype(np.float64)
+_SHIFT = np.uint64(31)
+_KEYS: dict[tuple, tuple[np.ndarray, int]] = {}
 
-_KEYS: dict[int, np.ndarray] = {}
 
-
-def _keys(n: int) -> np.ndarray:
-    """n odd 64-bit multipliers, the same in every process (drawn from the seed n)."""
-    if n not in _KEYS:
-        _KEYS[n] = np.random.default_rng(n).integers(0, 2**63, n, dtype=np.uint64) * np.uint64(
+def _keys(shape: tuple) -> tuple[np.ndarray, int]:
+    """Odd 64-bit multipliers in `shape` and the hash of `shape`, the same in every process
+    (the multipliers of n values are drawn from the seed n)."""
+    if shape not in _KEYS:
+        n = math.prod(shape)
+        keys = np.random.default_rng(n).integers(0, 2**63, n, dtype=np.uint64) * np.uint64(
             2) + np.uint64(1)
-    return _KEYS[n]
+        _KEYS[shape] = keys.reshape(shape), hash(shape)
+    return _KEYS[shape]
 
 
 def digest(a) -> int:
@@ -60,10 +72,36 @@ def digest(a) -> int:
     x ^ (x >> 31), so that arrays differing in one value always differ, and a shape term.
     A few NumPy operations: several times faster than a cryptographic hash of the bytes,
     and recognising arrays needs no more (what counts is decided by replaying)."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    x = a.reshape(-1).view(np.uint64)
-    h = int(((x ^ (x >> np.uint64(31))) * _keys(x.size)).sum(dtype=np.uint64))
-    return (h * 1_000_003 ^ hash(a.shape)) & 0xFFFF_FFFF_FFFF_FFFF
+    if not (type(a) is np.ndarray and a.dtype == _F64 and a.ndim and a.flags.c_contiguous):
+        a = np.ascontiguousarray(a, dtype=np.float64)
+    try:
+        keys, shape_hash = _KEYS[a.shape]
+    except KeyError:
+        keys, shape_hash = _keys(a.shape)
+    x = a.view(np.uint64)
+    h = int(np.add.reduce((x ^ (x >> _SHIFT)) * keys, axis=None))
+    return (h * 1_000_003 ^ shape_hash) & 0xFFFF_FFFF_FFFF_FFFF
+
+
+def _row_digests(X: np.ndarray) -> np.ndarray:
+    """The digest's sum over each row of a C-contiguous float64 X (m, n): shape (m,)."""
+    x = X.view(np.uint64)
+    return (x ^ (x >> _SHIFT)) @ _keys((X.shape[1],))[0]
+
+
+def _float64(a, name: str, ndim: int | None = None) -> np.ndarray:
+    """`a` as a C-contiguous float64 array of at least one dimension (`ndim` if given):
+    `a` itself when it is one."""
+    if (type(a) is np.ndarray and a.dtype == _F64 and a.ndim and a.flags.c_contiguous
+            and (ndim is None or a.ndim == ndim)):
+        return a
+    return np.ascontiguousarray(as_array(a, name, ndim))
+
+
+def _frozen(arrays) -> None:
+    """Make the arrays read-only."""
+    for a in arrays:
+        a.flags.writeable = False
 
 
 def _flat(params) -> list:
@@ -72,11 +110,45 @@ def _flat(params) -> list:
 
 
 def _canonical(params, name: str = "params") -> list[tuple[np.ndarray, np.ndarray]]:
-    if not isinstance(params, (list, tuple)) or not all(
-            isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
+    """A list of (W, b) pairs as C-contiguous float64 arrays."""
+    if not isinstance(params, (list, tuple)):
         raise ValueError(f"{name} must be a list of (W, b) pairs")
-    return [(np.ascontiguousarray(as_array(W, "W")), np.ascontiguousarray(as_array(b, "b")))
-            for W, b in params]
+    P = []
+    for pair in params:
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"{name} must be a list of (W, b) pairs")
+        P.append((_float64(pair[0], "W"), _float64(pair[1], "b")))
+    return P
+
+
+def _holds(params, P) -> bool:
+    """Whether params is a list of pairs of the very arrays of P."""
+    if not isinstance(params, (list, tuple)) or len(params) != len(P):
+        return False
+    for pair, (W, b) in zip(params, P):
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and pair[0] is W
+                and pair[1] is b):
+            return False
+    return True
+
+
+def _descend(theta: np.ndarray, grad: np.ndarray, eta: float) -> np.ndarray:
+    """`nnlib.optim.sgd_update` on float64 arrays of one shape: theta - eta grad."""
+    return theta - eta * grad
+
+
+class _Pass:
+    """One forward pass: its rows, parameters (P, flat; their digests once needed) and
+    activations, what it returned, the dY_hat that cce_grad returned for it, and the
+    gradients of its latest backward (G, flat; their digests once needed) with the number
+    of that backward in the record (g)."""
+
+    def __init__(self, idx, P, names, Y_hat, caches):
+        self.idx, self.P, self.names, self.caches = idx, P, names, caches
+        self.flat, self.P_digests = _flat(P), None
+        self.out = [Y_hat, None]  # Y_hat, dY_hat
+        self.out_digests = [None, None]
+        self.g, self.G, self.G_digests = None, None, None
 
 
 class TrainingBlocks:
@@ -93,13 +165,13 @@ class TrainingBlocks:
         if len(self.X) != len(self.Y):
             raise ValueError(f"X has {len(self.X)} rows but Y has {len(self.Y)}")
         self.seed = int(seed)
-        self._rows: dict[bytes, int] | None = None
+        self._order = self._sorted = None  # row numbers by row digest, and those digests
         self._inits: list = []        # (sizes, init, digests of W1, b1, ...)
         self._grads: list = []        # (digests of the params, row indices)
         self._updates: list = []      # (digest of the result, gradient record, eta)
-        self._recent: dict = {}       # digest of Y_hat -> its forward pass
-        self._losses: dict = {}       # digest of dY_hat -> digest of its Y_hat
-        self._grad_of: dict = {}      # digest of a gradient -> [(gradient record, slot)]
+        self._passes = deque(maxlen=RECENT)  # the latest forward passes, oldest first
+        self._backs = deque(maxlen=RECENT)   # the latest of them that backward went through
+        self._known = deque(maxlen=KNOWN)    # (array, digest) of parameters returned
         self._rows_used = 0
 
     # ---- the blocks ----------------------------------------------------------------------
@@ -109,8 +181,9 @@ class TrainingBlocks:
         if len(self._inits) >= MAX_INITS:
             raise ValueError(f"init_params may be called at most {MAX_INITS} times")
         params = self.draw(len(self._inits), sizes, init)
+        _frozen(_flat(params))
         self._inits.append(([int(n) for n in sizes], str(init),
-                            [digest(a) for a in _flat(params)]))
+                            [self._remember(a) for a in _flat(params)]))
         return params
 
     def draw(self, j: int, sizes, init):
@@ -123,70 +196,67 @@ class TrainingBlocks:
         P = _canonical(params)
         names = _activation_names(activations, len(P))
         Y_hat, caches = forward(self.X[idx], P, names)
-        key = digest(Y_hat)
-        self._recent.pop(key, None)
-        self._recent[key] = ([digest(a) for a in _flat(P)], idx, P, names, caches, Y_hat)
-        while len(self._recent) > RECENT:
-            self._recent.pop(next(iter(self._recent)))
+        Y_hat.flags.writeable = False
+        for cache in caches:
+            _frozen(cache)
+        self._passes.append(_Pass(idx, P, names, Y_hat, caches))
         return Y_hat, caches
 
     def cce_grad(self, y, p):
         """`nnlib.losses.cce_grad` of a forward pass's output against its rows' targets."""
-        key = digest(p)
-        if key not in self._recent:
+        fp = self._pass_of(p, 0)
+        if fp is None:
             raise ValueError("cce_grad(y, p): p must be the Y_hat that forward just returned")
-        _, idx, _, _, _, Y_hat = self._recent[key]
-        if not np.array_equal(as_array(y, "y"), self.Y[idx]):
+        y, Y = _float64(y, "y"), self.Y[fp.idx]
+        if y.shape != Y.shape or not np.logical_and.reduce(y == Y, axis=None):
             raise ValueError("cce_grad(y, p): y must hold the targets (rows of Y) of the rows "
                              "of X that forward got, in the same order")
-        dY = cce_grad(self.Y[idx], Y_hat)
-        self._losses[digest(dY)] = key
+        dY = cce_grad(Y, fp.out[0])
+        dY.flags.writeable = False
+        fp.out[1], fp.out_digests[1] = dY, None
         return dY
 
     def backward(self, dY_hat, caches, params, activations):
         """`nnlib.network.backward` of a forward pass, from cce_grad's dY_hat."""
-        key = self._losses.get(digest(dY_hat))
-        if key is None or key not in self._recent:
+        fp = self._pass_of(dY_hat, 1)
+        if fp is None:
             raise ValueError("backward: dY_hat must be what cce_grad returned for the latest "
                              "forward pass")
-        P_digests, idx, P, names, own_caches, _ = self._recent[key]
-        if [digest(a) for a in _flat(_canonical(params))] != P_digests:
+        P_digests = self._param_digests(fp)
+        if not _holds(params, fp.P) and [digest(a) for a in _flat(_canonical(params))
+                                         ] != P_digests:
             raise ValueError("backward: params must be the parameters that forward used")
-        if _activation_names(activations, len(P)) != names:
+        if _activation_names(activations, len(fp.P)) != fp.names:
             raise ValueError("backward: activations must be those that forward used")
-        try:
-            same = len(caches) == len(own_caches) and digest(caches[-1][1]) == digest(
-                own_caches[-1][1])
-        except (TypeError, ValueError, IndexError, KeyError):
-            same = False
-        if not same:
+        if not _same_caches(caches, fp.caches):
             raise ValueError("backward: caches must be those that forward returned")
-        self._rows_used += len(idx)
+        self._rows_used += len(fp.idx)
         if self._rows_used > MAX_EPOCHS * len(self.X):
             raise ValueError(f"training may pass at most {MAX_EPOCHS} epochs' worth of rows "
                              "through backward")
-        grads = backward(cce_grad(self.Y[idx], self._recent[key][5]), own_caches, P, names)
-        g = len(self._grads)
-        self._grads.append((P_digests, idx))
-        for s, a in enumerate(_flat(grads)):
-            self._grad_of.setdefault(digest(a), []).append((g, s))
+        grads = backward(fp.out[1], fp.caches, fp.P, fp.names)
+        fp.g, fp.G, fp.G_digests = len(self._grads), _flat(grads), None
+        _frozen(fp.G)
+        self._grads.append((P_digests, fp.idx))
+        self._backs.append(fp)
         return grads
 
     def sgd_update(self, theta, grad, eta):
         """`nnlib.optim.sgd_update` of a parameter by its gradient: theta - eta grad."""
-        theta_digest = digest(theta)
-        found = [(g, s) for g, s in self._grad_of.get(digest(grad), [])
-                 if self._grads[g][0][s] == theta_digest]
-        if not found:
+        found = self._step_of(theta, grad)
+        if found is None:
             raise ValueError("sgd_update(theta, grad, eta): grad must be one of the arrays "
-                             "that backward returned, and theta the parameter it belongs to")
+                             f"that backward returned (in its latest {RECENT} calls), and "
+                             "theta the parameter it belongs to")
         if len(self._updates) >= MAX_UPDATES:
             raise ValueError(f"training may make at most {MAX_UPDATES} updates")
         eta = float(eta)
         if not np.isfinite(eta):
             raise ValueError(f"eta must be a finite number, got {eta}")
-        theta_new = sgd_update(as_array(theta, "theta"), as_array(grad, "grad"), eta)
-        self._updates.append((digest(theta_new), found[-1][0], eta))
+        fp, s = found
+        theta_new = _descend(fp.flat[s], fp.G[s], eta)
+        theta_new.flags.writeable = False
+        self._updates.append((self._remember(theta_new), fp.g, eta))
         return theta_new
 
     # ---- the record ----------------------------------------------------------------------
@@ -209,33 +279,110 @@ class TrainingBlocks:
             "update_eta": np.array([u[2] for u in self._updates], np.float64),
         }
 
+    # ---- recognising arrays ----------------------------------------------------------------
+
     def _indices(self, X) -> np.ndarray:
-        """The row numbers in the training set of the rows of X."""
-        X = as_array(X, "X", 2)
+        """The row numbers in the training set of the rows of X (the first of equal rows)."""
+        X = _float64(X, "X", 2)
         if X.shape[1:] != self.X.shape[1:]:
             raise ValueError(f"X must have rows of {self.X.shape[1]} values, got shape {X.shape}")
-        if self._rows is None:
-            self._rows = {}
-            for i, row in enumerate(self.X):
-                self._rows.setdefault(row.tobytes(), i)
-        idx = [self._rows.get(row.tobytes(), -1) for row in np.ascontiguousarray(X)]
-        if -1 in idx:
-            raise ValueError(f"forward: row {idx.index(-1)} of X is not a row of the training "
-                             "set; train on rows of X as given (no changes, no other data)")
-        return np.array(idx, np.int64)
+        if self._order is None:
+            h = _row_digests(self.X)
+            self._order = np.argsort(h, kind="stable")
+            self._sorted = h[self._order]
+        at = np.minimum(self._sorted.searchsorted(_row_digests(X)), len(self.X) - 1)
+        idx = self._order[at]
+        same = self.X[idx] == X
+        if not np.logical_and.reduce(same, axis=None):
+            row = int(np.flatnonzero(~np.logical_and.reduce(same, axis=1))[0])
+            raise ValueError(f"forward: row {row} of X is not a row of the training set; "
+                             "train on rows of X as given (no changes, no other data)")
+        return idx
+
+    def _remember(self, a: np.ndarray) -> int:
+        """The digest of a parameter array the blocks return, noted for when it comes back."""
+        d = digest(a)
+        self._known.append((a, d))
+        return d
+
+    def _param_digests(self, fp: _Pass) -> list[int]:
+        """The digests of a forward pass's parameters."""
+        if fp.P_digests is None:
+            fp.P_digests = [self._digest(a) for a in fp.flat]
+        return fp.P_digests
+
+    def _digest(self, a: np.ndarray) -> int:
+        """The digest of an array, remembered if the blocks returned it as a parameter."""
+        for known, d in reversed(self._known):
+            if known is a:
+                return d
+        return digest(a)
+
+    def _pass_of(self, a, k: int) -> _Pass | None:
+        """The recent forward pass whose Y_hat (k = 0) or dY_hat (k = 1) is `a`."""
+        for fp in reversed(self._passes):
+            if fp.out[k] is a:
+                return fp
+        d = digest(a)
+        for fp in reversed(self._passes):
+            if fp.out[k] is not None:
+                if fp.out_digests[k] is None:
+                    fp.out_digests[k] = digest(fp.out[k])
+                if fp.out_digests[k] == d:
+                    return fp
+        return None
+
+    def _step_of(self, theta, grad) -> tuple[_Pass, int] | None:
+        """(forward pass, slot): the latest backward pass whose gradient of its parameter
+        number `slot` is `grad`, that parameter being `theta`."""
+        for fp in reversed(self._backs):
+            for s, a in enumerate(fp.G):
+                if a is grad and fp.flat[s] is theta:
+                    return fp, s
+        grad_digest, theta_digest = digest(grad), digest(theta)
+        for fp in reversed(self._backs):
+            if fp.G_digests is None:
+                fp.G_digests = [digest(a) for a in fp.G]
+            for s, d in enumerate(fp.G_digests):
+                if d == grad_digest and self._param_digests(fp)[s] == theta_digest:
+                    return fp, s
+        return None
+
+
+def _same_caches(caches, own) -> bool:
+    """Whether `caches` are those of a forward pass (its own list, or equal last Z)."""
+    if caches is own:
+        return True
+    try:
+        return len(caches) == len(own) and (caches[-1][1] is own[-1][1] or digest(
+            caches[-1][1]) == digest(own[-1][1]))
+    except (TypeError, ValueError, IndexError, KeyError):
+        return False
 
 
 def replay(blocks: TrainingBlocks, init: tuple, steps: list, activations) -> list:
     """The parameters that `steps` reach from the init_params call `init` = (j, sizes,
-    init name), each step being (row indices, [eta of W1, b1, W2, ...]): every step is
-    forward, cce_grad, backward and sgd_update through `blocks`, as a loop makes them."""
+    init name), each step being (row indices, [eta of W1, b1, W2, ...]): the arithmetic of
+    forward, cce_grad, backward and sgd_update through `blocks` on those rows, as a loop
+    makes them. Steps the blocks would refuse (rows not in the training set, more rows
+    or updates than they allow, an eta that is not finite) raise ValueError."""
     j, sizes, name = init
     params = blocks.draw(j, sizes, name)
+    names = _activation_names(activations, len(params))
+    m = len(blocks.X)
+    if sum(len(idx) for idx, _ in steps) > MAX_EPOCHS * m:
+        raise ValueError(f"the steps pass more than {MAX_EPOCHS} epochs' worth of rows")
+    if len(steps) * 2 * len(params) > MAX_UPDATES:
+        raise ValueError(f"the steps make more than {MAX_UPDATES} updates")
     for idx, etas in steps:
-        Y_hat, caches = blocks.forward(blocks.X[idx], params, activations)
-        grads = blocks.backward(blocks.cce_grad(blocks.Y[idx], Y_hat), caches, params,
-                                activations)
-        flat = [blocks.sgd_update(a, g, eta)
-                for a, g, eta in zip(_flat(params), _flat(grads), etas, strict=True)]
+        if len(idx) and not (0 <= idx.min() and idx.max() < m):
+            raise ValueError("a step's rows are not rows of the training set")
+        if not np.all(np.isfinite(etas)):
+            raise ValueError("a step's eta is not a finite number")
+        P = _canonical(params)
+        Y_hat, caches = forward(blocks.X[idx], P, names)
+        grads = backward(cce_grad(blocks.Y[idx], Y_hat), caches, P, names)
+        flat = [_descend(a, g, float(eta))
+                for a, g, eta in zip(_flat(P), _flat(grads), etas, strict=True)]
         params = list(zip(flat[::2], flat[1::2]))
     return params

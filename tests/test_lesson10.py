@@ -267,7 +267,8 @@ REPLAY = "replaying the recorded steps does not give the parameters you returned
 
 def train_digits_own_loop(X, Y, blocks, rng=None):
     """64 -> 48 tanh -> 32 relu -> 10 softmax, Xavier, batches of 16, a decaying rate; the
-    parameters held as lists of lists and rebuilt as fresh copies at every step."""
+    parameters held as lists of lists and rebuilt as fresh copies at every step, and the
+    gradients passed on as copies."""
     rng = np.random.default_rng(rng)
     names = ("tanh", "relu", "softmax")
     params = [list(p) for p in blocks.init_params([64, 48, 32, 10], init="xavier")]
@@ -278,7 +279,7 @@ def train_digits_own_loop(X, Y, blocks, rng=None):
             i = order[start:start + 16]
             Y_hat, caches = blocks.forward(X[i].copy(), params, list(names))
             grads = blocks.backward(blocks.cce_grad(Y[i], Y_hat), caches, params, names)
-            params = [[np.array(blocks.sgd_update(W, dW, eta)),
+            params = [[np.array(blocks.sgd_update(W, dW.copy(), eta)),
                        blocks.sgd_update(b, db, eta).copy()]
                       for (W, b), (dW, db) in zip(params, grads)]
     return params, names
@@ -346,8 +347,9 @@ def _bad_name(X, Y, blocks, rng=None):
 
 def _overflow(X, Y, blocks, rng=None):
     params, names = _sgd_loop(X, Y, blocks, rng, epochs=1)
-    params[0][0][0, 0] = np.inf
-    return params, names
+    W = params[0][0].copy()  # the blocks' arrays are read-only
+    W[0, 0] = np.inf
+    return [(W, params[0][1]), *params[1:]], names
 
 
 def _params_only(X, Y, blocks, rng=None):
@@ -443,6 +445,15 @@ def _forged_record(X, Y, blocks, rng=None):
     return forged, names
 
 
+def _forged_rows(X, Y, blocks, rng=None):
+    """Trains honestly, then writes into the blocks' record that its last step learnt from
+    rows the training set does not have."""
+    params, names = _sgd_loop(X, Y, blocks, rng, epochs=1)
+    P_digests, rows = blocks._grads[-1]
+    blocks._grads[-1] = (P_digests, rows + len(X))
+    return params, names
+
+
 ATTACKS = {
     "nnlib's MLP and fit": (train_digits_with_fit, CHAIN),
     "scikit-learn's MLPClassifier": (_sklearn, "scikit-learn"),
@@ -453,6 +464,7 @@ ATTACKS = {
     "nudged after the last step": (_nudged_after_the_last_step, CHAIN),
     "changed between steps": (_changed_between_steps, CHAIN),
     "a forged record": (_forged_record, REPLAY),
+    "rows forged in the record": (_forged_rows, "a step's rows are not rows of the training"),
 }
 
 
@@ -461,6 +473,23 @@ def test_attacks_fail(name):
     fn, message = ATTACKS[name]
     public, hidden = messages("train_digits", fn)
     assert public and hidden and message in public, public
+
+
+def test_an_array_a_block_returned_cannot_be_changed_in_place():
+    # gradient clipping as the notebook describes it, but in place: the blocks' arrays are
+    # read-only, so the loop stops at that line instead of stepping along gradients that
+    # its replay would not use
+    def clips_in_place(X, Y, blocks, rng=None):
+        names = ["relu", "softmax"]
+        params = blocks.init_params([64, 32, 10], "he")
+        Y_hat, caches = blocks.forward(X[:32], params, names)
+        grads = blocks.backward(blocks.cce_grad(Y[:32], Y_hat), caches, params, names)
+        for dW, _ in grads:
+            dW *= min(1.0, 1.0 / np.linalg.norm(dW))
+        return [(blocks.sgd_update(W, dW, 0.5), blocks.sgd_update(b, db, 0.5))
+                for (W, b), (dW, db) in zip(params, grads)], names
+
+    assert "read-only" in fails("train_digits", clips_in_place)
 
 
 def test_a_model_from_another_cell_fails_under_any_name():

@@ -276,7 +276,7 @@ def test_train_digits_is_accurate_and_reproducible(digits):
 
 
 def test_the_blocks_compute_what_nnlib_does_and_their_replay_repeats_a_loop(digits):
-    from nnlib import losses, network
+    from nnlib import losses, network, optim
     from nnlib.blocks import _flat, replay
 
     blocks = _blocks(digits)
@@ -293,8 +293,11 @@ def test_the_blocks_compute_what_nnlib_does_and_their_replay_repeats_a_loop(digi
         dY = blocks.cce_grad(Y[idx], Y_hat)
         np.testing.assert_array_equal(dY, losses.cce_grad(Y[idx], Y_hat))
         grads = blocks.backward(dY, caches, params, names)
+        before = _flat(params)
         params = [(blocks.sgd_update(W, dW, eta), blocks.sgd_update(b, db, eta))
                   for (W, b), (dW, db) in zip(params, grads)]
+        for theta, grad, theta_new in zip(before, _flat(grads), _flat(params)):
+            np.testing.assert_array_equal(theta_new, optim.sgd_update(theta, grad, eta))
         steps.append((np.array(idx), [eta] * 4))
     again = replay(_blocks(digits), (0, [64, 8, 10], "xavier"), steps, names)
     for a, b in zip(_flat(params), _flat(again)):
@@ -305,6 +308,8 @@ def test_the_blocks_compute_what_nnlib_does_and_their_replay_repeats_a_loop(digi
 
 
 def test_the_blocks_refuse_what_a_training_loop_does_not_do(digits):
+    from nnlib.blocks import RECENT
+
     blocks = _blocks(digits)
     X, Y = blocks.X, blocks.Y
     names = ["relu", "softmax"]
@@ -326,3 +331,12 @@ def test_the_blocks_refuse_what_a_training_loop_does_not_do(digits):
         blocks.sgd_update(params[0][0], 2 * grads[0][0], 0.1)
     with pytest.raises(ValueError, match="theta the parameter it belongs to"):
         blocks.sgd_update(params[1][0], grads[0][0], 0.1)
+    with pytest.raises(ValueError, match="read-only"):
+        grads[0][0] *= 0.5  # what every block returns is read-only
+    dW = grads[0][0].copy()
+    blocks.sgd_update(params[0][0], dW, 0.1)  # a gradient, a copy even, serves
+    for _ in range(RECENT):  # until backward has been called 16 times more
+        Y_hat, caches = blocks.forward(X[2:4], params, names)
+        blocks.backward(blocks.cce_grad(Y[2:4], Y_hat), caches, params, names)
+    with pytest.raises(ValueError, match="grad must be one of the arrays"):
+        blocks.sgd_update(params[0][0], dW, 0.1)
