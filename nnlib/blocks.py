@@ -72,6 +72,7 @@ def digest(a) -> int:
     x ^ (x >> 31), so that arrays differing in one value always differ, and a shape term.
     A few NumPy operations: several times faster than a cryptographic hash of the bytes,
     and recognising arrays needs no more (what counts is decided by replaying)."""
+    # no conversion of an array that needs none: a watched loop pays for every call
     if not (type(a) is np.ndarray and a.dtype == _F64 and a.ndim and a.flags.c_contiguous):
         a = np.ascontiguousarray(a, dtype=np.float64)
     try:
@@ -375,6 +376,7 @@ def replay(blocks: TrainingBlocks, init: tuple, steps: list, activations) -> lis
     if len(steps) * 2 * len(params) > MAX_UPDATES:
         raise ValueError(f"the steps make more than {MAX_UPDATES} updates")
     for idx, etas in steps:
+        idx = np.asarray(idx, np.int64)
         if len(idx) and not (0 <= idx.min() and idx.max() < m):
             raise ValueError("a step's rows are not rows of the training set")
         if not np.all(np.isfinite(etas)):
