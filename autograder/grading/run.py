@@ -22,8 +22,10 @@ cell and NOTEBOOK_OUTPUT_CAP in all and made safe for formgrader (`formgrader_sa
 
 from __future__ import annotations
 
+import ast
 import copy
 import errno
+import functools
 import json
 import os
 import re
@@ -426,7 +428,8 @@ def _collect_given(task: Task, execution: Execution, runner: _Runner, answers: _
             if execution.outcomes.get(name) != Failure(Status.MISSING)}
     if not todo:
         return
-    sources = {p.name: p.read_text() for p in sorted(Path(nnlib.__file__).parent.glob("*.py"))}
+    wanted = {path.split(".")[1] for uses in todo.values() for path in uses.values()}
+    sources = dict(_nnlib_sources(frozenset(wanted)))
     loaded, _ = runner.run(f"__import__('autograder.grading.collect', fromlist=['unpack'])"
                            f".unpack({nonce!r}, {sources!r})", "grading: loading correct versions")
     if not loaded.ok:
@@ -438,6 +441,31 @@ def _collect_given(task: Task, execution: Execution, runner: _Runner, answers: _
                            name, nonce, task.counts[name])
         if isinstance(got, tuple):
             execution.given[name] = got
+
+
+@functools.lru_cache(maxsize=64)
+def _nnlib_sources(modules: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """((file name, text), ...) of nnlib's __init__, the `modules` (names in the package)
+    and every nnlib module they import, at any depth: what importing them from a copy of
+    the package reads. The rest of nnlib stays out of the cell that brings them."""
+    folder = Path(nnlib.__file__).parent
+    texts, todo = {}, ["__init__", *modules]
+    while todo:
+        name = todo.pop()
+        if name in texts or not (folder / f"{name}.py").is_file():
+            continue
+        texts[name] = (folder / f"{name}.py").read_text()
+        for node in ast.walk(ast.parse(texts[name])):
+            if isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module if not node.level else ".".join(
+                    ["nnlib", *([node.module] if node.module else [])])
+                found = [base, *(f"{base}.{a.name}" for a in node.names)]
+            else:
+                continue
+            todo += [m.split(".")[1] for m in found if m.startswith("nnlib.")]
+    return tuple((f"{name}.py", text) for name, text in sorted(texts.items()))
 
 
 def _copy_font_cache(workdir: Path) -> None:

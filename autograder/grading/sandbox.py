@@ -407,13 +407,21 @@ def watch():
 '''
 
 
+# ipykernel imports its debugger, debugpy, at every start (a twentieth of a second of CPU
+# per kernel); found first on the kernel's path, this makes it start without one.
+NO_DEBUGGER = '''"""No debugger in a grading kernel: ipykernel starts without one."""
+
+raise ImportError("a grading kernel has no debugger")
+'''
+
+
 def build_runtime(dest: Path) -> Path:
     """The `autograder` package of a grading kernel, in `dest/autograder`: its __init__
     (KERNEL_INIT), `fallback`, `given` (loading and binding correct versions of the
     functions an exercise calls), `grading.collect` importing `calls` instead of `judge`,
     `calls` (what collect takes from the judge: calling a function on a case, as data),
     `registry` (only `Case`, which the grader's pickled cases name) and
-    `grading.lifeline` (LIFELINE)."""
+    `grading.lifeline` (LIFELINE); and a `debugpy` that is not there (NO_DEBUGGER)."""
     package = Path(autograder.__file__).resolve().parent
     out = dest / "autograder"
     (out / "grading").mkdir(parents=True, exist_ok=True)
@@ -454,6 +462,8 @@ def build_runtime(dest: Path) -> Path:
                 if have is None or lacking:
                     raise RuntimeError(f"the grading kernel's runtime lacks {name} "
                                        f"{', '.join(lacking)}: add it to build_runtime")
+    (dest / "debugpy").mkdir(exist_ok=True)
+    (dest / "debugpy" / "__init__.py").write_text(NO_DEBUGGER)
     for name, text in modules.items():
         parts = name.split(".")
         is_package = name in ("autograder", "autograder.grading")
@@ -1006,6 +1016,7 @@ def _layout(stub_dir: Path, excluded: list[Path]) -> tuple[list[str], str]:
     etc = stub_dir / "etc"
     args += ["--ro-bind", str(stub_dir / "nnlib"), str(LIB / "nnlib"),
              "--ro-bind", str(stub_dir / "autograder"), str(LIB / "autograder"),
+             "--ro-bind", str(stub_dir / "debugpy"), str(LIB / "debugpy"),
              "--ro-bind", str(etc / "passwd"), "/etc/passwd",
              "--ro-bind", str(etc / "group"), "/etc/group",
              "--proc", "/proc", "--dev", "/dev", "--size", str(SHM_MB * 2**20),
@@ -1066,7 +1077,7 @@ def make_sandbox(root: Path, secret: list[Path], stub_dir: Path, nnlib_dir: Path
                                 "/usr/sbin/nologin\n")
     (etc / "group").write_text(f"nogroup:x:{SANDBOX_UID}:\n")
     fontlists = _font_cache(stub_dir / "fonts")
-    for part in ("nnlib", "autograder", "etc", "fonts"):
+    for part in ("nnlib", "autograder", "debugpy", "etc", "fonts"):
         if (stub_dir / part).exists():
             _readable_tree(stub_dir / part)
     stub_dir.chmod(0o755)
