@@ -10,3 +10,11 @@
     gradebook scores into nbgrader's gradebook, from the grader's process only
     parallel  one at a time, a local process pool (--jobs) or Dask (--scheduler)
 """
+
+import sys
+
+# jsonschema, under nbformat, imports rfc3987_syntax where it is installed (Jupyter's
+# format extras install it) to check the "iri" format of newer JSON Schema drafts, which
+# the notebook schema (draft 4) does not use; building that module's grammar costs each
+# grading process, the workers included, over a second of CPU at start.
+sys.modules.setdefault("rfc3987_syntax", None)

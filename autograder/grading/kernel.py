@@ -19,6 +19,7 @@ its scratch folder (see `sandbox`).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
@@ -51,8 +53,21 @@ KERNEL_OPTIONS = (
 )
 
 
+# While a kernel starts, the grader's sockets try to connect to it this often (ZeroMQ's
+# default, 100 ms, is that much latency added to every kernel start).
+RECONNECT_MS = 10
+
+
 class KernelStartError(RuntimeError):
     """The kernel did not come up."""
+
+
+@functools.cache
+def _context() -> zmq.Context:
+    """This process's ZeroMQ context for kernel clients."""
+    context = zmq.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+    return context
 
 
 @dataclass
@@ -132,19 +147,36 @@ class Kernel:
                 self.stop()
                 raise KernelStartError("the grading sandbox did not start")
             info["ip"] = self.cap.root + info["ip"]
-        self.client = BlockingKernelClient()
+        self.client = BlockingKernelClient(context=_context())
         self.client.load_connection_info(info)
         self.client.start_channels()
-        deadline = time.monotonic() + START_TIMEOUT
+        self._wait_ready(time.monotonic() + START_TIMEOUT)
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Return once the kernel has answered a kernel_info request on the shell channel
+        and a message has come on iopub, so that both are connected. (jupyter_client's
+        wait_for_ready also polls the heartbeat every 0.2 s, then waits 0.2 s for iopub to
+        be quiet.) Messages read here are the kernel's own: it has run no cell yet."""
+        shell, iopub = self.client.shell_channel, self.client.iopub_channel
         while True:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise KernelStartError("the grading kernel did not start")
-            try:
-                self.client.wait_for_ready(timeout=1)
+            msg_id, replied, published = self.client.kernel_info(), False, False
+            retry = time.monotonic() + 1
+            while not (replied and published) and time.monotonic() < retry:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise KernelStartError("the grading kernel did not start")
+                try:
+                    reply = shell.get_msg(timeout=0.01)
+                    replied |= reply.get("parent_header", {}).get("msg_id") == msg_id
+                except queue.Empty:
+                    pass
+                try:
+                    iopub.get_msg(timeout=0.01)
+                    published = True
+                except queue.Empty:
+                    pass
+            if replied and published:
                 return
-            except RuntimeError:
-                continue
 
     def stop(self) -> None:
         if self.client is not None:
