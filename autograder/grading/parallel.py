@@ -17,9 +17,15 @@ def run(fn, tasks: list, jobs: int = 1, scheduler: str | None = None):
         yield from _dask(fn, tasks, scheduler)
     elif jobs > 1 and len(tasks) > 1:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+        try:
             for future in as_completed([pool.submit(fn, t) for t in tasks]):
                 yield future.result()
+        except BaseException:
+            pool.shutdown(wait=True)
+            raise
+        # every task is done: the workers exit (half a second) while the caller goes on
+        pool.shutdown(wait=False)
     else:
         for task in tasks:
             yield fn(task)
