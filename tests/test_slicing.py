@@ -160,7 +160,8 @@ def test_an_import_whose_modules_kept_code_reaches_into_runs():
 
 def test_a_cell_of_display_imports_only_is_not_run_and_one_that_defines_more_is():
     cells = ["import matplotlib.pyplot as plt\nfrom IPython.display import (\n    display,\n"
-             "    HTML,\n)", "import time\n# the clock\nSCALE = 2", "def f(z):\n    return SCALE * z"]
+             "    HTML,\n)", "import time\n# the clock\nSCALE = 2",
+             "def f(z):\n    return SCALE * z"]
     only, clock, _ = ran(cells)
     assert only is None and left_out(clock) == [1]
 
