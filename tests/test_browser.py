@@ -5,9 +5,9 @@ Chromium, one server and one browser for the whole module.
   cell: only the check cells of the (unsolved) exercises fail, each showing its ✗, and
   every figure and widget the solution shows renders here too. Then every widget of the
   lesson is driven, on the release and with every exercise solved in the same kernel
-  (tests/widget_driver.py): at least 20 events per state, each of which must change the
-  picture. The time of each Run All, the events, the time from event to picture and the
-  frame rate of each Play are printed (no assertion on times).
+  (tests/widget_driver.py): at least 20 events per lesson, half in each state, each of
+  which must change the picture. The time of each Run All, the events, the time from event
+  to picture and the frame rate of each Play are printed (no assertion on times).
 - On 02-perceptron with its exercises solved, moving the weight slider of the
   decision-boundary widget redraws the plot without any error on the page.
 """

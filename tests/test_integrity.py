@@ -243,9 +243,10 @@ def test_a_thread_started_by_the_function_is_watched():
 
     assert "scikit-learn" in fails("precision", threaded)
     # the refused call returned at once; its thread goes on and would be seen by the
-    # graded calls of the tests that follow
+    # graded calls of the tests that follow (a thread whose start was refused never ran)
     for t in started:
-        t.join()
+        if t.ident is not None:
+            t.join()
 
 
 def test_the_libraries_work_outside_a_graded_call_and_the_profiler_is_restored():
