@@ -13,13 +13,14 @@ first use.
 from __future__ import annotations
 
 import importlib
-import importlib.resources
 import json
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from nnlib.datasets import package_file
 
 TOLERANCES: dict[str, dict[str, float]] = {
     k: v
@@ -122,11 +123,7 @@ class Exercise:
 
     @property
     def withheld_paths(self) -> list[Path]:
-        paths = []
-        for entry in self.withheld:
-            package, _, relative = entry.partition(":")
-            paths.append(Path(str(importlib.resources.files(package).joinpath(relative))))
-        return paths
+        return [package_file(entry) for entry in self.withheld]
 
     @property
     def tol(self) -> dict[str, float]:

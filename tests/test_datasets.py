@@ -61,10 +61,29 @@ def test_shapes_of_the_toy_problems():
 
 
 def test_digits_is_the_bundled_set():
+    from sklearn.datasets import load_digits
+
     X, y = datasets.digits()
     assert X.shape == (1797, 64) and y.shape == (1797,)
+    assert X.dtype == y.dtype == np.float64
     assert X.min() == 0.0 and X.max() == 1.0
     np.testing.assert_array_equal(np.unique(y), np.arange(10))
+    bundled = load_digits()
+    np.testing.assert_array_equal(X, bundled.data / 16.0)
+    np.testing.assert_array_equal(y, bundled.target)
+
+
+def test_a_package_file_is_found_without_importing_the_package():
+    import subprocess
+    import sys
+
+    code = ("import sys; from nnlib.datasets import DIGITS, package_file; "
+            "print(package_file(DIGITS).is_file(), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "False"]
+    with pytest.raises(FileNotFoundError, match="not installed"):
+        datasets.package_file("no_such_package_here:data.csv")
 
 
 def test_one_hot():
