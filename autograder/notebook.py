@@ -56,6 +56,14 @@ def points(cell) -> float:
     return float(metadata(cell).get("points", 0))
 
 
+def identity(cell) -> tuple:
+    """What nbgrader's cell checksum covers (`nbgrader.utils.compute_checksum`): the cell's
+    type and source, whether it is graded, a solution and locked, its grade_id and, when
+    graded, its points. Two cells with equal identities have equal checksums."""
+    return (cell.get("cell_type"), cell.get("source"), is_graded(cell), is_solution(cell),
+            is_locked(cell), grade_id(cell), points(cell) if is_graded(cell) else None)
+
+
 class Check(NamedTuple):
     """One `check(exercise, function[, hidden=True])` call of a cell."""
 

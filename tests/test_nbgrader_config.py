@@ -42,3 +42,34 @@ def test_deleted_test_cells_come_back_and_feedback_hides_hidden_tests(tmp_path):
     for secret in ("BEGIN HIDDEN TESTS", "hidden=True"):
         assert secret not in html
     assert not (tmp_path / "gradebook.db").exists()
+
+
+def test_a_cells_identity_changes_exactly_when_nbgrader_s_checksum_does():
+    """Grading tells an edited locked cell by `notebook.identity` (without importing
+    nbgrader in every worker): on every graded cell of the course, and on each field an
+    edit can change, it agrees with nbgrader's own checksum."""
+    import copy
+
+    from nbgrader.utils import compute_checksum
+
+    from autograder.notebook import grade_id, identity
+
+    root = find_root(Path(__file__).parent)
+    cells = [c for path in sorted(root.glob("*/*/*.ipynb"))
+             if path.parts[-3] in ("lectures", "solutions")
+             for c in nbformat.read(path, 4).cells if grade_id(c)]
+    edits = [lambda c: c.update(source=c.source + " "),
+             lambda c: c.metadata.nbgrader.update(points=c.metadata.nbgrader.get("points", 0) + 1),
+             lambda c: c.metadata.nbgrader.update(grade=not c.metadata.nbgrader.get("grade"),
+                                                  points=c.metadata.nbgrader.get("points", 1)),
+             lambda c: c.metadata.nbgrader.update(locked=not c.metadata.nbgrader.get("locked")),
+             lambda c: c.metadata.nbgrader.update(grade_id=c.metadata.nbgrader.grade_id + "x")]
+    variants = cells + [edit(c := copy.deepcopy(cell)) or c for cell in cells[:40]
+                        for edit in edits]
+    checksums, identities = {}, {}
+    for cell in variants:
+        checksums.setdefault(identity(cell), set()).add(compute_checksum(cell))
+        identities.setdefault(compute_checksum(cell), set()).add(identity(cell))
+    assert len(cells) > 100
+    assert all(len(v) == 1 for v in checksums.values())
+    assert all(len(v) == 1 for v in identities.values())

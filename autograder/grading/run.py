@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.utils import compute_checksum
 
 import nnlib
 from autograder import given
@@ -58,7 +57,14 @@ from autograder.grading.result import ExerciseResult
 from autograder.grading.sandbox import Sandbox
 from autograder.grading.status import CellStatus, Failure, Status
 from autograder.judge import judge
-from autograder.notebook import grade_id, is_graded, is_locked, metadata, test_cells
+from autograder.notebook import (
+    grade_id,
+    identity,
+    is_graded,
+    is_locked,
+    metadata,
+    test_cells,
+)
 
 NOT_RUN = ("[not run during grading: no graded function depends on this cell "
            "(autograder/grading/slicing.py)]\n")
@@ -118,10 +124,11 @@ class Execution:
     notebook: dict | None = None
 
 
-def _checksum(cell) -> str | None:
+def _identity(cell) -> tuple | None:
+    """A submitted cell's `identity`, None when its metadata are malformed."""
     try:
-        return compute_checksum(cell)
-    except (KeyError, TypeError, AttributeError):
+        return identity(cell)
+    except (TypeError, ValueError, AttributeError):
         return None
 
 
@@ -135,7 +142,7 @@ def restore(nb, release) -> tuple[object, list[str]]:
         gid = grade_id(cell)
         if gid in locked and gid not in seen:
             seen.add(gid)
-            if _checksum(cell) != _checksum(locked[gid]):
+            if _identity(cell) != identity(locked[gid]):
                 notes.append(f"cell {i} ({gid}) was edited; the original was restored")
             cells.append(copy.deepcopy(locked[gid]))
             continue
