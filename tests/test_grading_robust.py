@@ -2,7 +2,7 @@
 reach the instructor's tools (issue 13), each beside honest victims in the same batch.
 
 One batch of 98-pair (the two-exercise lesson of tests/test_grading.py) is graded in a
-subprocess, so that the grader's peak memory is its own (`ru_maxrss`); its workers report
+subprocess, so that the grader's peak memory is its own (`peak_rss`); its workers report
 theirs and each submission's wall time. A second run grades late submissions into the
 same output folder. The batch is graded once per test session, even under pytest-xdist
 (`test_grading.shared_folder`).
@@ -11,7 +11,6 @@ same output folder. The batch is graded once per test session, even under pytest
 import csv
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -195,12 +194,24 @@ def _submissions(course: Path, subs: Path) -> dict:
     return expected
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes since its last exec (VmHWM).
+
+    Not `ru_maxrss`: Linux carries that across exec from the process that spawned us, so a
+    grader started by a pytest worker would report the worker's peak as its own.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line")
+
+
 def measured_execute(task):
     """`run.execute`, noting the worker's peak memory and the submission's wall time."""
     start = time.monotonic()
     execution = run.execute(task)
     seconds = time.monotonic() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     side = Path(os.environ[SIDE_ENV])
     (side / f"{os.getpid()}-{time.monotonic_ns()}.json").write_text(json.dumps(
         {"student": task.student, "seconds": seconds, "worker_peak": peak}))
@@ -218,7 +229,7 @@ def main(course: str, subs: str, out: str, side: str) -> None:
     measures = [json.loads(p.read_text()) for p in Path(side).glob("*.json")]
     print(json.dumps({"rows": [r.to_json() for r in rows], "lines": lines,
                       "seconds": time.monotonic() - start,
-                      "grader_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "grader_peak": peak_rss(),
                       "measures": measures}))
 
 
@@ -372,6 +383,21 @@ def test_formgrader_shows_no_active_content(robust):
     # markdown that could be active is shown as its text, in a code block (MathJax skips it)
     fenced = [c.source for c in nb.cells if c.cell_type == "markdown" and "pwned" in c.source]
     assert len(fenced) == 2 and all(f.startswith("```text\n") for f in fenced)
+
+
+def test_peak_rss_is_the_process_own_not_its_parent():
+    """A process spawned by a parent that once held 512 MB reports its own few MB."""
+    held = bytearray(512 * 2**20)
+    held[:: 4096] = b"x" * len(held[:: 4096])  # touch every page, so that it is resident
+    code = ("import resource, sys, test_grading_robust as t; "
+            "print(t.peak_rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    del held
+    own, inherited = map(int, out)
+    assert inherited >= 512 * 2**20  # the trap: ru_maxrss reports the parent's peak
+    assert own < 200 * 2**20
 
 
 def test_costs_are_capped(robust):
