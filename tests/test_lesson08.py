@@ -3,16 +3,16 @@
 Each graded function meets wrong variants (the mistakes students make) that must fail and
 a correct variant written differently from nnlib that must pass, through
 `autograder.check.check` on the public and the hidden cases. `minibatches` is judged by
-`verify_minibatches`; its probability of failing a right answer is bounded and checked.
+`autograder.verifiers.verify_minibatches`; its probability of failing a right answer is
+bounded and checked.
 """
 
 import numpy as np
 import pytest
 from checking import fails, passes
 
-from autograder import registry
+from autograder import registry, verifiers
 from autograder.cases import SEED_ENV, cases_for
-from autograder.exercises import lesson08
 from autograder.judge import run_case
 from nnlib import optim
 
@@ -114,14 +114,14 @@ def test_minibatches_false_failure_probability_is_below_1e_9():
     for cases in [ex.public(), *(cases_for(ex, True, seed) for seed in range(200))]:
         total = 0.0
         for case in cases:
-            m, size, shuffle = lesson08._call(case)
+            m, size, shuffle = verifiers.minibatches_call(case)
             if shuffle:
-                block = lesson08.block_alarm(m, size)
-                total += lesson08.succession_alarm(m)
-                total += block if block < lesson08.BLOCK_ALARM else 0.0
+                block = verifiers.block_alarm(m, size)
+                total += verifiers.succession_alarm(m)
+                total += block if block < verifiers.BLOCK_ALARM else 0.0
         assert total < 1e-9
-    assert lesson08.succession_alarm(2) == 0.0
-    assert lesson08.succession_alarm(1000) < 2.0 / 87178291200 + 2000.0 / 20922789888000
+    assert verifiers.succession_alarm(2) == 0.0
+    assert verifiers.succession_alarm(1000) < 2.0 / 87178291200 + 2000.0 / 20922789888000
     # 2 / 14! + 2 n / 16!
 
 
@@ -143,10 +143,10 @@ def test_minibatches_shuffled_cases_are_large_enough_to_catch_no_shuffle():
     ex = registry.get("minibatches")
     for seed in range(50):
         cases = cases_for(ex, True, seed)
-        shuffled = [lesson08._call(c) for c in cases if lesson08._call(c)[2]]
-        assert all(m - 1 >= lesson08.RUN_LIMIT for m, _, _ in shuffled)
+        shuffled = [call for call in map(verifiers.minibatches_call, cases) if call[2]]
+        assert all(m - 1 >= verifiers.RUN_LIMIT for m, _, _ in shuffled)
         # and at least one of them can see batches that are blocks
-        assert any(lesson08.block_alarm(m, b) < lesson08.BLOCK_ALARM for m, b, _ in shuffled)
+        assert any(verifiers.block_alarm(m, b) < verifiers.BLOCK_ALARM for m, b, _ in shuffled)
 
 
 def test_block_alarm_bound_holds_empirically():
@@ -156,12 +156,12 @@ def test_block_alarm_bound_holds_empirically():
     for _ in range(trials):
         batches = optim.minibatches(m, b, rng=rng)
         hits += all(np.ptp(x) == b - 1 for x in batches)
-    assert hits / trials <= lesson08.block_alarm(m, b) * 1.5 + 3e-4
+    assert hits / trials <= verifiers.block_alarm(m, b) * 1.5 + 3e-4
 
 
 def test_verify_messages_name_the_problem():
     case = registry.Case((10, 4), {"shuffle": False})
-    verify = lesson08.verify_minibatches
+    verify = verifiers.verify_minibatches
     assert "list of index arrays" in verify(np.arange(10), case)
     assert "there are 2 batches" in verify([np.arange(4), np.arange(4, 8)], case)
     assert "not a sample index" in verify([np.arange(1, 5), np.arange(5, 9), np.array([9, 10])],

@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from checking import fails, passes  # noqa: E402
 
-from autograder import registry  # noqa: E402
+from autograder import registry, verifiers  # noqa: E402
 from autograder.cases import SEED_ENV  # noqa: E402
 from autograder.exercises import lesson09  # noqa: E402
 from autograder.registry import Case  # noqa: E402
@@ -237,15 +237,15 @@ def test_dropout_more_right_draws_pass():
 
 
 def test_dropout_bounds_are_below_1e9_and_hold_for_many_right_draws():
-    n = lesson09.LARGE[0] * lesson09.LARGE[1]
-    fraction = 2 * math.exp(-2 * n * lesson09.FRACTION_TOL**2)
-    blocks = 16 * 2 * math.exp(-2 * (n / 16) * lesson09.BLOCK_TOL**2)
-    independence = 2 * math.exp(-2 * lesson09.HOEFFDING_C**2)
+    n = verifiers.LARGE[0] * verifiers.LARGE[1]
+    fraction = 2 * math.exp(-2 * n * verifiers.FRACTION_TOL**2)
+    blocks = 16 * 2 * math.exp(-2 * (n / 16) * verifiers.BLOCK_TOL**2)
+    independence = 2 * math.exp(-2 * verifiers.HOEFFDING_C**2)
     assert fraction + blocks + independence < 1e-11
-    pairs = 2 * 2 * math.exp(-2 * (n / 2) * lesson09.PAIR_TOL**2)
-    sigma2 = lesson09.LARGE[1] * 0.15 * 0.85  # the smallest row-count variance, p = 0.15
-    t = 1 - lesson09.ROW_SPREAD
-    spread = math.exp(-lesson09.LARGE[0] * t**2 / (2 * (3 + 1 / sigma2)))
+    pairs = 2 * 2 * math.exp(-2 * (n / 2) * verifiers.PAIR_TOL**2)
+    sigma2 = verifiers.LARGE[1] * 0.15 * 0.85  # the smallest row-count variance, p = 0.15
+    t = 1 - verifiers.ROW_SPREAD
+    spread = math.exp(-verifiers.LARGE[0] * t**2 / (2 * (3 + 1 / sigma2)))
     assert pairs + spread < 1e-19
     # 60 fresh draws of the reference on the large cases all pass; the drop-rate and the
     # keep-largest variants fail every one of them
@@ -434,7 +434,7 @@ def test_finite_differences_agree_with_nnlib_on_many_hidden_seeds():
             for _, index, numeric, size in lesson09._bn_columns(case):
                 gap = np.max(np.abs(expected[index[0]][index[1:]] - numeric)) / size
                 worst = max(worst, float(gap))
-    assert worst < lesson09.FD_TOL / 100
+    assert worst < verifiers.FD_TOL / 100
 
 
 def _off_by(factor):
@@ -454,7 +454,7 @@ def test_finite_differences_alone_fail_every_named_mistake(name):
         out = wrong(*case.args, **case.kwargs)
         gaps += [np.max(np.abs(_arr(out[index[0]])[index[1:]] - numeric)) / size
                  for _, index, numeric, size in lesson09._bn_columns(case)]
-    assert max(gaps) > 100 * lesson09.FD_TOL
+    assert max(gaps) > 100 * verifiers.FD_TOL
 
 
 @pytest.mark.parametrize("wrong, cause", [
@@ -553,17 +553,17 @@ def test_init_wrong_variants_fail(name, wrong, cause):
 
 
 def test_init_bounds_are_below_1e9_and_hold_for_many_right_draws():
-    n, t = lesson09.MIN_WEIGHTS, lesson09.VAR_TOL
+    n, t = verifiers.MIN_WEIGHTS, verifiers.VAR_TOL
     chi2_upper = math.exp(-n / 2 * (t - math.log1p(t)))
     chi2_lower = math.exp(-n / 2 * (-t - math.log1p(-t)))
     uniform_var = 2 * math.exp(-2 * n * t**2 / 9)
-    uniform_mean = 2 * math.exp(-2 * n * lesson09.MEAN_TOL**2 / 12)
-    normal_mean = math.erfc(lesson09.MEAN_TOL * math.sqrt(n) / math.sqrt(2))
-    normal_max = 1e7 * math.erfc(lesson09.MAX_SIGMAS / math.sqrt(2))
+    uniform_mean = 2 * math.exp(-2 * n * verifiers.MEAN_TOL**2 / 12)
+    normal_mean = math.erfc(verifiers.MEAN_TOL * math.sqrt(n) / math.sqrt(2))
+    normal_max = 1e7 * math.erfc(verifiers.MAX_SIGMAS / math.sqrt(2))
     total = chi2_upper + chi2_lower + uniform_var + uniform_mean + normal_mean + normal_max
     assert total < 1e-15
     # neighbour correlation: N' >= 48,000 products; Chernoff (normal), Hoeffding (uniform)
-    c, pairs = lesson09.CORR_TOL, 48_000
+    c, pairs = verifiers.CORR_TOL, 48_000
     normal_corr = 2 * math.exp(min(-pairs * (c * t + math.log(1 - t * t) / 2)
                                    for t in np.linspace(0.01, 0.5, 50)))
     uniform_corr = 2 * math.exp(-2 * pairs * c**2 / 36)

@@ -3,8 +3,8 @@
 The update functions are pure: they return new arrays, so an output is compared as it
 is. θ in the cases is of the order of one step, so that a wrong step changes the result
 by far more than the tolerance. `minibatches` returns a random answer when it shuffles;
-`verify_minibatches` judges it by what every right answer has (see its docstring for
-the probability that it fails a right one).
+`autograder.verifiers.verify_minibatches` judges it by what every right answer has (see its
+docstring for the probability that it fails a right one).
 
 The update rules compare with the "numerical" tolerance (relative 1e-4, absolute 1e-6), so
 that a step computed in float32 passes: float32 rounds a result that cancels (θ − η∇L or
@@ -16,138 +16,14 @@ the tolerance. Their inputs are read-only (`pure`): a function that changes θ, 
 place fails, as the exercises ask for new arrays. A list in place of an array fails too.
 """
 
-from math import comb, factorial
-
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
 from autograder.results import array, arrays
+from autograder.verifiers import floats, random_shape, verify_minibatches
 from nnlib.optim import adam_update, minibatches, momentum_update, rmsprop_update
 
 LESSON = "08-optimizers"
-
-# A shuffled epoch fails when this many neighbours are consecutive indices (i, i + 1), or
-# this many are (i, i − 1). For a uniform random order of n indices
-# P(#(i, i + 1) neighbours ≥ k) ≤ C(n − 1, k) (n − k)! / n! = (n − k) / (n k!) < 1 / k!
-# (union bound over the k pairs glued together), so a right answer fails this test with
-# probability below 2 / 14! ≈ 2.3e-11. An unshuffled epoch has n − 1 such neighbours.
-RUN_LIMIT = 14
-# The test that the batches are blocks of consecutive indices is made only where it would
-# fail a uniform random order with probability below this.
-BLOCK_ALARM = 1e-12
-# The same bound holds for neighbours (i, i + d) for any fixed d (a chain i, i + d, ...), so a
-# shuffled epoch also fails when one other difference d (|d| ≥ 2) occurs this often between
-# neighbours: a deterministic scramble such as "the even indices, then the odd ones" or a
-# stride repeats one difference almost everywhere. Union bound over the 2(n − 2) values of d.
-STRIDE_LIMIT = 16
-
-
-def succession_alarm(n: int) -> float:
-    """Bound on the probability that a uniform random order of n indices fails the tests
-    of neighbours: consecutive indices (either direction), or one other difference d."""
-    ones = 2.0 * max(n - RUN_LIMIT, 0) / (n * factorial(RUN_LIMIT))
-    others = 2.0 * max(n - 2, 0) * max(n - STRIDE_LIMIT, 0) / (n * factorial(STRIDE_LIMIT))
-    return ones + others
-
-
-def block_alarm(m: int, batch_size: int) -> float:
-    """Bound on the probability that every full batch of a uniform random epoch is a block
-    of consecutive indices.
-
-    Batch j is a uniform draw of batch_size of the r = m − j·batch_size indices left, of
-    which at most r − batch_size + 1 subsets are blocks. 1.0 when the test says nothing
-    (batches of one index, or fewer than two batches).
-    """
-    if batch_size < 2 or m < 2 * batch_size:
-        return 1.0
-    p = 1.0
-    for r in range(m, batch_size - 1, -batch_size):
-        p *= (r - batch_size + 1) / comb(r, batch_size)
-    return p
-
-
-def _call(case: Case):
-    """(m, batch_size, shuffle) of a minibatches case."""
-    names = ("m", "batch_size", "shuffle", "rng")
-    given = {**dict(zip(names, case.args)), **case.kwargs}
-    return int(given["m"]), int(given["batch_size"]), bool(given.get("shuffle", True))
-
-
-def verify_minibatches(output, case: Case) -> str | None:
-    """None if `output` is a right answer for `case`, else what is wrong with it.
-
-    Every right answer is a list of integer index arrays of the sizes batch_size, ...,
-    batch_size, m mod batch_size (if not 0) that together hold each of 0, ..., m − 1 once;
-    in the order 0, 1, ..., m − 1 when shuffle is False. When shuffle is True the order is
-    random, and two tests fail an order that was not shuffled: too many neighbours that are
-    consecutive indices (see RUN_LIMIT), and batches that are all blocks of consecutive
-    indices (only where `block_alarm` < BLOCK_ALARM). A right answer fails them with
-    probability at most `succession_alarm(m)` + BLOCK_ALARM per case.
-    """
-    m, size, shuffle = _call(case)
-    if isinstance(output, np.ndarray) and output.ndim == 2:
-        output = list(output)
-    if not isinstance(output, (list, tuple)):
-        return ("the result should be a list of index arrays, one per batch; got "
-                f"{type(output).__name__}")
-    want = [size] * (m // size) + ([m % size] if m % size else [])
-    batches = []
-    for i, batch in enumerate(output):
-        try:
-            batch = np.asarray(batch)
-        except (ValueError, TypeError):
-            return f"batch {i} is not an array of indices"
-        if batch.ndim != 1 or batch.dtype.kind not in "iu":
-            kind = f"holds {batch.dtype}" if batch.ndim == 1 else f"has shape {batch.shape}"
-            return (f"batch {i} {kind}: each batch should be a 1-D array of integer "
-                    "indices (such as a slice of np.arange(m) or of a permutation)")
-        batches.append(batch)
-    if len(batches) != len(want):
-        hint = ""
-        if m % size and len(batches) == m // size:
-            hint = (f": the last, smaller batch of the m mod batch_size = {m % size} "
-                    "left-over samples is missing")
-        return (f"there are {len(batches)} batches; there should be ⌈m / batch_size⌉ = "
-                f"⌈{m} / {size}⌉ = {len(want)}{hint}")
-    for i, (batch, n) in enumerate(zip(batches, want)):
-        if len(batch) != n:
-            return (f"batch {i} has {len(batch)} indices but should have {n}: every batch "
-                    "has batch_size indices except the last, which holds the "
-                    "m mod batch_size left over")
-    order = np.concatenate(batches) if batches else np.zeros(0, dtype=int)
-    if order.size and (order.min() < 0 or order.max() >= m):
-        bad = order[(order < 0) | (order >= m)][0]
-        return f"index {bad} is not a sample index: they run from 0 to m − 1 = {m - 1}"
-    counts = np.bincount(order, minlength=m)
-    if np.any(counts != 1):
-        twice, missing = np.flatnonzero(counts > 1), np.flatnonzero(counts == 0)
-        return (f"index {twice[0]} appears {counts[twice[0]]} times and {missing[0]} not at "
-                "all: an epoch visits every sample exactly once (a permutation of "
-                "range(m), not draws with replacement)")
-    if not shuffle:
-        if np.any(order != np.arange(m)):
-            first = int(np.flatnonzero(order != np.arange(m))[0])
-            return (f"with shuffle=False the samples come in order 0, 1, ..., m − 1, but "
-                    f"position {first} holds index {order[first]}")
-        return None
-    steps = np.diff(order)
-    for step, words in ((1, "(i, i + 1)"), (-1, "(i + 1, i)")):
-        runs = int(np.sum(steps == step))
-        if runs >= RUN_LIMIT:
-            return (f"the order is not shuffled: {runs} of the {m - 1} neighbours are "
-                    f"consecutive indices {words}, where a random order has about one; "
-                    "draw a permutation of all m indices from rng before cutting batches")
-    values, counts = np.unique(steps[np.abs(steps) >= 2], return_counts=True)
-    if counts.size and counts.max() >= STRIDE_LIMIT:
-        d = int(values[np.argmax(counts)])
-        return (f"the order is not shuffled: {counts.max()} of the {m - 1} neighbours differ "
-                f"by the same {d} (i, i {'+' if d > 0 else '−'} {abs(d)}), where a random "
-                "order has a few at most; draw a permutation of all m indices from rng")
-    full = [b for b in batches if len(b) == size]
-    if block_alarm(m, size) < BLOCK_ALARM and all(np.ptp(b) == size - 1 for b in full):
-        return ("every batch is a block of consecutive indices: shuffle the samples, "
-                "not only the order of the batches or the order inside each batch")
-    return None
 
 
 def _generator(rng):
@@ -201,12 +77,8 @@ register(Exercise(
 # ---- the update rules -----------------------------------------------------------------
 
 
-def _arr(x):
-    return np.asarray(x, dtype=float)
-
-
 def _shape(rng):
-    return tuple(int(n) for n in rng.integers(1, 6, size=int(rng.integers(0, 3))))
+    return random_shape(rng, int(rng.integers(0, 3)), 6)
 
 
 def _step_sized(rng, shape, eta):
@@ -242,8 +114,8 @@ register(Exercise(
     points=1,
     mistakes={
         "the update climbs: θ − η ∇L, not θ + η ∇L":
-            lambda theta, grad, eta: _arr(theta) + eta * _arr(grad),
-        "η is missing: θ − η ∇L": lambda theta, grad, eta: _arr(theta) - _arr(grad),
+            lambda theta, grad, eta: floats(theta) + eta * floats(grad),
+        "η is missing: θ − η ∇L": lambda theta, grad, eta: floats(theta) - floats(grad),
     },
 ))
 
@@ -262,17 +134,17 @@ def _momentum_hidden(rng):
 
 
 def _momentum_classical(theta, grad, v, eta=0.01, beta=0.9):
-    v = beta * _arr(v) + _arr(grad)
-    return _arr(theta) - eta * v, v
+    v = beta * floats(v) + floats(grad)
+    return floats(theta) - eta * v, v
 
 
 def _momentum_old_v(theta, grad, v, eta=0.01, beta=0.9):
-    return _arr(theta) - eta * _arr(v), beta * _arr(v) + (1 - beta) * _arr(grad)
+    return floats(theta) - eta * floats(v), beta * floats(v) + (1 - beta) * floats(grad)
 
 
 def _momentum_swapped(theta, grad, v, eta=0.01, beta=0.9):
-    v = (1 - beta) * _arr(v) + beta * _arr(grad)
-    return _arr(theta) - eta * v, v
+    v = (1 - beta) * floats(v) + beta * floats(grad)
+    return floats(theta) - eta * v, v
 
 
 def _momentum_climbs(theta, grad, v, eta=0.01, beta=0.9):
@@ -332,13 +204,13 @@ def _rmsprop_hidden(rng):
 
 
 def _rms(theta, grad, mu, eta, beta, eps, inside, square=True, old=False, root=True):
-    g = _arr(grad)
-    new = beta * _arr(mu) + (1 - beta) * (g * g if square else g)
-    used = _arr(mu) if old else new
+    g = floats(grad)
+    new = beta * floats(mu) + (1 - beta) * (g * g if square else g)
+    used = floats(mu) if old else new
     denom = used + eps if inside else (np.sqrt(used) if root else used) + eps
     if inside and root:
         denom = np.sqrt(denom)
-    return _arr(theta) - eta * g / denom, new
+    return floats(theta) - eta * g / denom, new
 
 
 def _rms_eps_swapped(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-8, eps_inside_sqrt=True):
@@ -353,7 +225,7 @@ def _rms_variant(**how):
 
 def _rms_climbs(theta, grad, mu, eta=0.001, beta=0.9, eps=1e-8, eps_inside_sqrt=True):
     new_theta, mu = rmsprop_update(theta, grad, mu, eta, beta, eps, eps_inside_sqrt)
-    return 2 * _arr(theta) - new_theta, mu
+    return 2 * floats(theta) - new_theta, mu
 
 
 register(Exercise(
@@ -421,10 +293,10 @@ def _adam(theta, grad, m, v, t, eta, beta1, beta2, eps, correct, *, t_shift=0, s
     """Adam and its variants: `only` ("m" or "v") corrects one moment; `fold` puts the
     correction into the step size, η √(1 − β2^t) / (1 − β1^t), so that ε is not corrected;
     `returns_corrected` returns m̂, v̂ in place of m_t, v_t."""
-    g = _arr(grad)
-    m_new = beta1 * _arr(m) + (1 - beta1) * g
-    v_new = beta2 * _arr(v) + (1 - beta2) * (g * g if square else g)
-    m_used, v_used = (_arr(m), _arr(v)) if old else (m_new, v_new)
+    g = floats(grad)
+    m_new = beta1 * floats(m) + (1 - beta1) * g
+    v_new = beta2 * floats(v) + (1 - beta2) * (g * g if square else g)
+    m_used, v_used = (floats(m), floats(v)) if old else (m_new, v_new)
     if correct and fold:
         eta = eta * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
     elif correct:
@@ -435,7 +307,7 @@ def _adam(theta, grad, m, v, t, eta, beta1, beta2, eps, correct, *, t_shift=0, s
     denom = np.sqrt(v_used + eps) if eps_inside else np.sqrt(v_used) + eps
     if returns_corrected:
         m_new, v_new = m_used, v_used
-    return _arr(theta) - eta * m_used / denom, m_new, v_new
+    return floats(theta) - eta * m_used / denom, m_new, v_new
 
 
 def _adam_variant(flip_correction=False, **how):
@@ -450,7 +322,7 @@ def _adam_climbs(theta, grad, m, v, t, eta=0.001, beta1=0.9, beta2=0.999, eps=1e
                  bias_correction=False):
     new_theta, m, v = adam_update(theta, grad, m, v, t, eta, beta1, beta2, eps,
                                   bias_correction)
-    return 2 * _arr(theta) - new_theta, m, v
+    return 2 * floats(theta) - new_theta, m, v
 
 
 register(Exercise(

@@ -2,12 +2,12 @@
 initialization, early stopping.
 
 `dropout_forward`, `xavier_init` and `he_init` return random draws, so no reference output
-exists to compare with: their `verify` judges the properties every right answer has, with
-bounds chosen so that a right answer fails with probability below 1e-9 (the computation is
-next to each bound) while the usual wrong variants fail for sure. Biases are not penalized
-(the slides' Ω = λ Σ_l ‖W(l)‖²).
+exists to compare with: their `verify` (`autograder.verifiers`) judges the properties every
+right answer has, with bounds chosen so that a right answer fails with probability below
+1e-9 (the computation is next to each bound) while the usual wrong variants fail for sure.
+Biases are not penalized (the slides' Ω = λ Σ_l ‖W(l)‖²).
 
-The two backward passes are judged twice by `_gradient_verify`: against nnlib's backward,
+The two backward passes are judged twice by `gradient_verify`: against nnlib's backward,
 and against central finite differences of the forward pass (lesson 06's numerical_gradient),
 so a right gradient is one of the forward the lesson defines, whichever formula computes it.
 """
@@ -16,18 +16,24 @@ import math
 
 import numpy as np
 
-from autograder.judge import Unserializable, compare
-from autograder.registry import TOLERANCES, Case, Exercise, register
+from autograder.judge import Unserializable
+from autograder.registry import Case, Exercise, register
 from autograder.results import array, arrays, kind, number
+from autograder.verifiers import (
+    LARGE,
+    MIN_WEIGHTS,
+    floats,
+    gradient_verify,
+    random_params,
+    random_shape,
+    verify_dropout,
+    verify_init,
+)
 from nnlib.batchnorm import batchnorm_backward, batchnorm_forward
 from nnlib.gradcheck import numerical_gradient
 from nnlib.regularization import dropout_backward
 
-# ---- shared helpers --------------------------------------------------------------------
-
-
-def _arr(x):
-    return np.asarray(x, dtype=float)
+# ---- l2_penalty, l2_grad ---------------------------------------------------------------
 
 
 def _pairs_of_arrays(out, case=None):
@@ -41,9 +47,7 @@ def _pairs_of_arrays(out, case=None):
 
 def _random_params(rng, depth=None):
     depth = int(rng.integers(1, 5)) if depth is None else depth
-    sizes = [int(n) for n in rng.integers(1, 7, size=depth + 1)]
-    return [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    return random_params(rng, [int(n) for n in rng.integers(1, 7, size=depth + 1)])
 
 
 def _params_public():
@@ -71,49 +75,9 @@ def _params_hidden(rng):
     return cases
 
 
-def _gradient_verify(reference, numeric_columns):
-    """`verify` of a backward pass: the output agrees with `reference` elementwise (rtol
-    1e-6, and an atol of 1e-9 of the largest expected value, since the step-by-step graph
-    and the compact formula round differently where terms cancel), then, column by column,
-    with central differences of the forward pass: `numeric_columns(case)` yields
-    (where, index into the output, numerical gradient of that part, the size of its terms,
-    which is not 0 where the gradient itself is, as when the terms cancel)."""
-    tol = TOLERANCES["stable"]
-
-    def verify(output, case):
-        args, kwargs = case.args, case.kwargs
-        expected = reference(*args, **kwargs)
-        scale = max(float(np.max(np.abs(e), initial=0.0)) for e in
-                    (expected if isinstance(expected, tuple) else (expected,)))
-        verdict = compare(expected, output, {"rtol": tol["rtol"], "atol": 1e-9 * scale + 1e-15},
-                          case)
-        if not verdict.passed:
-            return verdict.message, verdict.cause
-        for where, index, numeric, size in numeric_columns(case):
-            actual = _arr(output[index[0]] if isinstance(expected, tuple) else output)[index[1:]]
-            gap = float(np.max(np.abs(actual - numeric)))
-            if gap > FD_TOL * size:
-                return (f"{where} differs from central finite differences of the forward "
-                        f"pass by {gap:.2g}")
-        return None
-    verify.against_reference = True  # benchmarks/sweep.py sweeps it like a comparison
-    return verify
-
-
-# Central differences of the forward pass, on one column (feature) at a time so that the
-# rounding error is relative to that column: with h = 1e-5 in units of the column's spread
-# they differ from the exact gradient by at most 4e-10 of the size of its terms (measured
-# on 300 hidden seeds; tests/test_lesson09.py), far below FD_TOL, while every wrong
-# formula misses by 1/m (40 samples at most) or more.
-FD_TOL = 1e-6
-
-
-# ---- l2_penalty, l2_grad ---------------------------------------------------------------
-
-
 def _penalty_with(weight_term, bias_term=lambda b: 0.0, factor=1.0):
     def penalty(params, lam):
-        return float(factor * lam * sum(weight_term(_arr(W)) + bias_term(_arr(b))
+        return float(factor * lam * sum(weight_term(floats(W)) + bias_term(floats(b))
                                         for W, b in params))
     return penalty
 
@@ -136,7 +100,7 @@ register(Exercise(
             _penalty_with(_SQ, _SQ),
         "a factor 1/2 (λ/2 Σ W²); the slides' penalty is λ Σ W² without 1/2":
             _penalty_with(_SQ, factor=0.5),
-        "λ is missing": lambda params, lam: float(sum(np.sum(_arr(W) ** 2) for W, _ in params)),
+        "λ is missing": lambda params, lam: float(sum(np.sum(floats(W) ** 2) for W, _ in params)),
         "the norm is not squared: λ Σ_l ‖W(l)‖ instead of λ Σ_l ‖W(l)‖²":
             _penalty_with(lambda W: float(np.sqrt(np.sum(W * W)))),
         "this is the L1 penalty λ Σ |W|": _penalty_with(lambda W: float(np.sum(np.abs(W)))),
@@ -146,7 +110,7 @@ register(Exercise(
 
 def _grad_with(weight_grad, bias_grad=lambda b, lam: np.zeros_like(b)):
     def grad(params, lam):
-        return [(weight_grad(_arr(W), lam), bias_grad(_arr(b), lam)) for W, b in params]
+        return [(weight_grad(floats(W), lam), bias_grad(floats(b), lam)) for W, b in params]
     return grad
 
 
@@ -174,110 +138,6 @@ register(Exercise(
 
 # ---- dropout_forward -------------------------------------------------------------------
 
-# The large cases: m x n = 500 x 200 = 100,000 units, positive activations A ~ U(0.5, 1.5).
-# For a right answer r_ij ~ Bernoulli(p) independently of A, so by Hoeffding's inequality
-#  (a) kept fraction: P(|mean(r) - p| >= 0.02) <= 2 exp(-2 * 1e5 * 0.02^2) = 2e^-80 ≈ 4e-35;
-#  (b) each of the 4 x 4 blocks of 125 x 50 = 6,250 units:
-#      P(|mean - p| >= 0.05) <= 2 exp(-2 * 6250 * 0.05^2) = 2e^-31.25 ≈ 5.4e-14, x 16 ≈ 9e-13;
-#  (c) independence of A: S = sum (r_ij - p) A_ij has independent terms in [-p A, (1-p) A],
-#      so P(|S| >= c sqrt(sum A^2)) <= 2 exp(-2 c^2) = 2e^-42.3 ≈ 4e-19 for c = 4.6.
-#  (d) neighbours: the disjoint pairs of rows (2i, 2i + 1) give 250 x 200 = 50,000
-#      independent indicators [r_2i,j = r_2i+1,j] of mean q = p² + (1 - p)², so
-#      P(|mean - q| >= 0.03) <= 2 exp(-2 * 50000 * 0.03^2) = 2e^-90; the same for the
-#      500 x 100 pairs of columns;
-#  (e) row counts: c_i = Σ_j r_ij ~ Binomial(200, p) independently, X_i = (c_i - 200 p)² / σ²
-#      (σ² = 200 p (1 - p) >= 25.5 for p in [0.15, 0.95]) has E X = 1 and E X² = 3 +
-#      (1 - 6 p (1 - p)) / σ² <= 3.04, so Maurer's bound for non-negative variables gives
-#      P(mean X <= 0.25) <= exp(-500 * 0.75² / (2 * 3.04)) = e^-46.3 ≈ 8e-21.
-# A right answer fails a large case with probability below 1e-12; the checks on values
-# and masks are exact and cannot fail it. Wrong variants: dropping with probability p
-# (fraction 1 - p, off by >= 0.4 at p = 0.8 or 0.3), a fixed pattern (a block at 0 or 1),
-# keeping the largest activations (c is about 24 for p = 0.8), one mask shared by every
-# row or every column (neighbours agree on all units, while q <= 1 - 2 * 0.15 * 0.85 = 0.745),
-# exactly round(p n) units kept in every row (mean X = 0).
-LARGE = (500, 200)
-FRACTION_TOL, BLOCK_TOL, HOEFFDING_C = 0.02, 0.05, 4.6
-PAIR_TOL, ROW_SPREAD = 0.03, 0.25
-
-
-def _mask_problem(A, A_tilde, r, p, inverted):
-    """A message when (A_tilde, r) is not r ⊙ A (/ p) with r in {0, 1}, else None."""
-    if not np.isin(r, (0.0, 1.0)).all():
-        if np.isin(np.round(r * p, 12), (0.0, 1.0)).all():
-            return "the mask holds 0 and 1/p; return the 0/1 draw r itself"
-        return "the mask must hold only 0 (dropped) and 1 (kept)"
-    scale = 1.0 / p if inverted else 1.0
-    if np.allclose(A_tilde, r * A * scale, rtol=1e-9, atol=1e-12):
-        return None
-    causes = [
-        (r * A * p, "kept units are scaled by p; inverted dropout divides by p"),
-        (r * A, "inverted dropout must divide the kept units by p"),
-        (r * A / p, "classic dropout (the slides') keeps the units unchanged in training; "
-                    "the scaling by p happens at inference"),
-        ((1 - r) * A * scale, "the mask is flipped: r = 1 means kept"),
-        (p * A, "this is the inference output p A, not a random training pass"),
-    ]
-    for value, cause in causes:
-        if np.allclose(A_tilde, value, rtol=1e-9, atol=1e-12):
-            return f"A_tilde does not match the mask: {cause}"
-    return "A_tilde must be r ⊙ A" + (" / p" if inverted else "") + " with your mask r"
-
-
-def _statistics_problem(A, r, p):
-    """A message when a large mask does not look like independent Bernoulli(p) draws."""
-    kept = float(r.mean())
-    if abs(kept - p) >= FRACTION_TOL:
-        hint = (": p is the probability of KEEPING a unit" if abs(kept - (1 - p)) < FRACTION_TOL
-                else "")
-        return f"{kept:.3f} of the units are kept, but p = {p}{hint}"
-    m, n = r.shape
-    for i in range(4):
-        for j in range(4):
-            block = r[i * m // 4:(i + 1) * m // 4, j * n // 4:(j + 1) * n // 4]
-            if abs(block.mean() - p) >= BLOCK_TOL:
-                return (f"the mask is not spread evenly: block ({i}, {j}) keeps "
-                        f"{block.mean():.3f} of its units; draw each r_ij independently")
-    statistic = float(np.sum((r - p) * A) / np.sqrt(np.sum(A * A)))
-    if abs(statistic) >= HOEFFDING_C:
-        return ("which units are kept depends on their activations; the mask must be random "
-                "and independent of A")
-    q = p * p + (1 - p) * (1 - p)
-    for axis, what in ((0, "rows (samples)"), (1, "columns (units)")):
-        pairs = np.moveaxis(r, axis, 0)
-        half = pairs.shape[0] // 2
-        agree = float(np.mean(pairs[0:2 * half:2] == pairs[1:2 * half:2]))
-        if abs(agree - q) >= PAIR_TOL:
-            return (f"neighbouring {what} agree on {agree:.3f} of their mask entries instead "
-                    f"of about p² + (1 - p)² = {q:.3f}: draw each r_ij independently, not one "
-                    "mask shared by all samples or units")
-    spread = float(np.mean((r.sum(axis=1) - n * p) ** 2) / (n * p * (1 - p)))
-    if spread <= ROW_SPREAD:
-        return ("every sample keeps (almost) the same number of units; draw each r_ij "
-                "independently with probability p instead of choosing a fixed count")
-    return None
-
-
-def _verify_dropout(output, case):
-    A, p = _arr(case.args[0]), float(case.args[1])
-    inverted = bool(case.kwargs.get("inverted", False))
-    if not isinstance(output, (tuple, list)) or len(output) != 2:
-        return "return the pair (A_tilde, mask)"
-    if not all(isinstance(x, np.ndarray) for x in output):
-        return "A_tilde and mask must be NumPy arrays"
-    try:
-        A_tilde, r = _arr(output[0]), _arr(output[1])
-    except (TypeError, ValueError):
-        return "A_tilde and mask must be arrays of numbers"
-    for name, x in (("A_tilde", A_tilde), ("mask", r)):
-        if x.shape != A.shape:
-            return f"{name} has shape {x.shape} but A has shape {A.shape}"
-    problem = _mask_problem(A, A_tilde, r, p, inverted)
-    if problem is None and p == 1.0 and not r.all():
-        problem = "with p = 1 every unit is kept"
-    if problem is None and A.size >= LARGE[0] * LARGE[1]:
-        problem = _statistics_problem(A, r, p)
-    return problem
-
 
 def _dropout_case(rng, shape, p, inverted, seed, note):
     A = rng.uniform(0.5, 1.5, size=shape)
@@ -301,7 +161,7 @@ def _dropout_public():
 def _dropout_hidden(rng):
     cases = []
     for inverted, ndim in ((False, 2), (True, 1)):  # A may have any shape
-        shape = tuple(int(k) for k in rng.integers(1, 9, size=ndim))
+        shape = random_shape(rng, ndim, 9)
         A = rng.normal(size=shape)
         cases.append(Case((A, float(rng.uniform(0.2, 0.95))),
                           {"rng": int(rng.integers(2**31)), "inverted": inverted},
@@ -317,12 +177,12 @@ def _dropout_hidden(rng):
 
 def _dropout_as_drop_rate(A, p, rng=None, inverted=False):
     r = (np.random.default_rng(rng).random(np.shape(A)) >= p).astype(float)
-    return _arr(A) * r / ((1 - p) if inverted else 1.0), r
+    return floats(A) * r / ((1 - p) if inverted else 1.0), r
 
 
 def _dropout_scaled_by_p(A, p, rng=None, inverted=False):
     r = (np.random.default_rng(rng).random(np.shape(A)) < p).astype(float)
-    return _arr(A) * r * (p if inverted else 1.0), r
+    return floats(A) * r * (p if inverted else 1.0), r
 
 
 register(Exercise(
@@ -334,7 +194,7 @@ register(Exercise(
     public=_dropout_public,
     hidden=_dropout_hidden,
     points=2,
-    verify=_verify_dropout,
+    verify=verify_dropout,
     mistakes={
         "p is used as the drop probability; in the slides p is the probability of keeping":
             _dropout_as_drop_rate,
@@ -368,7 +228,7 @@ def _dropout_back_public():
 def _dropout_back_hidden(rng):
     cases = []
     for inverted in (False, True, False, True):
-        shape = tuple(int(k) for k in rng.integers(1, 9, size=int(rng.integers(1, 4))))
+        shape = random_shape(rng, int(rng.integers(1, 4)), 9)
         cases.append(_mask_case(rng, shape, float(rng.uniform(0.1, 0.95)), inverted,
                                 "a random layer"))
     cases.append(_mask_case(rng, (int(rng.integers(2, 6)), int(rng.integers(2, 6))), 1.0,
@@ -377,7 +237,7 @@ def _dropout_back_hidden(rng):
 
 
 def _dropout_columns(case):
-    dA_tilde, r, p = _arr(case.args[0]), _arr(case.args[1]), float(case.args[2])
+    dA_tilde, r, p = floats(case.args[0]), floats(case.args[1]), float(case.args[2])
     inverted = bool(case.kwargs.get("inverted", False))
     scale = 1.0 / p if inverted else 1.0
     A = np.zeros_like(dA_tilde)
@@ -396,22 +256,22 @@ register(Exercise(
     tolerance="stable",
     points=2,
     project=array,
-    verify=_gradient_verify(dropout_backward, _dropout_columns),
+    verify=gradient_verify(dropout_backward, _dropout_columns),
     mistakes={
         "the mask is forgotten: a dropped unit passes no gradient, dA = dÃ ⊙ r (/ p)":
-            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) / (p if inverted else 1.0),
+            lambda dA_tilde, r, p, inverted=False: floats(dA_tilde) / (p if inverted else 1.0),
         "inverted dropout must divide the gradient by p too, as its forward pass does":
-            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) * _arr(r),
+            lambda dA_tilde, r, p, inverted=False: floats(dA_tilde) * floats(r),
         "classic dropout does not scale in training; only inverted dropout divides by p":
-            lambda dA_tilde, r, p, inverted=False: _arr(dA_tilde) * _arr(r) / p,
+            lambda dA_tilde, r, p, inverted=False: floats(dA_tilde) * floats(r) / p,
         "it divides by 1 − p, the drop rate; p is the keep probability":
             lambda dA_tilde, r, p, inverted=False:
-                _arr(dA_tilde) * _arr(r) / ((1 - p) if inverted else 1.0),
+                floats(dA_tilde) * floats(r) / ((1 - p) if inverted else 1.0),
         "it multiplies by p instead of dividing by p":
             lambda dA_tilde, r, p, inverted=False:
-                _arr(dA_tilde) * _arr(r) * (p if inverted else 1.0),
+                floats(dA_tilde) * floats(r) * (p if inverted else 1.0),
         "the mask is flipped: r = 1 means kept": lambda dA_tilde, r, p, inverted=False:
-            _arr(dA_tilde) * (1 - _arr(r)) / (p if inverted else 1.0),
+            floats(dA_tilde) * (1 - floats(r)) / (p if inverted else 1.0),
     },
 ))
 
@@ -421,9 +281,9 @@ register(Exercise(
 
 def _batchnorm_with(mean_var, normalize):
     def batchnorm_forward(Z, gamma, beta, eps=1e-5):
-        Z = _arr(Z)
+        Z = floats(Z)
         mu, var = mean_var(Z)
-        return _arr(gamma) * normalize(Z - mu, var, eps) + _arr(beta), None
+        return floats(gamma) * normalize(Z - mu, var, eps) + floats(beta), None
     return batchnorm_forward
 
 
@@ -498,8 +358,8 @@ register(Exercise(
         "γ and β are swapped": lambda Z, gamma, beta, eps=1e-5: _batchnorm_with(
             _OVER_BATCH, _INSIDE)(Z, beta, gamma, eps),
         "the result is not scaled by γ and shifted by β": lambda Z, gamma, beta, eps=1e-5:
-            _batchnorm_with(_OVER_BATCH, _INSIDE)(Z, np.ones_like(_arr(gamma)),
-                                                  np.zeros_like(_arr(beta)), eps),
+            _batchnorm_with(_OVER_BATCH, _INSIDE)(Z, np.ones_like(floats(gamma)),
+                                                  np.zeros_like(floats(beta)), eps),
     },
 ))
 
@@ -510,7 +370,7 @@ register(Exercise(
 def _bn_back_with(dZ_of):
     """A batch-norm backward whose dZ is `dZ_of(dZ_hat, Z_hat, inv_std, Z)`; dγ, dβ right."""
     def batchnorm_backward(dY, Z, gamma, eps=1e-5):
-        dY, Z, gamma = _arr(dY), _arr(Z), _arr(gamma)
+        dY, Z, gamma = floats(dY), floats(Z), floats(gamma)
         Zc = Z - Z.mean(axis=0)
         inv_std = 1.0 / np.sqrt(Zc.var(axis=0) + eps)
         Z_hat = Zc * inv_std
@@ -560,7 +420,7 @@ def _bn_back_hidden(rng):
 
 
 def _bn_columns(case):
-    dY, Z, gamma = (_arr(x) for x in case.args)
+    dY, Z, gamma = (floats(x) for x in case.args)
     eps = float(case.kwargs.get("eps", 1e-5))
     for j in range(Z.shape[1]):
         # batch norm ignores a shift of the column: centring it keeps a step of h spreads
@@ -602,7 +462,7 @@ register(Exercise(
     tolerance="stable",
     points=4,
     project=arrays,
-    verify=_gradient_verify(batchnorm_backward, _bn_columns),
+    verify=gradient_verify(batchnorm_backward, _bn_columns),
     uses=("batchnorm_forward",),
     mistakes={
         "dZ misses the paths through the batch mean and variance: μ and σ² depend on every "
@@ -619,105 +479,15 @@ register(Exercise(
         "dγ must sum dY ⊙ Ẑ (the normalized Z), not dY ⊙ Z": lambda dY, Z, gamma, eps=1e-5: (
             _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z_, eps_: _compact(
                 dZ_hat, Z_hat, inv_std))(dY, Z, gamma, eps)[0],
-            np.sum(_arr(dY) * _arr(Z), axis=0), _arr(dY).sum(axis=0)),
+            np.sum(floats(dY) * floats(Z), axis=0), floats(dY).sum(axis=0)),
         "dZ is missing the factor γ (dẐ = dY ⊙ γ)": lambda dY, Z, gamma, eps=1e-5:
             _bn_back_with(lambda dZ_hat, Z_hat, inv_std, Z_, eps_: _compact(
-                dZ_hat / _arr(gamma), Z_hat, inv_std))(dY, Z, gamma, eps),
+                dZ_hat / floats(gamma), Z_hat, inv_std))(dY, Z, gamma, eps),
     },
 ))
 
 
 # ---- xavier_init, he_init --------------------------------------------------------------
-
-# Statistics on the cases with N = n_in * n_out >= 100,000 weights, for a right answer
-# W_ij iid with mean 0 and variance s^2, normal or uniform on [-sqrt(3) s, sqrt(3) s]:
-#  (a) V = mean(W^2): for the normal form N V / s^2 ~ chi^2_N, and Chernoff's bound gives
-#      P(V / s^2 >= 1.05) <= exp(-N/2 (0.05 - ln 1.05)) = e^-60.5 ≈ 5e-27 and
-#      P(V / s^2 <= 0.95) <= exp(-N/2 (-0.05 - ln 0.95)) = e^-64.7 ≈ 8e-29; for the
-#      uniform form W^2 in [0, 3 s^2], and Hoeffding gives
-#      P(|V / s^2 - 1| >= 0.05) <= 2 exp(-2 N 0.05^2 / 9) = 2e^-55.6 ≈ 1.5e-24;
-#  (b) |mean(W)| >= 0.05 s: normal z = 0.05 sqrt(N) >= 15.8, P ≈ 3e-56; uniform (range
-#      2 sqrt(3) s): P <= 2 exp(-2 N 0.05^2 / 12) = 2e^-41.7 ≈ 1.6e-18;
-#  (c) on every case max |W| < 10 s: normal P(|W_ij| >= 10 s) = 1.5e-23 per weight, below
-#      1e-16 for N <= 1e7; uniform never exceeds sqrt(3) s.
-#  (d) independence: the disjoint pairs of rows (2i, 2i + 1) give N' >= 48,000 independent
-#      products W_2i,j W_2i+1,j of mean 0 (the same for columns); their mean over s² is
-#      at least 0.1 in size with probability below 2 min_t exp(-N' (0.1 t + ln(1 - t²) / 2))
-#      ≈ 2e^-240 for normal weights, 2 exp(-2 N' 0.1² / 6²) ≈ 4e-12 for uniform ones
-#      (products in [-3 s², 3 s²]). Tiled or mirrored rows or columns, or sorted weights,
-#      make it close to ±1.
-# A right answer fails with probability below 1e-11. The large cases have n_in and n_out
-# at least a factor 8 apart, one with n_in < n_out (there Xavier's and He's variances
-# differ by a factor (n_in + n_out) / n_in >= 9, and 2/n_out by as much) and one with
-# n_in > n_out (there 1/n_in is about half of either target); a wrong variance misses the
-# target by 45 % or more on one of them and cannot pass (a), whose own spread is 0.45 %.
-MIN_WEIGHTS, VAR_TOL, MEAN_TOL, MAX_SIGMAS, CORR_TOL = 100_000, 0.05, 0.05, 10.0, 0.1
-
-
-def _neighbour_correlation(W, axis):
-    pairs = np.moveaxis(W, axis, 0)
-    half = pairs.shape[0] // 2
-    return float(np.mean(pairs[0:2 * half:2] * pairs[1:2 * half:2]))
-
-
-def _variance_causes(n_in, n_out, target):
-    xavier, he = 2.0 / (n_in + n_out), 2.0 / n_in
-    return {
-        "1/n_in": 1.0 / n_in,
-        "1/n_out": 1.0 / n_out,
-        "2/n_out (the fan-out instead of the fan-in)": 2.0 / n_out,
-        "He's 2/n_in": he,
-        "Xavier's 2/(n_in + n_out)": xavier,
-        f"√{target:.3g}: the slides' N(0, s) has the standard deviation s as second argument, "
-        "so s is the square root of the variance": math.sqrt(target),
-        f"{target:.3g}², the variance used as a standard deviation": target**2,
-        "a uniform draw whose bound is the standard deviation (U(−s, s) has variance s²/3; "
-        "the bound is √3 s)": target / 3,
-        "1 (a standard normal, not scaled)": 1.0,
-    }
-
-
-def _verify_init(target_of):
-    def verify(W, case):
-        n_in, n_out = (int(n) for n in case.args[:2])
-        target = target_of(n_in, n_out)
-        if not isinstance(W, np.ndarray):
-            return f"return W as a NumPy array, not a {type(W).__name__}"
-        try:
-            W = _arr(W)
-        except (TypeError, ValueError):
-            return "return W as an array of numbers"
-        if W.shape != (n_out, n_in):
-            hint = ": it is transposed" if W.shape == (n_in, n_out) else ""
-            return (f"W has shape {W.shape} but should have shape (n_out, n_in) = "
-                    f"{(n_out, n_in)}{hint}")
-        if not np.isfinite(W).all():
-            return "W holds values that are not finite"
-        s = math.sqrt(target)
-        if W.size < MIN_WEIGHTS:
-            if np.abs(W).max() >= MAX_SIGMAS * s:
-                return (f"a weight of size {np.abs(W).max():.3g} is over {MAX_SIGMAS:g} "
-                        f"standard deviations (s = {s:.3g}): the spread is too wide")
-            return None
-        variance = float(np.mean(W * W))
-        if abs(variance / target - 1) >= VAR_TOL:
-            message = (f"the weights have variance {variance:.4g} but should have "
-                       f"{target:.4g} (standard deviation {s:.4g})")
-            for cause, wrong in _variance_causes(n_in, n_out, target).items():
-                if wrong != target and abs(variance / wrong - 1) < 0.1:
-                    return f"{message}; it looks like {cause}"
-            return message
-        if abs(W.mean()) >= MEAN_TOL * s:
-            return f"the weights have mean {W.mean():.3g}; they must be centred at 0"
-        if np.abs(W).max() >= MAX_SIGMAS * s:
-            return f"a weight is over {MAX_SIGMAS:g} standard deviations from 0"
-        for axis, what in ((0, "rows"), (1, "columns")):
-            rho = _neighbour_correlation(W, axis) / target
-            if abs(rho) >= CORR_TOL:
-                return (f"neighbouring {what} of W are correlated (ρ = {rho:.2f}); draw every "
-                        "weight independently")
-        return None
-    return verify
 
 
 def _init_public():
@@ -753,7 +523,7 @@ register(Exercise(
     public=_init_public,
     hidden=_init_hidden,
     points=1,
-    verify=_verify_init(lambda n_in, n_out: 2.0 / (n_in + n_out)),
+    verify=verify_init(lambda n_in, n_out: 2.0 / (n_in + n_out)),
     mistakes={
         "the variance is 1/n_in (LeCun's), not 2/(n_in + n_out)":
             _normal_with(lambda n_in, n_out: 1.0 / n_in),
@@ -770,7 +540,7 @@ register(Exercise(
     public=_init_public,
     hidden=_init_hidden,
     points=1,
-    verify=_verify_init(lambda n_in, n_out: 2.0 / n_in),
+    verify=verify_init(lambda n_in, n_out: 2.0 / n_in),
     mistakes={
         "the variance is 2/n_out: He uses the fan-in n_in":
             _normal_with(lambda n_in, n_out: 2.0 / n_out),
