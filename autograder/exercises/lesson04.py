@@ -14,6 +14,7 @@ the rows active).
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
+from autograder.verifiers import random_params
 from nnlib import activations as act
 from nnlib import diagnostics
 
@@ -114,8 +115,9 @@ register(Exercise(
 
 
 def _network(rng, sizes, scale=1.0):
-    return [(rng.normal(scale=scale / np.sqrt(n_in), size=(n_out, n_in)),
-             rng.normal(scale=0.5, size=n_out)) for n_in, n_out in zip(sizes, sizes[1:])]
+    """Weights of standard deviation scale / √n_in and biases of 0.5, so that a deep stack
+    neither saturates nor dies at once."""
+    return random_params(rng, sizes, scale=scale, bias_scale=0.5)
 
 
 def _stuck_at_zero(params, layer, unit):

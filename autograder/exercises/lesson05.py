@@ -7,6 +7,7 @@ the activations are compared. The mistakes are the shape slips of the matrix for
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
+from autograder.verifiers import random_layer, random_params
 from nnlib.activations import ACTIVATIONS
 from nnlib.approximation import GRID_POINTS, MAX_HIDDEN, one_hidden_layer, staircase
 from nnlib.network import forward
@@ -25,20 +26,15 @@ def _f(activation):
     return ACTIVATIONS[activation][0]
 
 
-def _layer(rng, m, n_in, n_out):
-    return (rng.normal(size=(m, n_in)), rng.normal(size=(n_out, n_in)),
-            rng.normal(size=n_out))
-
-
 def _dense_hidden(rng):
     cases = []
     for activation in ("sigmoid", "tanh", "relu", "linear"):
         m, n_in, n_out = rng.integers(1, 9, size=3)
-        cases.append(Case(_layer(rng, m, n_in, n_out), {"activation": activation},
+        cases.append(Case(random_layer(rng, m, n_in, n_out), {"activation": activation},
                           f"a random {activation} layer"))
     n = int(rng.integers(2, 6))
-    cases.append(Case(_layer(rng, int(rng.integers(1, 6)), n, n), note="a square W"))
-    A, W, b = _layer(rng, 1, int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+    cases.append(Case(random_layer(rng, int(rng.integers(1, 6)), n, n), note="a square W"))
+    A, W, b = random_layer(rng, 1, int(rng.integers(1, 6)), int(rng.integers(1, 6)))
     cases.append(Case((A[0], W, b), note="a single sample as a 1-D vector"))
     return cases
 
@@ -50,8 +46,8 @@ def _dense_public():
         Case((h["x"], h["W1"], h["b1"]), note="the handworked hidden layer, one sample"),
         Case((np.array([[0.5, 0.8], [1.0, -1.0], [0.0, 0.0]]), h["W1"], h["b1"]),
              note="a batch of three samples in rows, square W"),
-        Case(_layer(rng, 4, 3, 2), {"activation": "tanh"}, "W of shape (2, 3), tanh"),
-        Case(_layer(rng, 2, 2, 5), {"activation": "relu"}, "W of shape (5, 2), ReLU"),
+        Case(random_layer(rng, 4, 3, 2), {"activation": "tanh"}, "W of shape (2, 3), tanh"),
+        Case(random_layer(rng, 2, 2, 5), {"activation": "relu"}, "W of shape (5, 2), ReLU"),
     ]
 
 
@@ -94,21 +90,15 @@ register(Exercise(
 ))
 
 
-def _network(rng, sizes):
-    """The list [(W1, b1), ..., (WL, bL)] the text promises."""
-    return [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
-
-
 def _forward_hidden(rng):
     cases = []
     for depth in (1, 2, 3, 4):
         sizes = [int(n) for n in rng.integers(1, 8, size=depth + 1)]
         names = [str(a) for a in rng.choice(["sigmoid", "tanh", "relu", "linear"], size=depth)]
         X = rng.normal(size=(int(rng.integers(1, 9)), sizes[0]))
-        cases.append(Case((X, _network(rng, sizes), names), note=f"{depth} layers {sizes}"))
+        cases.append(Case((X, random_params(rng, sizes), names), note=f"{depth} layers {sizes}"))
     sizes = [int(n) for n in rng.integers(2, 6, size=3)]
-    cases.append(Case((rng.normal(size=(3, sizes[0])), _network(rng, sizes), "tanh"),
+    cases.append(Case((rng.normal(size=(3, sizes[0])), random_params(rng, sizes), "tanh"),
                       note="one activation name for every layer"))
     return cases
 
@@ -119,9 +109,9 @@ def _forward_public():
     return [
         Case((h["x"], [(h["W1"], h["b1"]), (h["W2"], h["b2"])], ["sigmoid", "sigmoid"]),
              note="the handworked 2 -> 2 -> 1 network"),
-        Case((rng.normal(size=(4, 3)), _network(rng, [3, 5, 2]), ["relu", "sigmoid"]),
+        Case((rng.normal(size=(4, 3)), random_params(rng, [3, 5, 2]), ["relu", "sigmoid"]),
              note="a batch through 3 -> 5 -> 2"),
-        Case((rng.normal(size=(2, 2)), _network(rng, [2, 2, 2, 2]), "tanh"),
+        Case((rng.normal(size=(2, 2)), random_params(rng, [2, 2, 2, 2]), "tanh"),
              note="one name for all three layers"),
     ]
 

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
+from autograder.verifiers import random_layer, random_one_hot, random_params, random_shape
 from nnlib.activations import ACTIVATIONS
 from nnlib.autodiff import Program
 from nnlib.gradcheck import numerical_gradient
@@ -50,8 +51,7 @@ def _backprop(dY_hat, caches, params, activations, layer=_layer_backward):
 
 
 def _cache(rng, m, n_in, n_out):
-    A_prev, W, b = rng.normal(size=(m, n_in)), rng.normal(size=(n_out, n_in)), rng.normal(
-        size=n_out)
+    A_prev, W, b = random_layer(rng, m, n_in, n_out)
     return (A_prev, A_prev @ W.T + b), W
 
 
@@ -203,8 +203,7 @@ register(Exercise(
 
 
 def _random_network(rng, sizes, m):
-    params = [(rng.normal(size=(n_out, n_in)), rng.normal(size=n_out))
-              for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    params = random_params(rng, sizes)
     names = [str(a) for a in rng.choice(NAMES, size=len(params))]
     Y_hat, caches = forward(rng.normal(size=(m, sizes[0])), params, names)
     return Case((rng.normal(size=Y_hat.shape), list(caches), params, names),
@@ -259,8 +258,7 @@ def _half_sse(y):
 
 def _cross_entropy(rng, shape):
     """f(x) = softmax cross-entropy of the logits x against random one-hot targets."""
-    K = shape[-1]
-    return partial(softmax_cross_entropy, np.eye(K)[rng.integers(K, size=shape[:-1])])
+    return partial(softmax_cross_entropy, random_one_hot(rng, shape[:-1], shape[-1]))
 
 
 def _one_sided(f, x, h=1e-5):
@@ -286,7 +284,7 @@ def _no_restore(f, x, h=1e-5):
 
 def _numerical_hidden(rng):
     m, K = (int(k) for k in rng.integers(2, 6, size=2))
-    shape3 = tuple(int(k) for k in rng.integers(1, 4, size=3))
+    shape3 = random_shape(rng, 3, 4)
     return [
         Case((_cross_entropy(rng, (m, K)), rng.normal(size=(m, K))),
              note=f"softmax cross-entropy of {m} x {K} logits"),

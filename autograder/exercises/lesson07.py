@@ -39,6 +39,7 @@ import numpy as np
 
 from autograder.registry import Case, Exercise, register
 from autograder.results import array, number, then
+from autograder.verifiers import floats, random_one_hot
 from nnlib import losses
 from nnlib.activations import sigmoid, softmax
 
@@ -46,15 +47,8 @@ C_LOW, C_HIGH = float(np.log(1e7)), 745.2  # -ln eps for eps in [5e-324, 1e-7]
 RIGHT_LOW, RIGHT_HIGH = -1.01e-7, 1.01e-7   # -ln(1 -+ eps) for eps <= 1e-7
 
 
-def _f(x):
-    return np.asarray(x, dtype=float)
-
-
-# ---- read-only inputs -------------------------------------------------------------------
-
-
 def _rows(y):
-    return _f(y).shape[0]
+    return floats(y).shape[0]
 
 
 # ---- cases ------------------------------------------------------------------------------
@@ -147,7 +141,7 @@ def _binary_public():
 
 def _extremes(case):
     """Masks of the elements that are certain and right / certain and wrong, and N."""
-    y, p = (_f(a) for a in case.args)
+    y, p = (floats(a) for a in case.args)
     certain = (p == 0.0) | (p == 1.0)
     return y, p, certain & (y == p), certain & (y == 1.0 - p), y.shape[0] if y.ndim else 1
 
@@ -202,7 +196,7 @@ def _reg(name, signature, public, hidden, points, mistakes, project=None, **fiel
 
 
 def _r(y, y_hat):
-    return _f(y) - _f(y_hat)
+    return floats(y) - floats(y_hat)
 
 
 def _huber_variant(half=0.5, scale_linear=True, swap=False):
@@ -232,31 +226,28 @@ _reg("bce", "(y, p)", _binary_public, _binary_hidden, 2, {
         lambda y, p: losses.bce(p, y),
     "sums over the samples: divide by N": lambda y, p: losses.bce(y, p) * _rows(y),
     "averages over every element: sum over the outputs, mean over the N samples":
-        lambda y, p: losses.bce(y, p) * _rows(y) / _f(y).size,
+        lambda y, p: losses.bce(y, p) * _rows(y) / floats(y).size,
     "the minus sign is missing: ln p < 0, so the loss needs -": lambda y, p: -losses.bce(y, p),
     "the (1 - y) ln(1 - p) term is missing: samples with y = 0 must count too":
-        lambda y, p: -float(np.sum(_f(y) * np.log(np.maximum(_f(p), losses.EPS)))) / _rows(y),
+        lambda y, p: -float(np.sum(floats(y) * np.log(np.maximum(floats(p), losses.EPS))))
+        / _rows(y),
 }, project=_project_loss(losses.bce),
     tolerance="stable", strict_warnings=True)
-
-
-def _one_hot(rng, n, k):
-    return np.eye(k)[rng.integers(0, k, size=n)]
 
 
 def _logits_hidden(rng):
     """Random batches, one sample, two classes, equal logits, and logits so far apart that
     a probability underflows (below 1e-12, or to exactly 0 beyond a gap of 745)."""
     n, k = int(rng.integers(2, 8)), int(rng.integers(2, 7))
-    y_far, far = _one_hot(rng, n, k), rng.normal(scale=100.0, size=(n, k))
-    y_extreme, extreme = _one_hot(rng, n, k), rng.choice([-1000.0, 0.0, 1000.0], size=(n, k))
+    y_far, far = random_one_hot(rng, n, k), rng.normal(scale=100.0, size=(n, k))
+    y_extreme, extreme = random_one_hot(rng, n, k), rng.choice([-1000.0, 0.0, 1000.0], size=(n, k))
     far[0] = np.where(y_far[0] == 1, -60.0, 60.0)  # at least one p_true below 1e-12
     extreme[0] = np.where(y_extreme[0] == 1, -1000.0, 1000.0)
     return [
-        Case((_one_hot(rng, n, k), rng.normal(scale=2.0, size=(n, k))), note="a batch"),
-        Case((_one_hot(rng, 1, k), rng.normal(size=(1, k))), note="one sample"),
-        Case((_one_hot(rng, n, 2), rng.normal(scale=3.0, size=(n, 2))), note="two classes"),
-        Case((_one_hot(rng, n, k), np.full((n, k), float(rng.normal()))),
+        Case((random_one_hot(rng, n, k), rng.normal(scale=2.0, size=(n, k))), note="a batch"),
+        Case((random_one_hot(rng, 1, k), rng.normal(size=(1, k))), note="one sample"),
+        Case((random_one_hot(rng, n, 2), rng.normal(scale=3.0, size=(n, 2))), note="two classes"),
+        Case((random_one_hot(rng, n, k), np.full((n, k), float(rng.normal()))),
              note="equal logits: the loss is ln K"),
         Case((y_far, far), note="logits far apart (scale 100)"),
         Case((y_extreme, extreme), note="logits of -1000, 0 and 1000"),
@@ -293,14 +284,14 @@ register(Exercise(
         "once the logits are far apart; use ln p_k = z_k - ln sum_m e^(z_m)":
             lambda y, logits: losses.cce(y, softmax(logits)),
         "forgets the ln sum_m e^(z_m) term: that is minus the mean logit of the true class":
-            lambda y, logits: -float(np.sum(_f(y) * _f(logits))) / _rows(y),
+            lambda y, logits: -float(np.sum(floats(y) * floats(logits))) / _rows(y),
         "normalises over the samples (axis 0); each row is one sample's distribution":
-            lambda y, logits: losses.softmax_cross_entropy(_f(y).T, _f(logits).T) * _f(y).shape[1]
-            / _rows(y),
+            lambda y, logits: losses.softmax_cross_entropy(floats(y).T, floats(logits).T)
+            * floats(y).shape[1] / _rows(y),
         "sums over the samples: divide by N":
             lambda y, logits: losses.softmax_cross_entropy(y, logits) * _rows(y),
         "averages over every element: sum over the classes, mean over the N samples":
-            lambda y, logits: losses.softmax_cross_entropy(y, logits) / _f(y).shape[-1],
+            lambda y, logits: losses.softmax_cross_entropy(y, logits) / floats(y).shape[-1],
         "the minus sign is missing":
             lambda y, logits: -losses.softmax_cross_entropy(y, logits),
     },
@@ -310,7 +301,7 @@ register(Exercise(
 def _diagonal_only(y, logits):
     """-y/p pushed through p_k (1 - p_k) alone, the diagonal of the softmax Jacobian."""
     p = softmax(logits)
-    return -_f(y) * (1.0 - p) / _rows(y)
+    return -floats(y) * (1.0 - p) / _rows(y)
 
 
 register(Exercise(
@@ -327,13 +318,13 @@ register(Exercise(
     strict_warnings=True,
     mistakes={
         "the 1/N is missing: the loss averages over the samples, so its gradient does too":
-            lambda y, logits: softmax(logits) - _f(y),
+            lambda y, logits: softmax(logits) - floats(y),
         "the sign is flipped: dL/dz = (softmax(z) - y) / N":
-            lambda y, logits: (_f(y) - softmax(logits)) / _rows(y),
+            lambda y, logits: (floats(y) - softmax(logits)) / _rows(y),
         "forgets the softmax: (z - y) / N; the gradient is (p - y) / N with p = softmax(z)":
-            lambda y, logits: (_f(logits) - _f(y)) / _rows(y),
+            lambda y, logits: (floats(logits) - floats(y)) / _rows(y),
         "takes the softmax over the samples (axis 0); each row is one sample":
-            lambda y, logits: (softmax(logits, axis=0) - _f(y)) / _rows(y),
+            lambda y, logits: (softmax(logits, axis=0) - floats(y)) / _rows(y),
         "returns dL/dp = -y / (N p), the gradient with respect to the probabilities; push it "
         "through the softmax Jacobian p_k (delta_kj - p_j)":
             lambda y, logits: losses.cce_grad(y, softmax(logits)),
@@ -350,7 +341,7 @@ def _task_cases(rng, n, k):
               "regression"), note="regression"),
         Case((rng.integers(0, 2, size=(n, k)).astype(float), rng.normal(scale=3.0, size=(n, k)),
               "binary"), note="binary"),
-        Case((_one_hot(rng, n, k + 1), rng.normal(scale=3.0, size=(n, k + 1)), "multiclass"),
+        Case((random_one_hot(rng, n, k + 1), rng.normal(scale=3.0, size=(n, k + 1)), "multiclass"),
              note="multiclass"),
     ]
 
@@ -375,7 +366,7 @@ def _tasks_hidden(rng):
     return [*_task_cases(rng, n, k), *_task_cases(rng, 1, 1),
             Case((rng.integers(0, 2, size=(n, k + 1)).astype(float), extreme, "binary"),
                  note="binary, logits of -1000, 0 and 1000"),
-            Case((_one_hot(rng, n, k + 1), extreme, "multiclass"),
+            Case((random_one_hot(rng, n, k + 1), extreme, "multiclass"),
                  note="multiclass, logits of -1000, 0 and 1000")]
 
 
@@ -418,13 +409,13 @@ register(Exercise(
             _pair_with(binary=_sigmoid_mse),
         "gives the multi-class task a sigmoid per class (with BCE): (sigma(z) - y) / N; one "
         "label among K needs the softmax, which ties the classes together":
-            _pair_with(multiclass=lambda y, z, task: (sigmoid(z) - _f(y)) / _rows(y)),
+            _pair_with(multiclass=lambda y, z, task: (sigmoid(z) - floats(y)) / _rows(y)),
         "pairs the softmax with MSE: pair it with the cross-entropy, whose gradient is "
         "(softmax(z) - y) / N": _pair_with(multiclass=_softmax_mse),
         "puts a sigmoid on the regression output: real-valued targets need the linear "
         "output, whose MSE gradient is 2 (z - y) / N": _pair_with(regression=_sigmoid_mse),
         "uses half the squared error for regression: MSE = (1/N) sum r^2 gives 2 (z - y) / N":
-            _pair_with(regression=lambda y, z, task: (_f(z) - _f(y)) / _rows(y)),
+            _pair_with(regression=lambda y, z, task: (floats(z) - floats(y)) / _rows(y)),
         "the 1/N is missing": lambda y, z, task: losses.output_gradient(y, z, task) * _rows(y),
         "the sign is flipped: dL/dz is positive where the output is too large":
             lambda y, z, task: -losses.output_gradient(y, z, task),
