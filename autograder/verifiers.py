@@ -13,7 +13,9 @@ comment next to its limits, on the probability that a right answer fails it:
 * `verify_init` (09-regularization): below 1e-11 per large case;
 * `gradient_verify` (09-regularization) is not statistical: it compares with nnlib's backward
   pass and with central differences of the forward pass, within tolerances far above their
-  rounding errors.
+  rounding errors;
+* `verify_trained` (10-training) is not statistical either: it replays the recorded steps
+  of training and measures the replayed network on rows the student never had.
 
 The usual wrong variants fail these tests for sure. The case builders draw from the case's
 generator in a fixed order, so a hidden seed always gives the same cases.
@@ -29,6 +31,9 @@ import numpy as np
 
 from autograder.judge import compare
 from autograder.registry import TOLERANCES, Case
+from nnlib.activations import ACTIVATIONS
+from nnlib.blocks import TrainingBlocks, digest, replay
+from nnlib.network import forward
 
 # ---- helpers ------------------------------------------------------------------------------
 
@@ -460,3 +465,174 @@ def gradient_verify(reference, numeric_columns):
 # on 300 hidden seeds; tests/test_lesson09.py), far below FD_TOL, while every wrong
 # formula misses by 1/m (40 samples at most) or more.
 FD_TOL = 1e-6
+
+
+# ---- train_digits: the recorded training, replayed ------------------------------------
+
+THRESHOLD = 0.95
+MAX_PARAMS = 50_000
+KNOWN = (*ACTIVATIONS, "softmax")
+# Returned and replayed parameters agree to the last bits when the kernel and the grader
+# run the same arithmetic; this leaves room for a BLAS that sums in another order.
+REPLAY_RTOL = 1e-6
+NOT_TRAINED = ("the model was not trained with the building blocks train_digits was given "
+               "(nnlib's MLP or fit, another library, or parameters made or changed outside "
+               "blocks.sgd_update)")
+
+
+def network_problem(params, activations) -> str | None:
+    """What is wrong with the network train_digits returned (64 inputs, 10 outputs, at most
+    MAX_PARAMS parameters, finite values, one known activation name per layer), or None."""
+    if not isinstance(params, (list, tuple)) or not params:
+        return "params must be a non-empty list of (W, b) pairs"
+    n_in, total = 64, 0
+    for l, pair in enumerate(params, start=1):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            return f"params[{l - 1}] must be a pair (W{l}, b{l})"
+        try:
+            W, b = (floats(p) for p in pair)
+        except (TypeError, ValueError):
+            return f"W{l} and b{l} must be arrays of numbers"
+        if W.ndim != 2 or W.shape[1] != n_in:
+            return (f"W{l} has shape {W.shape} but must be (n_out, {n_in}): layer {l} gets "
+                    f"{n_in} inputs" + (" (is W transposed?)" if W.ndim == 2 and
+                                         W.shape[0] == n_in else ""))
+        if b.shape != (W.shape[0],):
+            return f"b{l} has shape {b.shape} but must be ({W.shape[0]},) to match W{l}"
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            return f"W{l} or b{l} holds inf or nan"
+        n_in, total = W.shape[0], total + W.size + b.size
+    if n_in != 10:
+        return f"the last layer has {n_in} outputs but must have 10, one per digit"
+    if total > MAX_PARAMS:
+        return f"the network has {total} parameters; at most {MAX_PARAMS} are allowed"
+    names = [activations] * len(params) if isinstance(activations, str) else activations
+    if not isinstance(names, (list, tuple)) or len(names) != len(params):
+        return f"activations must name one activation per layer ({len(params)})"
+    unknown = [a for a in names if not isinstance(a, str) or a not in KNOWN]
+    if unknown:
+        return f"unknown activation {unknown[0]!r}; known: {', '.join(KNOWN)}"
+    return None
+
+
+def _array(record: dict, key: str, kind: str) -> np.ndarray:
+    a = record.get(key) if isinstance(record, dict) else None
+    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind != kind:
+        raise ValueError(f"the record's {key} is damaged")
+    return a
+
+
+def recorded_steps(record, final: list) -> tuple[tuple, list]:
+    """(init, steps) for `replay`: the init_params call and the steps of gradient descent
+    that, by the blocks' record, lead to the parameters whose digests are `final`. Raises
+    ValueError saying where the chain breaks. The record comes from the student's kernel:
+    it only says which steps to replay, and the replay decides."""
+    out, grad, eta = (_array(record, k, c) for k, c in (
+        ("update_out", "u"), ("update_grad", "i"), ("update_eta", "f")))
+    params, params_at = _array(record, "grad_params", "u"), _array(record, "grad_params_at", "i")
+    rows, rows_at = _array(record, "grad_rows", "i"), _array(record, "grad_rows_at", "i")
+    n_grads = len(params_at) - 1
+    if not (len(out) == len(grad) == len(eta) and len(rows_at) == n_grads + 1 >= 1
+            and params_at[-1] == len(params) and rows_at[-1] == len(rows)
+            and np.all(np.diff(params_at) >= 0) and np.all(np.diff(rows_at) >= 0)
+            and np.all((grad >= 0) & (grad < n_grads))):
+        raise ValueError("the record of the blocks is damaged")
+    made_by: dict[int, list[int]] = {}
+    for u, d in enumerate(out.tolist()):
+        made_by.setdefault(d, []).append(u)
+    inits = {}
+    for j, item in enumerate(record.get("inits") or []):
+        sizes, name, digests = item
+        inits.setdefault(tuple(digests.tolist()), (j, [int(n) for n in sizes], str(name)))
+    steps, current = [], list(final)
+    while tuple(current) not in inits:
+        candidates = [int(grad[u]) for u in made_by.get(current[0], [])]
+        for g in reversed(candidates):
+            before = params[params_at[g]:params_at[g + 1]].tolist()
+            picks = [next((u for u in made_by.get(d, []) if grad[u] == g), None)
+                     for d in current]
+            if len(before) == len(current) and None not in picks:
+                break
+        else:
+            where = ("the parameters you returned" if not steps else
+                     f"the parameters {len(steps)} step(s) before the end")
+            raise ValueError(f"{where} are not all the result of one step of "
+                             "blocks.sgd_update, nor of blocks.init_params")
+        steps.append((rows[rows_at[g]:rows_at[g + 1]], eta[picks].tolist()))
+        if len(steps) > n_grads:
+            raise ValueError("the steps in the record run in a circle")
+        current = before
+    return inits[tuple(current)], steps[::-1]
+
+
+def replayed(output, case: Case, task):
+    """(the replayed parameters, activations, number of steps) of a checked output of
+    train_digits, or a verdict; `task(seed)` gives the case's (X_train, X_val, Y_train,
+    y_val)."""
+    if not (isinstance(output, dict) and set(output) == {"returned", "recorded"}):
+        return "the blocks recorded nothing: call train_digits with the blocks it is given"
+    returned, (record,) = output["returned"], output["recorded"]
+    if not isinstance(returned, (list, tuple)) or len(returned) != 2:
+        return "return a pair (params, activations)"
+    params, activations = returned
+    if not (isinstance(activations, str) or (isinstance(activations, (list, tuple)) and all(
+            isinstance(a, str) for a in activations))):
+        return ("return a pair (params, activations); the second item must be the activation "
+                "names, e.g. ['relu', 'softmax']")
+    problem = network_problem(params, activations)
+    if problem:
+        return problem
+    seed = case.kwargs["rng"]
+    X_train, _, Y_train, _ = task(seed)
+    final = [int(digest(a)) for pair in params for a in pair]
+    try:
+        init, steps = recorded_steps(record, final)
+    except ValueError as exc:
+        return (f"{exc}: train with blocks.init_params, blocks.forward, blocks.cce_grad, "
+                "blocks.backward and blocks.sgd_update, and return the parameters of the "
+                "last step as sgd_update returned them", NOT_TRAINED)
+    blocks = TrainingBlocks(X_train, Y_train, seed)
+    try:
+        with np.errstate(all="ignore"):
+            again = replay(blocks, init, steps, activations)
+    except ValueError as exc:
+        return f"replaying the recorded steps failed: {exc}", NOT_TRAINED
+    flat = [floats(a) for pair in params for a in pair]
+    if not all(a.shape == b.shape and np.allclose(a, b, rtol=REPLAY_RTOL, atol=REPLAY_RTOL)
+               for a, b in zip(flat, (a for pair in again for a in pair), strict=True)):
+        return ("replaying the recorded steps does not give the parameters you returned",
+                NOT_TRAINED)
+    return again, activations, len(steps)
+
+
+def accuracy(params, activations, X, y) -> float:
+    """The fraction of rows of X whose argmax of `forward` is their label in y."""
+    with np.errstate(all="ignore"):
+        Y_hat, _ = forward(X, params, activations)
+    return float(np.mean(Y_hat.argmax(axis=1) == y))
+
+
+def verify_trained(task):
+    """`verify` of train_digits(X, Y, blocks, rng): None if the steps that produced the
+    returned network, replayed by the grader on the rows the case gave, reach a network
+    that classifies the rows it held out with accuracy THRESHOLD or more, else what is
+    wrong. `task(seed)` gives (X_train, X_val, Y_train, y_val) of the case's seed.
+
+    Nothing here is random: the replay is deterministic, and a network the blocks trained
+    gives back its parameters within REPLAY_RTOL; a model made any other way has no chain
+    of recorded steps that ends at it (`recorded_steps`), or replays to other parameters.
+    """
+    def verify(output, case: Case) -> str | tuple[str, str] | None:
+        again = replayed(output, case, task)
+        if not isinstance(again, tuple) or len(again) != 3:
+            return again
+        params, activations, n_steps = again
+        _, X_val, _, y_val = task(case.kwargs["rng"])
+        acc = accuracy(params, activations, X_val, y_val)
+        if acc >= THRESHOLD:
+            return None
+        return (f"held-out accuracy {acc:.3f} after {n_steps} steps is below {THRESHOLD} on "
+                f"the {len(y_val)} digits your function never saw")
+    return verify
+
+

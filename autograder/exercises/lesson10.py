@@ -10,14 +10,15 @@ Labels may arrive as floats, as `nnlib.datasets.digits()` gives them.
 The student's function gets the training rows (X, one-hot Y) and the building blocks of a
 training loop, `nnlib.blocks.TrainingBlocks` (init_params, forward, cce_grad, backward,
 sgd_update: nnlib's, so a bug in lessons 05-08 costs nothing here), which record every step
-of gradient descent. `verify` finds in that record the chain of steps that ends at the
-returned parameters and starts at an init_params call, replays it in the grader's process
-from the case's rows alone, requires the replay to give the returned parameters, and
-measures the replayed network on the rows the case's split held out. So a model from
-nnlib's MLP and fit, from another library, loaded, trained in another cell, or trained on
-any row that is not one of the given ones, earns nothing, under any name; held-out rows
-never enter the kernel (the digits file is `withheld` there). Every case also disguises
-the task (`_disguise`: pixels shuffled, classes renamed by a derangement).
+of gradient descent. `verify` (`autograder.verifiers.verify_trained`) finds in that record
+the chain of steps that ends at the returned parameters and starts at an init_params call,
+replays it in the grader's process from the case's rows alone, requires the replay to give
+the returned parameters, and measures the replayed network on the rows the case's split
+held out. So a model from nnlib's MLP and fit, from another library, loaded, trained in
+another cell, or trained on any row that is not one of the given ones, earns nothing, under
+any name; held-out rows never enter the kernel (the digits file is `withheld` there). Every
+case also disguises the task (`_disguise`: pixels shuffled, classes renamed by a
+derangement).
 """
 
 from functools import cache
@@ -26,11 +27,10 @@ import numpy as np
 
 from autograder.registry import Case, Exercise, register
 from autograder.results import array, number
+from autograder.verifiers import verify_trained
 from nnlib import metrics
-from nnlib.activations import ACTIVATIONS
-from nnlib.blocks import TrainingBlocks, digest, replay
+from nnlib.blocks import TrainingBlocks
 from nnlib.datasets import DIGITS, digits, one_hot, train_val_split
-from nnlib.network import forward
 
 NO_MATCH = np.array(np.nan)
 
@@ -384,13 +384,6 @@ register(Exercise(
 
 # ---- train_digits ------------------------------------------------------------------------
 
-THRESHOLD = 0.95
-MAX_PARAMS = 50_000
-KNOWN = (*ACTIVATIONS, "softmax")
-# Returned and replayed parameters agree to the last bits when the kernel and the grader
-# run the same arithmetic; this leaves room for a BLAS that sums in another order.
-REPLAY_RTOL = 1e-6
-
 
 @cache
 def _split(seed: int):
@@ -431,155 +424,6 @@ def _digits_case(seed: int, note: str) -> Case:
                 note)
 
 
-NOT_TRAINED = ("the model was not trained with the building blocks train_digits was given "
-               "(nnlib's MLP or fit, another library, or parameters made or changed outside "
-               "blocks.sgd_update)")
-
-
-def _structure_problem(params, activations) -> str | None:
-    """What is wrong with the returned network's shapes, values or names, or None."""
-    if not isinstance(params, (list, tuple)) or not params:
-        return "params must be a non-empty list of (W, b) pairs"
-    n_in, total = 64, 0
-    for l, pair in enumerate(params, start=1):
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            return f"params[{l - 1}] must be a pair (W{l}, b{l})"
-        try:
-            W, b = (np.asarray(p, dtype=float) for p in pair)
-        except (TypeError, ValueError):
-            return f"W{l} and b{l} must be arrays of numbers"
-        if W.ndim != 2 or W.shape[1] != n_in:
-            return (f"W{l} has shape {W.shape} but must be (n_out, {n_in}): layer {l} gets "
-                    f"{n_in} inputs" + (" (is W transposed?)" if W.ndim == 2 and
-                                         W.shape[0] == n_in else ""))
-        if b.shape != (W.shape[0],):
-            return f"b{l} has shape {b.shape} but must be ({W.shape[0]},) to match W{l}"
-        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-            return f"W{l} or b{l} holds inf or nan"
-        n_in, total = W.shape[0], total + W.size + b.size
-    if n_in != 10:
-        return f"the last layer has {n_in} outputs but must have 10, one per digit"
-    if total > MAX_PARAMS:
-        return f"the network has {total} parameters; at most {MAX_PARAMS} are allowed"
-    names = [activations] * len(params) if isinstance(activations, str) else activations
-    if not isinstance(names, (list, tuple)) or len(names) != len(params):
-        return f"activations must name one activation per layer ({len(params)})"
-    unknown = [a for a in names if not isinstance(a, str) or a not in KNOWN]
-    if unknown:
-        return f"unknown activation {unknown[0]!r}; known: {', '.join(KNOWN)}"
-    return None
-
-
-def _array(record: dict, key: str, kind: str) -> np.ndarray:
-    a = record.get(key) if isinstance(record, dict) else None
-    if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind != kind:
-        raise ValueError(f"the record's {key} is damaged")
-    return a
-
-
-def _steps(record, final: list) -> tuple[tuple, list]:
-    """(init, steps) for `replay`: the init_params call and the steps of gradient descent
-    that, by the blocks' record, lead to the parameters whose digests are `final`. Raises
-    ValueError saying where the chain breaks. The record comes from the student's kernel:
-    it only says which steps to replay, and the replay decides."""
-    out, grad, eta = (_array(record, k, c) for k, c in (
-        ("update_out", "u"), ("update_grad", "i"), ("update_eta", "f")))
-    params, params_at = _array(record, "grad_params", "u"), _array(record, "grad_params_at", "i")
-    rows, rows_at = _array(record, "grad_rows", "i"), _array(record, "grad_rows_at", "i")
-    n_grads = len(params_at) - 1
-    if not (len(out) == len(grad) == len(eta) and len(rows_at) == n_grads + 1 >= 1
-            and params_at[-1] == len(params) and rows_at[-1] == len(rows)
-            and np.all(np.diff(params_at) >= 0) and np.all(np.diff(rows_at) >= 0)
-            and np.all((grad >= 0) & (grad < n_grads))):
-        raise ValueError("the record of the blocks is damaged")
-    made_by: dict[int, list[int]] = {}
-    for u, d in enumerate(out.tolist()):
-        made_by.setdefault(d, []).append(u)
-    inits = {}
-    for j, item in enumerate(record.get("inits") or []):
-        sizes, name, digests = item
-        inits.setdefault(tuple(digests.tolist()), (j, [int(n) for n in sizes], str(name)))
-    steps, current = [], list(final)
-    while tuple(current) not in inits:
-        candidates = [int(grad[u]) for u in made_by.get(current[0], [])]
-        for g in reversed(candidates):
-            before = params[params_at[g]:params_at[g + 1]].tolist()
-            picks = [next((u for u in made_by.get(d, []) if grad[u] == g), None)
-                     for d in current]
-            if len(before) == len(current) and None not in picks:
-                break
-        else:
-            where = ("the parameters you returned" if not steps else
-                     f"the parameters {len(steps)} step(s) before the end")
-            raise ValueError(f"{where} are not all the result of one step of "
-                             "blocks.sgd_update, nor of blocks.init_params")
-        steps.append((rows[rows_at[g]:rows_at[g + 1]], eta[picks].tolist()))
-        if len(steps) > n_grads:
-            raise ValueError("the steps in the record run in a circle")
-        current = before
-    return inits[tuple(current)], steps[::-1]
-
-
-def _replayed(output, case: Case):
-    """(the replayed parameters, activations) of a checked output, or a verdict."""
-    if not (isinstance(output, dict) and set(output) == {"returned", "recorded"}):
-        return "the blocks recorded nothing: call train_digits with the blocks it is given"
-    returned, (record,) = output["returned"], output["recorded"]
-    if not isinstance(returned, (list, tuple)) or len(returned) != 2:
-        return "return a pair (params, activations)"
-    params, activations = returned
-    if not (isinstance(activations, str) or (isinstance(activations, (list, tuple)) and all(
-            isinstance(a, str) for a in activations))):
-        return ("return a pair (params, activations); the second item must be the activation "
-                "names, e.g. ['relu', 'softmax']")
-    problem = _structure_problem(params, activations)
-    if problem:
-        return problem
-    seed = case.kwargs["rng"]
-    X_train, _, Y_train, _ = _task(seed)
-    final = [int(digest(a)) for pair in params for a in pair]
-    try:
-        init, steps = _steps(record, final)
-    except ValueError as exc:
-        return (f"{exc}: train with blocks.init_params, blocks.forward, blocks.cce_grad, "
-                "blocks.backward and blocks.sgd_update, and return the parameters of the "
-                "last step as sgd_update returned them", NOT_TRAINED)
-    blocks = TrainingBlocks(X_train, Y_train, seed)
-    try:
-        with np.errstate(all="ignore"):
-            again = replay(blocks, init, steps, activations)
-    except ValueError as exc:
-        return f"replaying the recorded steps failed: {exc}", NOT_TRAINED
-    flat = [np.asarray(a, float) for pair in params for a in pair]
-    if not all(a.shape == b.shape and np.allclose(a, b, rtol=REPLAY_RTOL, atol=REPLAY_RTOL)
-               for a, b in zip(flat, (a for pair in again for a in pair), strict=True)):
-        return ("replaying the recorded steps does not give the parameters you returned",
-                NOT_TRAINED)
-    return again, activations, len(steps)
-
-
-def _accuracy(params, activations, X, y) -> float:
-    """The fraction of rows of X whose argmax of `forward` is their label in y."""
-    with np.errstate(all="ignore"):
-        Y_hat, _ = forward(X, params, activations)
-    return float(np.mean(Y_hat.argmax(axis=1) == y))
-
-
-def _verify_model(output, case: Case) -> str | tuple[str, str] | None:
-    """None if the steps that produced the returned network, replayed by the grader on the
-    rows the case gave, reach a network that classifies the rows it held out well enough."""
-    replayed = _replayed(output, case)
-    if not isinstance(replayed, tuple) or len(replayed) != 3:
-        return replayed
-    params, activations, n_steps = replayed
-    _, X_val, _, y_val = _task(case.kwargs["rng"])
-    acc = _accuracy(params, activations, X_val, y_val)
-    if acc >= THRESHOLD:
-        return None
-    return (f"held-out accuracy {acc:.3f} after {n_steps} steps is below {THRESHOLD} on the "
-            f"{len(y_val)} digits your function never saw")
-
-
 register(Exercise(
     name="train_digits",
     lessons=("10-training",),
@@ -589,7 +433,7 @@ register(Exercise(
     hidden=lambda rng: [_digits_case(int(rng.integers(1, 2**31)),
                                      "another 80/20 split, in another disguise")],
     points=5,
-    verify=_verify_model,
+    verify=verify_trained(_task),
     pure=True,
     reseed=False,  # a second and a third training would triple its seconds
     # The held-out rows are rows of this file: the student's kernel must not read them.
