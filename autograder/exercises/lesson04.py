@@ -115,8 +115,8 @@ register(Exercise(
 
 
 def _network(rng, sizes, scale=1.0):
-    """Weights of standard deviation scale / √n_in and biases of 0.5, so that a deep stack
-    neither saturates nor dies at once."""
+    """Weights of standard deviation scale / √n_in, so that Z has a spread of about `scale`
+    whatever the width, and biases of standard deviation 0.5."""
     return random_params(rng, sizes, scale=scale, bias_scale=0.5)
 
 
