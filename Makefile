@@ -55,7 +55,7 @@ lint:
 	$(BIN)/ruff check .
 
 pytest:
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist worksteal
 
 # The sandbox and grading tests again as an ordinary user: a throwaway uid in a cgroup
 # delegated to it (.ci/as-user), since CI is root and grading must hold without root too.
@@ -63,7 +63,7 @@ pytest:
 ADVERSARIAL := tests/test_sandbox.py tests/test_grading.py tests/test_grading_robust.py
 adversarial-as-user: $(VENV)/.test
 	$(if $(filter 0,$(shell id -u)),,sudo env PATH="$$PATH") .ci/as-user \
-	    $(BIN)/pytest -n 2 -p no:randomly $(ADVERSARIAL)
+	    $(BIN)/pytest -n 2 --dist worksteal -p no:randomly $(ADVERSARIAL)
 
 selftest:
 	$(BIN)/nncourse selftest --jobs 2

@@ -1,9 +1,12 @@
 """Test order: the longest modules first.
 
-pytest-xdist hands tests to its workers in collection order, so a long module collected late
-(the browser's Run All of every lesson, a graded class of hostile submissions) would leave one
-worker busy while the other has nothing left to do. Starting them first lets the many short
-tests fill in around them.
+`make test` runs pytest-xdist with `--dist worksteal`: each worker starts with half of the
+tests, in collection order, and a worker with nothing left takes half of what the other has
+not started. A long test started last would leave one worker busy alone at the end (the
+default `load` scheduling did so for about 3 minutes); starting the longest first (the
+browser's Run All of every lesson, the graded classes of hostile submissions) lets the many
+short tests fill in around them. Expensive fixtures that several workers may need are made
+once per session (`test_grading.shared_folder`).
 """
 
 LONGEST_FIRST = (

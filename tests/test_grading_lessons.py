@@ -7,11 +7,13 @@ the instructor's notebook: it must earn every autograded point. A second student
 must refuse it, and the written answer waits for the instructor in both cases.
 """
 
+import json
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from test_grading import shared_folder
 
 from autograder.check import CheckFailed, check
 from autograder.course import find_root, release_notebook, source_notebook
@@ -70,9 +72,9 @@ def _answered(root: Path, lesson: str, replace: dict[str, str] | None = None):
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lessons") / "course"
+def _grade_lessons(home: Path) -> None:
+    """Grade every lesson's students into home/rows.json."""
+    root = home / "course"
     root.mkdir()
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for lesson in LESSONS:
@@ -97,7 +99,14 @@ def graded(tmp_path_factory):
         results = batch.grade(root, lesson, subs, out, jobs=2, limits=Limits(timeout=60),
                               log=lambda line: None)
         rows[lesson] = {r.student_id: r.to_json() for r in results}
-    return rows
+    (home / "rows.json").write_text(json.dumps(rows))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, worker_id):
+    """The rows of every lesson, graded once per test session (`shared_folder`)."""
+    home = shared_folder(tmp_path_factory, worker_id, "graded-lessons", _grade_lessons)
+    return json.loads((home / "rows.json").read_text())
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
