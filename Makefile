@@ -49,13 +49,17 @@ lab: $(VENV)/.lab $(GUARD) $(KERNEL_CONFIG)
 instructor: $(VENV)/.lab $(GUARD) $(KERNEL_CONFIG)
 	$(BIN)/nncourse lab
 
+# Three test processes on two cores: about a tenth of each worker's time is spent waiting
+# (kernels starting, the browser drawing, time limits running out), which a third fills.
+TEST_WORKERS ?= 3
+
 test: $(VENV)/.test $(GUARD) $(KERNEL_CONFIG) lint pytest adversarial-as-user selftest release-check nbval-sweep
 
 lint:
 	$(BIN)/ruff check .
 
 pytest:
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The sandbox and grading tests again as an ordinary user: a throwaway uid in a cgroup
 # delegated to it (.ci/as-user), since CI is root and grading must hold without root too.
@@ -63,10 +67,10 @@ pytest:
 ADVERSARIAL := tests/test_sandbox.py tests/test_grading.py tests/test_grading_robust.py
 adversarial-as-user: $(VENV)/.test
 	$(if $(filter 0,$(shell id -u)),,sudo env PATH="$$PATH") .ci/as-user \
-	    $(BIN)/pytest -n 2 --dist worksteal -p no:randomly $(ADVERSARIAL)
+	    $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -p no:randomly $(ADVERSARIAL)
 
 selftest:
-	$(BIN)/nncourse selftest --jobs 2
+	$(BIN)/nncourse selftest --jobs $(TEST_WORKERS)
 
 release-check:
 	$(BIN)/nncourse release --check
