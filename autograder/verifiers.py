@@ -26,6 +26,7 @@ the lesson modules; cases hold only NumPy and nnlib objects, never a function fr
 """
 
 from math import comb, factorial, sqrt
+from typing import NamedTuple
 
 import numpy as np
 
@@ -565,10 +566,17 @@ def recorded_steps(record, final: list) -> tuple[tuple, list]:
     return inits[tuple(current)], steps[::-1]
 
 
+class Replayed(NamedTuple):
+    """The network the grader's replay of the recorded steps reached."""
+
+    params: list
+    activations: str | list
+    n_steps: int
+
+
 def replayed(output, case: Case, task):
-    """(the replayed parameters, activations, number of steps) of a checked output of
-    train_digits, or a verdict; `task(seed)` gives the case's (X_train, X_val, Y_train,
-    y_val)."""
+    """The `Replayed` network of a checked output of train_digits, or a verdict (what is
+    wrong); `task(seed)` gives the case's (X_train, X_val, Y_train, y_val)."""
     if not (isinstance(output, dict) and set(output) == {"returned", "recorded"}):
         return "the blocks recorded nothing: call train_digits with the blocks it is given"
     returned, (record,) = output["returned"], output["recorded"]
@@ -602,7 +610,7 @@ def replayed(output, case: Case, task):
                for a, b in zip(flat, (a for pair in again for a in pair), strict=True)):
         return ("replaying the recorded steps does not give the parameters you returned",
                 NOT_TRAINED)
-    return again, activations, len(steps)
+    return Replayed(again, activations, len(steps))
 
 
 def accuracy(params, activations, X, y) -> float:
@@ -624,7 +632,7 @@ def verify_trained(task):
     """
     def verify(output, case: Case) -> str | tuple[str, str] | None:
         again = replayed(output, case, task)
-        if not isinstance(again, tuple) or len(again) != 3:
+        if not isinstance(again, Replayed):
             return again
         params, activations, n_steps = again
         _, X_val, _, y_val = task(case.kwargs["rng"])
