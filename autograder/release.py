@@ -103,28 +103,45 @@ def tag_checks(nb) -> None:
 
 
 def build(root: Path, lesson: str, out: Path, register: bool = False) -> Path:
-    """Generate `lesson`'s release under `out/<lesson>/`; return that folder.
+    """Generate `lesson`'s release under `out/<lesson>/`; return that folder (see
+    `build_all`)."""
+    return build_all(root, [lesson], out, register)[lesson]
 
+
+def build_all(root: Path, lessons: list[str], out: Path, register: bool = False
+              ) -> dict[str, Path]:
+    """Generate the release of each of `lessons` under `out/<lesson>/`; return those folders.
+
+    One nbgrader process generates them all (starting nbgrader takes longer than releasing a
+    lesson): its source folder is a temporary one holding links to just these lessons.
     The gradebook is left alone unless `register` is true: regenerating lectures/ (or
     checking it) is not handing a lesson out, and nbgrader's `export` would list every
     lesson in the gradebook with a row per student. `nncourse grade` registers its lesson."""
-    src_path = source_notebook(root, lesson)
-    source = read_notebook(src_path)
-    lint_source(source, src_path)
-    nbgrader(root, "generate_assignment", lesson, "--force",
-             f"--CourseDirectory.release_directory={out}", "--log-level=WARN",
-             *(() if register else ("--no-db",)))
-    folder = out / lesson
-    for path in sorted(folder.glob("*.ipynb")):
-        nb = read_notebook(path)
-        normalize(nb)
-        tag_checks(nb)
-        problems = leaks(source, nb)
-        if problems:
-            raise CourseError(f"refusing to release {lesson}: {path.name} would contain\n  "
-                              + "\n  ".join(problems[:20]))
-        nbformat.write(nb, path)
-    return folder
+    sources = {}
+    for lesson in lessons:
+        src_path = source_notebook(root, lesson)
+        sources[lesson] = read_notebook(src_path)
+        lint_source(sources[lesson], src_path)
+    with tempfile.TemporaryDirectory(prefix="nncourse-source-") as staged:
+        for lesson in lessons:
+            (Path(staged) / lesson).symlink_to(source_notebook(root, lesson).parent)
+        nbgrader(root, "generate_assignment", "*", "--force",
+                 f"--CourseDirectory.source_directory={staged}",
+                 f"--CourseDirectory.release_directory={out}", "--log-level=WARN",
+                 *(() if register else ("--no-db",)))
+    folders = {}
+    for lesson in lessons:
+        folders[lesson] = folder = out / lesson
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = read_notebook(path)
+            normalize(nb)
+            tag_checks(nb)
+            problems = leaks(sources[lesson], nb)
+            if problems:
+                raise CourseError(f"refusing to release {lesson}: {path.name} would contain\n  "
+                                  + "\n  ".join(problems[:20]))
+            nbformat.write(nb, path)
+    return folders
 
 
 def register(root: Path, lesson: str) -> None:
@@ -148,8 +165,7 @@ def release(root: Path, lessons: list[str], check_only: bool = False) -> list[st
     """Regenerate `lectures/` for `lessons` (or, with check_only, list what would change)."""
     changes = []
     with tempfile.TemporaryDirectory(prefix="nncourse-release-") as tmp:
-        for lesson in lessons:
-            built = build(root, lesson, Path(tmp))
+        for lesson, built in build_all(root, lessons, Path(tmp)).items():
             target = release_notebook(root, lesson).parent
             diff = _differences(built, target)
             changes += diff

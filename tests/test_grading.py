@@ -32,7 +32,7 @@ from autograder.grading.run import restore
 from autograder.grading.sandbox import Limits, stub_reference
 from autograder.judge import Outcome, Unserializable
 from autograder.registry import Case, Exercise
-from autograder.release import build
+from autograder.release import build_all
 
 ROOT = find_root(Path(__file__).parent)
 PAIR = "98-pair"
@@ -102,8 +102,7 @@ def make_course(root: Path) -> Path:
     shutil.copy(ROOT / "nbgrader_config.py", root)
     (root / "solutions" / PAIR).mkdir(parents=True)
     nbformat.write(_pair_source(), root / "solutions" / PAIR / f"{PAIR}.ipynb")
-    for lesson in ("00-welcome", PAIR):
-        built = build(root, lesson, root / "released")
+    for lesson, built in build_all(root, ["00-welcome", PAIR], root / "released").items():
         shutil.copytree(built, root / "lectures" / lesson, dirs_exist_ok=True)
     return root
 

@@ -20,7 +20,7 @@ from autograder.course import find_root, release_notebook, source_notebook
 from autograder.grading import batch
 from autograder.grading.sandbox import Limits
 from autograder.registry import all_exercises
-from autograder.release import build
+from autograder.release import build_all
 
 ROOT = find_root(Path(__file__).parent)
 LESSONS = ("08-optimizers", "09-regularization", "10-training")
@@ -79,7 +79,7 @@ def _grade_lessons(home: Path) -> None:
     shutil.copy(ROOT / "nbgrader_config.py", root)
     for lesson in LESSONS:
         shutil.copytree(ROOT / "solutions" / lesson, root / "solutions" / lesson)
-        built = build(root, lesson, root / "released")
+    for lesson, built in build_all(root, LESSONS, root / "released").items():
         shutil.copytree(built, root / "lectures" / lesson)
     subs, rows = root / "submitted", {}
     model_cell = next(
