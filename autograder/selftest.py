@@ -29,6 +29,7 @@ from traitlets.config import Config
 from autograder import contract, notebook
 from autograder.cases import SEED_ENV
 from autograder.course import (
+    CourseError,
     environment,
     nbgrader,
     read_notebook,
@@ -118,9 +119,20 @@ class LessonResult:
 WRITTEN_STUB = "YOUR ANSWER HERE"  # nbgrader's stub of a written answer in a release
 
 
-def _validate(root: Path, path: Path) -> str:
-    proc = nbgrader(root, "validate", str(path), check=False)
-    return proc.stdout + proc.stderr
+# How nbgrader validate's report on one notebook begins (its lines at the margin; the cells
+# and errors it quotes are indented)
+REPORT_START = re.compile(r"^(Success! Your notebook passes all the tests\.|VALIDATION FAILED ON "
+                          r"\d+ CELL|THE (CONTENTS|TYPES) OF \d+ (TEST )?CELL)", re.M)
+
+
+def validate_reports(root: Path, *paths: Path) -> list[str]:
+    """nbgrader validate's report on each of `paths`, from one nbgrader process."""
+    proc = nbgrader(root, "validate", *map(str, paths), check=False)
+    starts = [m.start() for m in REPORT_START.finditer(proc.stdout)]
+    if len(starts) != len(paths):
+        raise CourseError(f"nbgrader validate reported on {len(starts)} of {len(paths)} "
+                          f"notebooks:\n{proc.stdout}{proc.stderr}")
+    return [proc.stdout[a:b] for a, b in zip(starts, [*starts[1:], None], strict=True)]
 
 
 def validate_failures(report: str) -> set[str]:
@@ -178,10 +190,6 @@ def validate_problems(root: Path, lesson: str) -> list[str]:
     problems = []
     release_path = release_notebook(root, lesson)
     names = exercises(read_notebook(release_path))
-    failed = validate_failures(_validate(root, release_path))
-    if failed != set(names):
-        problems.append(f"nbgrader validate on the release reports {sorted(failed)} failing, "
-                        f"expected every exercise: {names}")
     mixed = answered(root, lesson, lambda k, name: "wrong" if k % 2 == 0 else "solved")
     wrong = set(names[::2])
     with tempfile.TemporaryDirectory(prefix="nncourse-validate-") as tmp:
@@ -189,10 +197,17 @@ def validate_problems(root: Path, lesson: str) -> list[str]:
         shutil.copytree(release_path.parent, folder)
         path = folder / release_path.name
         nbformat.write(mixed, path)
-        failed = validate_failures(_validate(root, path))
-    if failed != wrong:
+        try:
+            reports = validate_reports(root, release_path, path)
+        except CourseError as error:
+            return [str(error)]
+    on_release, on_mixed = map(validate_failures, reports)
+    if on_release != set(names):
+        problems.append(f"nbgrader validate on the release reports {sorted(on_release)} "
+                        f"failing, expected every exercise: {names}")
+    if on_mixed != wrong:
         problems.append(f"nbgrader validate on a release with {sorted(wrong)} answered wrongly "
-                        f"and the rest solved reports {sorted(failed)} failing")
+                        f"and the rest solved reports {sorted(on_mixed)} failing")
     return problems
 
 

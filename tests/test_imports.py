@@ -1,4 +1,5 @@
-"""`import nnlib` is cheap: no plotting or widget library until they are used."""
+"""`import nnlib` is cheap: no plotting or widget library until they are used; and nbformat,
+which every nbgrader command and grading process imports, builds no parsers at import."""
 
 import subprocess
 import sys
@@ -38,3 +39,11 @@ def test_plot_module_loads_matplotlib_on_use():
 def test_unknown_attribute_is_an_attribute_error():
     assert run("import nnlib\ntry:\n nnlib.nope\nexcept AttributeError as e:\n print(e)") == \
         "module 'nnlib' has no attribute 'nope'"
+
+
+def test_importing_nbformat_builds_no_iri_parsers():
+    """pyproject.toml keeps jsonschema below 4.25, whose import builds rfc3987-syntax's 39
+    Earley parsers (a second of CPU per process)."""
+    code = ("import sys, nbformat\n"
+            "print(sorted(m for m in ('rfc3987_syntax', 'lark') if m in sys.modules))")
+    assert run(code) == "[]"

@@ -6,10 +6,17 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pytest
 
-from autograder.course import find_root, read_notebook
+from autograder.course import CourseError, find_root, read_notebook
 from autograder.release import build
-from autograder.selftest import answered, exercises, validate_failures, validate_problems
+from autograder.selftest import (
+    answered,
+    exercises,
+    validate_failures,
+    validate_problems,
+    validate_reports,
+)
 
 ROOT = find_root(Path(__file__).parent)
 
@@ -93,3 +100,21 @@ def test_selftest_catches_validate_passing_an_unsolved_exercise(tmp_path):
     assert len(problems) == 2, problems
     assert "on the release reports [] failing, expected every exercise: ['step']" in problems[0]
     assert "with ['step'] answered wrongly and the rest solved reports []" in problems[1]
+
+
+def test_one_validate_run_reports_on_each_notebook_in_turn(tmp_path):
+    """selftest validates a lesson's two notebooks in one nbgrader process and splits its
+    report; a notebook it does not report on is an error, not a pass."""
+    course = tmp_path / "course"
+    for name in ("solutions", "lectures"):
+        shutil.copytree(ROOT / name / "00-welcome", course / name / "00-welcome")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    release = course / "lectures" / "00-welcome" / "00-welcome.ipynb"
+    solved = tmp_path / "solved" / "00-welcome.ipynb"
+    solved.parent.mkdir()
+    nbformat.write(answered(course, "00-welcome", lambda k, name: "solved"), solved)
+    on_release, on_solved = validate_reports(course, release, solved)
+    assert validate_failures(on_release) == {"step"}, on_release
+    assert on_solved.startswith("Success!") and validate_failures(on_solved) == set(), on_solved
+    with pytest.raises(CourseError, match="reported on 1 of 2 notebooks"):
+        validate_reports(course, solved, tmp_path / "missing.ipynb")
