@@ -241,6 +241,20 @@ H_RIGHT, H_WRONG = HEAVISIDE, HEAVISIDE_WRONG
 S = "heaviside-solution"
 
 
+FORK_AND_REAP = """import os
+born = []
+try:
+    while True:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        born.append(pid)
+except BlockingIOError:
+    pass
+for pid in born:
+    os.waitpid(pid, 0)"""
+
+
 def rebinding(attack: str) -> str:
     """An attack cell that grading must run: it also rebinds the graded function (a cell
     that no graded function depends on is skipped, see autograder/grading/slicing.py)."""
@@ -261,6 +275,9 @@ KINDS = {
                   None, 3, "memory"),
     "07-fork": (H_RIGHT, [(S, rebinding("import os\nwhile True:\n    os.fork()"))], None, 3,
                 "crashed"),
+    # hits the process cap, then reaps its children: the cap's refusal counts, not what is
+    # left when the cell ends
+    "07-fork-and-reap": (H_RIGHT, [(S, rebinding(FORK_AND_REAP))], None, 3, "crashed"),
     "08-assert-true": (H_WRONG, [], _assert_true, 1, "tampered"),
     "09-delete-test": (H_WRONG, [], _drop("heaviside-tests"), 1, "tampered"),
     "10-monkeypatch": (H_WRONG, [(S, MONKEY)], None, 1, "graded"),
@@ -297,6 +314,8 @@ def test_every_hostile_submission_gets_its_score_and_status(adversarial):
     assert lines[0].startswith("isolation: bubblewrap")
     expected = {k: (v[3], v[4]) for k, v in KINDS.items()}
     expected |= {"13-not-json": (0, "unreadable"), "14-missing": (0, "missing")}
+    if "via a pids cgroup" not in lines[0]:  # RLIMIT_NPROC keeps no count of refused forks
+        expected["07-fork-and-reap"] = (3, "graded")
     assert {k: (r["score"], r["status"]) for k, r in rows.items()} == expected
     with open(out / "grades.csv") as f:
         assert sorted(row["student_id"] for row in csv.DictReader(f)) == sorted(expected)

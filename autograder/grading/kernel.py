@@ -120,7 +120,7 @@ class Kernel:
     def __init__(self, sandbox: Sandbox, workdir: Path, readonly: list[Path], mime: str):
         self.sandbox, self.workdir, self.readonly, self.mime = sandbox, workdir, readonly, mime
         self.proc = self.cap = self.client = self.sockets = None
-        self.ooms = 0
+        self.ooms = self.refused = 0
 
     def inside(self, path) -> str:
         """Where the kernel sees `path`, a file in one of the `readonly` folders."""
@@ -141,7 +141,7 @@ class Kernel:
         with open(os.devnull, "wb") as null:
             self.proc, self.cap = self.sandbox.popen(argv, self.workdir, self.readonly,
                                                      data=data, stdout=null, stderr=null)
-        self.ooms = self.cap.oom_kills()
+        self.ooms, self.refused = self.cap.oom_kills(), self.cap.refused_forks()
         if self.sandbox.mode == "bubblewrap":
             if self.cap.root is None:
                 self.stop()
@@ -206,6 +206,10 @@ class Kernel:
     def _oom(self) -> bool:
         """Has the out-of-memory killer killed a process of this kernel's sandbox?"""
         return self.cap is not None and self.cap.oom_kills() > self.ooms
+
+    def hit_process_cap(self) -> bool:
+        """Has this kernel's sandbox refused one of its forks for having too many processes?"""
+        return self.cap is not None and self.cap.refused_forks() > self.refused
 
     def _interrupt(self) -> None:
         msg = self.client.session.msg("interrupt_request", content={})

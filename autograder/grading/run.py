@@ -210,7 +210,8 @@ class _Runner:
             return Failure(Status.MEMORY, "ran out of memory (its processes and files together)")
         if run.status == CellStatus.DEAD:
             return Failure(Status.CRASHED, "killed its kernel")
-        if max(run.processes, self.kernel.processes()) > self.cap:
+        if (max(run.processes, self.kernel.processes()) > self.cap
+                or self.kernel.hit_process_cap()):
             return Failure(Status.CRASHED, "started too many processes")
         if run.status == CellStatus.HUNG:
             return Failure(Status.TIMEOUT, f"ran past {limit:g} s and ignored the interrupt")

@@ -675,6 +675,20 @@ class Confinement:
         except (OSError, ValueError):
             return None
 
+    def refused_forks(self) -> int:
+        """How many times the pids cgroup has refused a fork because the kernel's processes
+        were at their cap (pids.events); 0 without a pids cgroup. A cell that hit the cap
+        and then reaped its children leaves no more processes than it found."""
+        group = self.dirs.get("pids")
+        if group is None:
+            return 0
+        try:
+            events = dict(line.split() for line in (group / "pids.events").read_text()
+                          .splitlines() if len(line.split()) == 2)
+            return int(events.get("max", 0))
+        except (OSError, ValueError):
+            return 0
+
     def oom_kills(self) -> int:
         """How many of its processes the kernel's out-of-memory killer has killed."""
         group = self.dirs.get("memory")
