@@ -25,6 +25,7 @@ from browser import (
     IDLE,
     SECOND,
     STARTED,
+    PlaywrightTimeout,
     chromium,
     jupyterlab,
     open_notebook,
@@ -122,10 +123,25 @@ def restart_and_run_all(page) -> float:
     start = time.monotonic()
     page.wait_for_function(STARTED)
     # a cell that shows [*] may wait for a kernel that never comes: the first cell must run
-    page.wait_for_function(FIRST_RAN, timeout=120 * SECOND)
+    page.wait_for_function(FIRST_RAN, timeout=60 * SECOND)
     quiet = 3.0
     wait_until_quiet(page, quiet)
     return time.monotonic() - start - quiet
+
+
+def open_and_run_all(page, base: str, token: str, name: str) -> tuple[float, int]:
+    """Open the notebook and Restart Kernel and Run All Cells: (its seconds, the attempts
+    it took). A restart that reaches the server while the kernel is still starting can
+    leave the page's connection to the kernel broken (jupyter_server logs a websocket
+    message it cannot decode, and no cell ever runs): then the session is ended and the
+    notebook opened again, once."""
+    open_notebook(page, base, token, name)
+    try:
+        return restart_and_run_all(page), 1
+    except PlaywrightTimeout:
+        shut_down_kernels(base, token)
+    open_notebook(page, base, token, name)
+    return restart_and_run_all(page), 2
 
 
 def save(page) -> None:
@@ -211,8 +227,7 @@ def test_restart_and_run_all_runs_the_release_and_every_widget_redraws(lab, page
     name = f"{lesson}/{lesson}.ipynb"
     report = None
     try:
-        open_notebook(page, base, token, name)
-        seconds = restart_and_run_all(page)
+        seconds, attempts = open_and_run_all(page, base, token, name)
         save(page)
         problems = run_all_problems(page, lesson, nbformat.read(root / name, 4))
         if lesson in WIDGET_LESSONS:
@@ -220,7 +235,8 @@ def test_restart_and_run_all_runs_the_release_and_every_widget_redraws(lab, page
     finally:
         shut_down_kernels(base, token)
     with capsys.disabled():
-        print(f"\n  Restart Kernel and Run All Cells, {lesson}: {seconds:.1f} s")
+        print(f"\n  Restart Kernel and Run All Cells, {lesson}: {seconds:.1f} s"
+              + (f" (at attempt {attempts})" if attempts > 1 else ""))
         if report is not None:
             print("  " + summary(report).replace("\n", "\n  "), end=" ")
     if report is not None:
