@@ -605,6 +605,11 @@ def _release_all() -> None:
         _remove_group(group)
 
 
+def _counters_of(text: str) -> dict[str, str]:
+    """The "name value" lines of a cgroup's counters file (memory.events, pids.events)."""
+    return dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+
+
 class Confinement:
     """One kernel's cgroups: memory (all its processes and their tmpfs pages together) and
     a process cap; or, where there are none, RLIMIT_NPROC for the kernel's host uid."""
@@ -683,9 +688,7 @@ class Confinement:
         if group is None:
             return 0
         try:
-            events = dict(line.split() for line in (group / "pids.events").read_text()
-                          .splitlines() if len(line.split()) == 2)
-            return int(events.get("max", 0))
+            return int(_counters_of((group / "pids.events").read_text()).get("max", 0))
         except (OSError, ValueError):
             return 0
 
@@ -699,7 +702,7 @@ class Confinement:
                 text = (group / name).read_text()
             except OSError:
                 continue
-            counts = dict(line.split() for line in text.splitlines() if len(line.split()) == 2)
+            counts = _counters_of(text)
             if "oom_kill" in counts:
                 return int(counts["oom_kill"])
             if name == "memory.oom_control":  # kernels before 4.13: hits of the limit
