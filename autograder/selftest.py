@@ -13,6 +13,8 @@ their points are listed, not scored.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
 import shutil
@@ -50,22 +52,34 @@ class _QuietLog:
     info = debug = error = warning
 
 
-def execute(path: Path, timeout: int = 120):
-    """Execute a notebook in its own folder, with a fresh hidden-test seed, allowing errors.
+@contextlib.contextmanager
+def private_sockets():
+    """The kernel settings (`KernelManager` traits) that make kernels talk over Unix sockets
+    in a private temporary folder (ipc transport), as in grading. Nothing else on the
+    machine can connect to them; ipykernel has no reason to warn that TCP is unencrypted;
+    and kernels started side by side cannot race for a TCP port (jupyter_client picks free
+    ports, then releases them for the kernel to bind: another kernel can take one between)."""
+    with tempfile.TemporaryDirectory(prefix="nncourse-kernel-") as sockets:
+        yield {"transport": "ipc", "ip": f"{sockets}/s"}
 
-    The kernel talks over Unix sockets in a private temporary folder (ipc transport), as in
-    grading: nothing else on the machine can connect to it, and ipykernel has no reason to
-    warn that TCP is unencrypted."""
-    nb = read_notebook(path)
+
+def run_notebook(nb, folder: Path, timeout: int = 120, allow_errors: bool = False,
+                 env: dict | None = None):
+    """Execute `nb` in place, in `folder`, in a python3 kernel with `private_sockets` and
+    `env` (by default this process's environment)."""
+    with private_sockets() as traits:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                       config=Config({"KernelManager": traits}), shutdown_kernel="immediate",
+                       resources={"metadata": {"path": str(folder)}}
+                       ).execute(env=dict(os.environ) if env is None else env)
+    return nb
+
+
+def execute(path: Path, timeout: int = 120):
+    """Execute a notebook in its own folder, with a fresh hidden-test seed, allowing errors."""
     env = environment()
     env[SEED_ENV] = str(secrets.randbits(63))
-    with tempfile.TemporaryDirectory(prefix="nncourse-kernel-") as sockets:
-        ipc = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets}/s"}})
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                config=ipc, shutdown_kernel="immediate",
-                                resources={"metadata": {"path": str(path.parent)}})
-        client.execute(env=env)
-    return nb
+    return run_notebook(read_notebook(path), path.parent, timeout, allow_errors=True, env=env)
 
 
 def score(nb) -> tuple[float, float]:
@@ -126,8 +140,11 @@ REPORT_START = re.compile(r"^(Success! Your notebook passes all the tests\.|VALI
 
 
 def validate_reports(root: Path, *paths: Path) -> list[str]:
-    """nbgrader validate's report on each of `paths`, from one nbgrader process."""
-    proc = nbgrader(root, "validate", *map(str, paths), check=False)
+    """nbgrader validate's report on each of `paths`, from one nbgrader process, whose
+    kernels have `private_sockets`."""
+    with private_sockets() as traits:
+        proc = nbgrader(root, "validate", *map(str, paths),
+                        *(f"--KernelManager.{k}={v}" for k, v in traits.items()), check=False)
     starts = [m.start() for m in REPORT_START.finditer(proc.stdout)]
     if len(starts) != len(paths):
         raise CourseError(f"nbgrader validate reported on {len(starts)} of {len(paths)} "

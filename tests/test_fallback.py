@@ -6,9 +6,9 @@ import sys
 import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 from autograder import latest
+from autograder.selftest import run_notebook
 
 
 @pytest.fixture
@@ -58,12 +58,12 @@ def test_latest_bound_to_its_own_name_uses_the_fallback(notebook):
     assert wrapper(-3) == 3
 
 
-def test_latest_reads_the_kernel_namespace():
+def test_latest_reads_the_kernel_namespace(tmp_path):
     cells = [
         "from autograder import latest\nimport numpy as np\n"
         "def sign(z):\n    raise NotImplementedError\nf = latest('sign', np.sign)\nprint(f(-2.0))",
         "def sign(z):\n    return 'mine'\nprint(f(-2.0))",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    run_notebook(nb, tmp_path, timeout=60)
     assert [c.outputs[0].text.strip() for c in nb.cells] == ["-1.0", "mine"]

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from nbclient import NotebookClient
+
+from autograder.selftest import run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL_DIR = ROOT / "tests" / "kernel"
@@ -145,8 +146,7 @@ def nbval_with_plugin(tmp_path, cells: list[str]) -> tuple[subprocess.CompletedP
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(lesson)}}
-                   ).execute()
+    run_notebook(nb, lesson)
     nbformat.write(nb, lesson / "99-figures.ipynb")
     violations = tmp_path / "violations.txt"
     env = dict(os.environ, PYTHONPATH=str(KERNEL_DIR))
@@ -223,8 +223,7 @@ def test_kernels_of_the_environment_draw_figures_at_twice_the_density(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4, 3), dpi=100)\n"
         "ax.plot([0, 1])\nfig")])
-    NotebookClient(nb, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     (out,) = [out for out in nb.cells[0].outputs if out.output_type == "execute_result"]
     width, height = png_size(out.data["image/png"])
     assert out.metadata["image/png"] == {"width": width // 2, "height": height // 2}
@@ -240,7 +239,6 @@ def test_live_figures_follow_the_kernel_density(tmp_path):
         "live = LiveFigure(Figure(figsize=(4, 3), dpi=100))\n"
         "from PIL import Image\nimport io\n"
         "print(Image.open(io.BytesIO(live.widget.value)).size, live.widget.width)")])
-    NotebookClient(nb, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_notebook(nb, tmp_path)
     (out,) = [out for out in nb.cells[0].outputs if out.get("name") == "stdout"]
     assert out.text.strip() == "(800, 600) 400"

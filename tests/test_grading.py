@@ -316,7 +316,9 @@ def test_every_hostile_submission_gets_its_score_and_status(adversarial):
     expected |= {"13-not-json": (0, "unreadable"), "14-missing": (0, "missing")}
     if "via a pids cgroup" not in lines[0]:  # RLIMIT_NPROC keeps no count of refused forks
         expected["07-fork-and-reap"] = (3, "graded")
-    assert {k: (r["score"], r["status"]) for k, r in rows.items()} == expected
+    got = {k: (r["score"], r["status"]) for k, r in rows.items()}
+    assert got == expected, json.dumps({k: rows.get(k) for k in expected
+                                        if got.get(k) != expected[k]}, indent=1)
     with open(out / "grades.csv") as f:
         assert sorted(row["student_id"] for row in csv.DictReader(f)) == sorted(expected)
 
@@ -324,7 +326,8 @@ def test_every_hostile_submission_gets_its_score_and_status(adversarial):
 def test_the_untouched_exercise_is_still_graded(adversarial):
     rows, _, _ = adversarial
     for student in KINDS:
-        assert rows[student]["exercises"]["ramp"]["score"] == 1, student
+        assert rows[student]["exercises"]["ramp"]["score"] == 1, json.dumps(rows[student],
+                                                                            indent=1)
 
 
 def test_feedback_names_the_cause_and_hides_hidden_cases(adversarial):

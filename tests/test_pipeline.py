@@ -153,7 +153,9 @@ def test_selftest_prints_each_lesson_as_it_finishes_and_no_kernel_warnings(cours
     first = proc.stdout.readline()
     still_running = proc.poll() is None
     rest, errors = proc.communicate(timeout=600)
-    assert first.split()[:4] == ["1/3", "00-welcome", "2/2", "0/2"] and first.split()[-1] == "ok"
+    shown = first + rest + errors
+    assert first.split()[:4] == ["1/3", "00-welcome", "2/2", "0/2"], shown
+    assert first.split()[-1] == "ok", shown
     assert still_running, "the first row was printed only when everything had finished"
     assert [line.split()[0] for line in rest.splitlines()] == ["2/3", "3/3"]
     assert proc.returncode == 0

@@ -12,6 +12,8 @@ from autograder.course import CourseError, find_root, read_notebook
 from autograder.release import build
 from autograder.selftest import (
     answered,
+    cell_errors,
+    execute,
     exercises,
     validate_failures,
     validate_problems,
@@ -102,13 +104,37 @@ def test_selftest_catches_validate_passing_an_unsolved_exercise(tmp_path):
     assert "with ['step'] answered wrongly and the rest solved reports []" in problems[1]
 
 
-def test_one_validate_run_reports_on_each_notebook_in_turn(tmp_path):
-    """selftest validates a lesson's two notebooks in one nbgrader process and splits its
-    report; a notebook it does not report on is an error, not a pass."""
+def _welcome_course(tmp_path: Path) -> Path:
     course = tmp_path / "course"
     for name in ("solutions", "lectures"):
         shutil.copytree(ROOT / name / "00-welcome", course / name / "00-welcome")
     shutil.copy(ROOT / "nbgrader_config.py", course)
+    return course
+
+
+def test_selftest_kernels_listen_on_private_unix_sockets(tmp_path):
+    """Kernels started side by side on TCP can race for a port (jupyter_client picks free
+    ports and releases them for the kernel to bind), so selftest's kernels, its own and
+    those of nbgrader validate, use Unix sockets in a private folder."""
+    probe = tmp_path / "probe.ipynb"
+    cell = nbformat.v4.new_code_cell(
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "app = IPKernelApp.instance()\n"
+        "assert app.transport == 'ipc' and '/nncourse-kernel-' in app.ip, (app.transport, "
+        "app.ip)")
+    # a test cell: nbgrader validate reports the failures of graded cells only
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "probe", "points": 1,
+                                 "solution": False, "locked": True, "schema_version": 3}
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), probe)
+    report, = validate_reports(_welcome_course(tmp_path), probe)
+    assert report.startswith("Success!"), report
+    assert cell_errors(execute(probe)) == []
+
+
+def test_one_validate_run_reports_on_each_notebook_in_turn(tmp_path):
+    """selftest validates a lesson's two notebooks in one nbgrader process and splits its
+    report; a notebook it does not report on is an error, not a pass."""
+    course = _welcome_course(tmp_path)
     release = course / "lectures" / "00-welcome" / "00-welcome.ipynb"
     solved = tmp_path / "solved" / "00-welcome.ipynb"
     solved.parent.mkdir()
