@@ -254,6 +254,15 @@ except BlockingIOError:
 for pid in born:
     os.waitpid(pid, 0)"""
 
+# leaves more processes than the cap (none refused) and runs past the time limit
+FORK_AND_HANG = """import os, signal, time
+for _ in range(40):
+    if os.fork() == 0:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        time.sleep(3600)
+        os._exit(0)
+time.sleep(3600)"""
+
 
 def rebinding(attack: str) -> str:
     """An attack cell that grading must run: it also rebinds the graded function (a cell
@@ -278,6 +287,9 @@ KINDS = {
     # hits the process cap, then reaps its children: the cap's refusal counts, not what is
     # left when the cell ends
     "07-fork-and-reap": (H_RIGHT, [(S, rebinding(FORK_AND_REAP))], None, 3, "crashed"),
+    # interrupted at the time limit with too many processes: a crash, so the kernel is
+    # restarted and they go with it, before the cells after it run
+    "07-fork-and-hang": (H_RIGHT, [(S, rebinding(FORK_AND_HANG))], None, 3, "crashed"),
     "08-assert-true": (H_WRONG, [], _assert_true, 1, "tampered"),
     "09-delete-test": (H_WRONG, [], _drop("heaviside-tests"), 1, "tampered"),
     "10-monkeypatch": (H_WRONG, [(S, MONKEY)], None, 1, "graded"),

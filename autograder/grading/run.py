@@ -195,7 +195,9 @@ class _Runner:
                 self.good.append(code)
             return run, None
         self.execution.statuses.add(failure.status)
-        if run.status == CellStatus.TIMEOUT:
+        if run.status == CellStatus.TIMEOUT and failure.status == Status.TIMEOUT:
+            # only interrupted: the kernel and what the cells before defined are intact (a
+            # cell that also left too many processes is a crash: they go with the kernel)
             self.execution.notes.append(f"{where} {failure.note}")
             if time.monotonic() >= self.deadline:
                 raise OutOfTime
