@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
+from course_copy import copy_course
 
 from autograder import registry
 from autograder.course import find_root, nbgrader
@@ -97,9 +98,7 @@ def _pair_source() -> nbformat.NotebookNode:
 def make_course(root: Path) -> Path:
     """A course root with 00-welcome and 98-pair released into its own gradebook."""
     _register_pair()
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / "00-welcome", root / name / "00-welcome")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    copy_course(root)
     (root / "solutions" / PAIR).mkdir(parents=True)
     nbformat.write(_pair_source(), root / "solutions" / PAIR / f"{PAIR}.ipynb")
     for lesson, built in build_all(root, ["00-welcome", PAIR], root / "released").items():

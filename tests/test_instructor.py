@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_copy import copy_course
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import cli, outside_course
@@ -46,11 +47,7 @@ def nncourse(*args, cwd, env=None, timeout=300):
 @pytest.fixture
 def course(tmp_path):
     """A copy of the course root holding only lesson 00-welcome."""
-    root = tmp_path / "course"
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / LESSON, root / name / LESSON)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    return root
+    return copy_course(tmp_path / "course", LESSON)
 
 
 def submission(release: Path, dest: Path, source: str) -> None:

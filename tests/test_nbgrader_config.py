@@ -1,22 +1,18 @@
 """The course's nbgrader configuration, exercised with stock nbgrader commands."""
 
-import shutil
 from pathlib import Path
 
 import nbformat
+from course_copy import copy_course
 from nbgrader.api import Gradebook
 
 from autograder.course import find_root, nbgrader
 
-ROOT = find_root(Path(__file__).parent)
 LESSON = "00-welcome"
 
 
 def test_deleted_test_cells_come_back_and_feedback_hides_hidden_tests(tmp_path):
-    root = tmp_path / "course"
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / LESSON, root / name / LESSON)
-    shutil.copy(ROOT / "nbgrader_config.py", root)
+    root = copy_course(tmp_path / "course", LESSON)
     nbgrader(root, "generate_assignment", LESSON, "--force")
 
     solution = nbformat.read(root / "solutions" / LESSON / f"{LESSON}.ipynb", as_version=4)

@@ -1,13 +1,13 @@
 """nncourse release / selftest and the exercise contract, on real and broken courses."""
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from course_copy import copy_course
 
 from autograder import contract
 from autograder.course import CourseError, find_root, lessons, read_notebook
@@ -26,11 +26,7 @@ def nncourse(*args, cwd, env=None):
 @pytest.fixture
 def course(tmp_path):
     """A copy of the course root holding only lesson 00-welcome."""
-    root = tmp_path / "course"
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / "00-welcome", root / name / "00-welcome")
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    return root
+    return copy_course(tmp_path / "course")
 
 
 def test_every_lesson_keeps_the_exercise_contract():

@@ -2,11 +2,11 @@
 exercise) and nothing else; nbgrader validate still names each unsolved or wrong exercise,
 as selftest reads it."""
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+from course_copy import copy_course
 
 from autograder.course import CourseError, find_root, read_notebook
 from autograder.release import build
@@ -88,10 +88,7 @@ def test_answered_release_solves_and_breaks_exercises_in_turn():
 
 def test_selftest_catches_validate_passing_an_unsolved_exercise(tmp_path):
     """A check cell that checks nothing passes validate while unsolved: selftest says so."""
-    course = tmp_path / "course"
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / "00-welcome", course / name / "00-welcome")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = copy_course(tmp_path / "course")
     path = course / "lectures" / "00-welcome" / "00-welcome.ipynb"
     nb = read_notebook(path)
     for cell in nb.cells:
@@ -102,14 +99,6 @@ def test_selftest_catches_validate_passing_an_unsolved_exercise(tmp_path):
     assert len(problems) == 2, problems
     assert "on the release reports [] failing, expected every exercise: ['step']" in problems[0]
     assert "with ['step'] answered wrongly and the rest solved reports []" in problems[1]
-
-
-def _welcome_course(tmp_path: Path) -> Path:
-    course = tmp_path / "course"
-    for name in ("solutions", "lectures"):
-        shutil.copytree(ROOT / name / "00-welcome", course / name / "00-welcome")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    return course
 
 
 def test_selftest_kernels_listen_on_private_unix_sockets(tmp_path):
@@ -126,7 +115,7 @@ def test_selftest_kernels_listen_on_private_unix_sockets(tmp_path):
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "probe", "points": 1,
                                  "solution": False, "locked": True, "schema_version": 3}
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), probe)
-    report, = validate_reports(_welcome_course(tmp_path), probe)
+    report, = validate_reports(copy_course(tmp_path / "course"), probe)
     assert report.startswith("Success!"), report
     assert cell_errors(execute(probe)) == []
 
@@ -134,7 +123,7 @@ def test_selftest_kernels_listen_on_private_unix_sockets(tmp_path):
 def test_one_validate_run_reports_on_each_notebook_in_turn(tmp_path):
     """selftest validates a lesson's two notebooks in one nbgrader process and splits its
     report; a notebook it does not report on is an error, not a pass."""
-    course = _welcome_course(tmp_path)
+    course = copy_course(tmp_path / "course")
     release = course / "lectures" / "00-welcome" / "00-welcome.ipynb"
     solved = tmp_path / "solved" / "00-welcome.ipynb"
     solved.parent.mkdir()
