@@ -135,10 +135,15 @@ class Program:
     Nodes 0..n_inputs-1 are the inputs; operation k makes node n_inputs + k from earlier
     nodes, so a node may be used by several later ones. Program(2, [("*", 0, 1), ("tanh", 2),
     ("+", 3, 0), ("c*", 4, 2.0)]) is 2 (tanh(x0 x1) + x0).
+
+    `evaluations` limits how many times it may be called (None: no limit). Graded cases
+    allow one: backpropagation needs a single forward pass, and a second call (finite
+    differences, say) raises instead of quietly computing the gradient another way.
     """
 
-    def __init__(self, n_inputs, ops):
+    def __init__(self, n_inputs, ops, evaluations=None):
         self.n_inputs, self.ops = int(n_inputs), tuple(tuple(op) for op in ops)
+        self.evaluations = evaluations
         for k, (name, *operands) in enumerate(self.ops):
             nodes = operands if name in ("+", "*") else operands[:1]
             if name not in _OPS or not all(0 <= i < self.n_inputs + k for i in nodes):
@@ -148,6 +153,13 @@ class Program:
     def __call__(self, *inputs):
         if len(inputs) != self.n_inputs:
             raise TypeError(f"the program takes {self.n_inputs} inputs, got {len(inputs)}")
+        if self.evaluations is not None:
+            if self.evaluations < 1:
+                raise RuntimeError(
+                    "expr was already evaluated: call it once, on Values, and let backward() "
+                    "find every derivative (evaluating it again, for finite differences say, "
+                    "is not backpropagation)")
+            self.evaluations -= 1
         nodes = list(inputs)
         for name, i, *rest in self.ops:
             second = [nodes[j] for j in rest] if name in ("+", "*") else rest

@@ -620,6 +620,45 @@ def test_value_and_grad_mistakes_fail_and_are_named(slip):
     assert slip in fails("value_and_grad", wrong)
 
 
+class Number(float):
+    """A float with the methods expr calls, and no graph."""
+
+    def __add__(self, other):
+        return Number(float(self) + other)
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        return Number(float(self) * other)
+
+    __rmul__ = __mul__
+
+    def tanh(self):
+        return Number(math.tanh(self))
+
+    def exp(self):
+        return Number(math.exp(self))
+
+
+def value_and_grad_differences(expr, x):
+    """No graph at all: central differences of expr on plain numbers, each a new call."""
+    def f(values):
+        return float(expr(*[Number(v) for v in values]))
+
+    h, grad = 1e-6, np.zeros(len(x))
+    for k in range(len(x)):
+        step = np.eye(len(x))[k] * h
+        grad[k] = (f(x + step) - f(x - step)) / (2 * h)
+    return f(x), grad
+
+
+def test_value_and_grad_by_evaluating_expr_again_fails_and_says_why():
+    """The text asks for one call of expr and backward(); finite differences, however
+    accurate, are refused by every case, which allows one evaluation."""
+    message = fails("value_and_grad", value_and_grad_differences)
+    assert "expr was already evaluated" in message and "backward()" in message
+
+
 # ---- right answers that rely on what the text promises -----------------------------------
 # Arrays, so `z > 0`, `z.max(axis=...)`, `W.T` and `delta.sum(axis=0)` work without
 # np.asarray; test_case_contracts.py runs them on the public and hidden cases.

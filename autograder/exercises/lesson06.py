@@ -364,7 +364,7 @@ def _value_and_grad_hidden(rng):
     cases = []
     for n_inputs, n_ops in ((1, 4), (2, 8), (3, 12), (4, 16), (5, 20)):
         x = rng.uniform(-1, 1, n_inputs)
-        cases.append(Case((Program(n_inputs, _random_ops(rng, x, n_ops)), x),
+        cases.append(Case((Program(n_inputs, _random_ops(rng, x, n_ops), evaluations=1), x),
                           note=f"a random graph of {n_ops + 4} operations on {n_inputs} inputs"))
     return cases
 
@@ -372,7 +372,8 @@ def _value_and_grad_hidden(rng):
 def worked_example_program():
     """The slides' 3 -> 2 -> 1 network on x = (1, 0, 1), T = 1, as a program of its 9
     weights and biases (w14 w24 w34 w15 w25 w35 theta4 theta5 w46 w56 theta6 = nodes
-    0..10) returning E = (T - O6)^2 / 2, with sigma(z) = (1 + tanh(z / 2)) / 2."""
+    0..10) returning E = (T - O6)^2 / 2, with sigma(z) = (1 + tanh(z / 2)) / 2; like every
+    graded case, it may be evaluated once."""
     ops, n = [], 11
 
     def op(*o):
@@ -392,7 +393,7 @@ def worked_example_program():
     z6 = op("+", op("+", op("*", 8, hidden[0]), op("*", 9, hidden[1])), 10)
     error = op("+c", sigma(z6), -1.0)
     op("c*", op("*", error, error), 0.5)
-    return Program(n, ops)
+    return Program(n, ops, evaluations=1)
 
 
 WORKED_WEIGHTS = np.array([0.2, 0.4, -0.5, -0.3, 0.1, 0.2, -0.4, 0.2, -0.3, -0.2, 0.1])
@@ -400,12 +401,15 @@ WORKED_WEIGHTS = np.array([0.2, 0.4, -0.5, -0.3, 0.1, 0.2, -0.4, 0.2, -0.3, -0.2
 
 def _value_and_grad_public():
     return [
-        Case((Program(5, [("*", 0, 1), ("*", 2, 3), ("+", 5, 6), ("+", 7, 4), ("tanh", 8)]),
+        Case((Program(5, [("*", 0, 1), ("*", 2, 3), ("+", 5, 6), ("+", 7, 4), ("tanh", 8)],
+                      evaluations=1),
               np.array([2.0, -3.0, 0.0, 1.0, 6.8813735870195432])),
              note="a neuron tanh(x1 w1 + x2 w2 + b): inputs x1, w1, x2, w2, b"),
-        Case((Program(1, [("*", 0, 0), ("+", 1, 0), ("c*", 2, 3.0)]), np.array([-1.5])),
+        Case((Program(1, [("*", 0, 0), ("+", 1, 0), ("c*", 2, 3.0)], evaluations=1),
+              np.array([-1.5])),
              note="x used three times: 3 (x * x + x)"),
-        Case((Program(2, [("*", 0, 1), ("tanh", 2), ("*", 3, 0), ("exp", 4), ("+", 3, 5)]),
+        Case((Program(2, [("*", 0, 1), ("tanh", 2), ("*", 3, 0), ("exp", 4), ("+", 3, 5)],
+                      evaluations=1),
               np.array([0.5, -1.2])),
              note="a diamond: t = tanh(x y) reaches the output directly and through exp(t x)"),
         Case((worked_example_program(), WORKED_WEIGHTS.copy()),
