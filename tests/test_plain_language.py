@@ -110,6 +110,30 @@ def test_no_student_text_calls_the_slides_seeds(path):
     assert found == [], f"say 'the lecture slides' or 'the notes' in {path.name}: {found}"
 
 
+def seed_names(source: str) -> list[str]:
+    """The names in a code cell built on "seed" other than `seed` itself (a random seed's
+    parameter or `np.random.seed`): `W1_seed` says the weights come from the source
+    documents."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return [tok.string for tok in tokens if tok.type == tokenize.NAME
+            and tok.string != "seed" and "seed" in tok.string.lower()]
+
+
+def test_the_name_rule_catches_names_built_on_seed():
+    assert seed_names("W1_seed = np.ones(2)\nx = f(seed=1)\nnp.random.seed(0)") == ["W1_seed"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+def test_no_name_in_the_code_calls_the_slides_seeds(path):
+    nb = nbformat.read(path, as_version=4)
+    found = [(i, name) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             for name in seed_names(cell.source)]
+    assert found == [], f"name them after the slides (W1_slides) in {path.name}: {found}"
+
+
 def notes_box(nb) -> int | None:
     """Index of the lesson's "Notes on the slides" cell, checked to be its only one, its
     last markdown cell and one short line per note; None when it has none."""

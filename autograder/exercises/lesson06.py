@@ -67,7 +67,7 @@ def _delta_cases(rng, count):
 def _output_delta_public():
     return [
         Case((np.array([[-0.526]]), np.array([[-0.1045]])),
-             note="the seed's output unit 6: dE/dO6 = O6 - T6 for E = (T - O)^2 / 2"),
+             note="the slides' output unit 6: dE/dO6 = O6 - T6 for E = (T - O)^2 / 2"),
         Case((np.array([[1.0, -2.0], [0.5, 0.0]]), np.array([[0.0, 1.0], [-3.0, 2.0]])),
              {"activation": "tanh"}, "a tanh layer"),
         Case((np.array([[1.0, 1.0, 1.0]]), np.array([[-1.0, 0.0, 2.0]])),
@@ -104,7 +104,7 @@ def _hidden_delta_public():
         Case((np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([[1.0, 2.0], [3.0, 4.0]]),
               np.zeros((3, 2))), {"activation": "tanh"}, "a square W_next, tanh"),
         Case((np.array([[0.1311]]), np.array([[-0.3, -0.2]]), np.array([[-0.7, 0.1]])),
-             note="the seed's hidden units 4 and 5"),
+             note="the slides' hidden units 4 and 5"),
         Case((np.array([[1.0, -1.0]]), np.array([[1.0, 0.0, 2.0], [0.0, 1.0, -1.0]]),
               np.array([[1.0, -1.0, 0.5]])), {"activation": "relu"},
              "W_next of shape (2, 3), ReLU"),
@@ -219,9 +219,24 @@ def _backward_hidden(rng):
                             note=one.note + ", one activation name for all layers")]
 
 
+# The slides' worked example: w14 w24 w34 w15 w25 w35 theta4 theta5 w46 w56 theta6.
+WORKED_WEIGHTS = np.array([0.2, 0.4, -0.5, -0.3, 0.1, 0.2, -0.4, 0.2, -0.3, -0.2, 0.1])
+
+
+def _worked_network():
+    """The slides' 3 -> 2 -> 1 network on x = (1, 0, 1), T = 1, all sigmoid: dE/dO6 =
+    O6 - T for E = (T - O6)^2 / 2, so backward gives the gradients of the slides' update."""
+    W, b = WORKED_WEIGHTS[:6].reshape(2, 3), WORKED_WEIGHTS[6:8]
+    params = [(W, b), (WORKED_WEIGHTS[8:10].reshape(1, 2), WORKED_WEIGHTS[10:])]
+    O6, caches = forward(np.array([[1.0, 0.0, 1.0]]), params, "sigmoid")
+    return Case((O6 - 1.0, list(caches), params, ["sigmoid", "sigmoid"]),
+                note="the slides' 3 -> 2 -> 1 network: dE/dO6 = O6 - T, x = (1, 0, 1), T = 1")
+
+
 def _backward_public():
     rng = np.random.default_rng(8)
-    return [_random_network(rng, [3, 2, 1], 1), _random_network(rng, [2, 4, 3, 2], 5)]
+    return [_worked_network(), _random_network(rng, [3, 2, 1], 1),
+            _random_network(rng, [2, 4, 3, 2], 5)]
 
 
 register(Exercise(
@@ -394,9 +409,6 @@ def worked_example_program():
     error = op("+c", sigma(z6), -1.0)
     op("c*", op("*", error, error), 0.5)
     return Program(n, ops, evaluations=1)
-
-
-WORKED_WEIGHTS = np.array([0.2, 0.4, -0.5, -0.3, 0.1, 0.2, -0.4, 0.2, -0.3, -0.2, 0.1])
 
 
 def _value_and_grad_public():
