@@ -7,6 +7,9 @@ exact properties (shapes, values, a partition) that a right answer always has, a
 large cases, statistics of the draw. Each statistical test has a bound, computed in the
 comment next to its limits, on the probability that a right answer fails it:
 
+* `verify_revived` (04-activations), `verify_staircase` and `verify_approximate`
+  (05-forward) are not statistical: they check the returned network's outputs (every dead
+  unit active on half of the rows, the staircase's levels, the max error on a grid);
 * `verify_minibatches` (08-optimizers): at most `succession_alarm(m)` + BLOCK_ALARM per
   case, below 2.3e-11 + 2 (m − 2) / 16! + 1e-12;
 * `verify_dropout` (09-regularization): below 1e-12 per large case;
@@ -33,6 +36,7 @@ import numpy as np
 from autograder.judge import compare
 from autograder.registry import TOLERANCES, Case
 from nnlib.activations import ACTIVATIONS
+from nnlib.approximation import GRID_POINTS
 from nnlib.blocks import TrainingBlocks, digest, replay
 from nnlib.network import forward
 
@@ -421,6 +425,101 @@ def verify_init(target_of):
                         "weight independently")
         return None
     return verify
+
+
+# ---- 04 and 05: dead units revived, and a function approximated by one hidden layer ---
+
+
+def layer_pairs(out, L):
+    """The returned network as float arrays, or a message saying why it cannot be read."""
+    if not isinstance(out, (list, tuple)) or len(out) != L:
+        return f"return a list of {L} (W, b) pairs, one per layer"
+    pairs = []
+    for layer in out:
+        if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+            return "each layer must be a pair (W, b)"
+        pairs.append((np.asarray(layer[0], dtype=float), np.asarray(layer[1], dtype=float)))
+    return pairs
+
+
+def verify_revived(out, case):
+    """Weights as given; on the input from the returned layers below, the biases of live
+    units as given, and every dead unit active (Z > 0) on at least half of the rows."""
+    X, params = case.args
+    pairs = layer_pairs(out, len(params))
+    if isinstance(pairs, str):
+        return pairs
+    A = np.asarray(X, dtype=float)
+    for l, ((W0, b0), (W, b)) in enumerate(zip(params, pairs), start=1):
+        if W.shape != W0.shape or b.shape != b0.shape:
+            return f"layer {l}: W and b must keep their shapes {W0.shape} and {b0.shape}"
+        if not np.array_equal(W, W0):
+            return (f"layer {l}: the weights W changed; revive a unit through its bias only",
+                    "changes the weights")
+        Z_before = A @ W0.T + b0
+        dead = np.all(Z_before <= 0, axis=0)
+        changed = np.flatnonzero(~dead & (b != b0))
+        if changed.size:
+            return (f"layer {l}: the bias of unit {changed[0] + 1} changed, but that unit is "
+                    "alive on the input from the revived layers below; keep its bias",
+                    "judges the units on the original network instead of on the revived "
+                    "layers below" if l > 1 else "changes the biases of live units")
+        Z = A @ W.T + b
+        share = np.mean(Z > 0, axis=0)
+        low = np.flatnonzero(dead & (share < 0.5))
+        if low.size:
+            j = low[0]
+            return (f"layer {l}: unit {j + 1} was dead and is active (Z > 0) on "
+                    f"{int(round(share[j] * len(Z)))} of {len(Z)} rows; it must be active on "
+                    "at least half of them", "the new bias is too small")
+        A = np.maximum(Z, 0.0)
+    return None
+
+
+def staircase_grid(low, high, n):
+    """The middle half of each of the n pieces, 9 points each, and the midpoints."""
+    h = (high - low) / n
+    mid = low + (np.arange(n) + 0.5) * h
+    return (mid[:, None] + np.linspace(-h / 4, h / 4, 9)).ravel(), mid
+
+
+def verify_staircase(values, case):
+    """The network's values on the middle of each piece (staircase_grid) at the piece's
+    level f(midpoint), within 1e-6 of the levels' size."""
+    f, low, high, n = case.args
+    _, mid = staircase_grid(low, high, n)
+    levels = np.asarray(f(mid), float)
+    values = values.reshape(n, 9)
+    off = np.abs(values - levels[:, None])
+    if off.max() <= 1e-6 * (1 + np.max(np.abs(levels))):
+        return None
+    i, j = np.unravel_index(np.argmax(off), off.shape)
+    h = (high - low) / n
+    x = mid[i] + (j - 4) * h / 16
+    message = (f"on piece {i} of {n} ([{low + i * h:.4g}, {low + (i + 1) * h:.4g}]) the "
+               f"network gives {values[i, j]:.6g} at x = {x:.4g}; the staircase's level there "
+               f"is f({mid[i]:.4g}) = {levels[i]:.6g}")
+    if np.ptp(values[i]) > 1e-3 * max(1.0, abs(levels[i])):
+        return message, ("the output still changes inside a piece: the sigmoids are not steep "
+                         "enough (w of about 100 / h makes a step)")
+    return message
+
+
+def verify_approximate(values, case):
+    """The network within eps of f on a grid of GRID_POINTS points over [low, high]."""
+    f, low, high, eps = case.args
+    x = np.linspace(low, high, GRID_POINTS)
+    error = np.abs(values - f(x))
+    worst = int(np.argmax(error))
+    if error[worst] <= eps:
+        return None
+    message = (f"max |network(x) - f(x)| is {error[worst]:.4g} at x = {x[worst]:.4g} "
+               f"(network {values[worst]:.6g}, f {float(f(x[worst])):.6g}); it must be at "
+               f"most eps = {eps:.4g} on all of [{low:.4g}, {high:.4g}]")
+    if worst in (0, len(x) - 1) and np.max(error[1:-1]) <= eps:
+        return message, ("only the end of the interval is off: a step placed on the edge "
+                         "gives half its height there")
+    return message, "more (narrower) pieces: measure your error on a grid as fine as the check's"
 
 
 # ---- backward passes: against nnlib and against finite differences ----------------------

@@ -250,3 +250,13 @@ def test_every_release_has_one_test_cell_per_registered_exercise(lesson):
     points = {ex.name: ex.points for ex in registry.all_exercises(lesson)}
     assert {name: notebook.graded_cells(release)[gid][0] for gid, name in found.items()} == \
         points
+
+
+def test_lesson_registries_hold_declarations_and_every_verifier_lives_in_verifiers():
+    """A lesson file lists its exercises; the verifiers of answers that are not unique,
+    whoever builds them, are functions of autograder/verifiers.py."""
+    verified = [ex for ex in registry.all_exercises() if ex.verify is not None]
+    assert verified
+    elsewhere = {ex.name: ex.verify.__module__ for ex in verified
+                 if ex.verify.__module__ != "autograder.verifiers"}
+    assert elsewhere == {}

@@ -14,7 +14,7 @@ the rows active).
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
-from autograder.verifiers import random_params
+from autograder.verifiers import random_params, verify_revived
 from nnlib import activations as act
 from nnlib import diagnostics
 
@@ -311,52 +311,6 @@ def _revive_with(on_original=False, bias=lambda Z: 1.0 - np.median(Z, axis=0), e
             A = np.maximum(Z + b, 0.0)
         return out
     return revive_dead_units
-
-
-def _layer_pairs(out, L):
-    """The returned network as float arrays, or a message saying why it cannot be read."""
-    if not isinstance(out, (list, tuple)) or len(out) != L:
-        return f"return a list of {L} (W, b) pairs, one per layer"
-    pairs = []
-    for layer in out:
-        if not isinstance(layer, (list, tuple)) or len(layer) != 2:
-            return "each layer must be a pair (W, b)"
-        pairs.append((np.asarray(layer[0], dtype=float), np.asarray(layer[1], dtype=float)))
-    return pairs
-
-
-def verify_revived(out, case):
-    """Weights as given; on the input from the returned layers below, the biases of live
-    units as given, and every dead unit active (Z > 0) on at least half of the rows."""
-    X, params = case.args
-    pairs = _layer_pairs(out, len(params))
-    if isinstance(pairs, str):
-        return pairs
-    A = np.asarray(X, dtype=float)
-    for l, ((W0, b0), (W, b)) in enumerate(zip(params, pairs), start=1):
-        if W.shape != W0.shape or b.shape != b0.shape:
-            return f"layer {l}: W and b must keep their shapes {W0.shape} and {b0.shape}"
-        if not np.array_equal(W, W0):
-            return (f"layer {l}: the weights W changed; revive a unit through its bias only",
-                    "changes the weights")
-        Z_before = A @ W0.T + b0
-        dead = np.all(Z_before <= 0, axis=0)
-        changed = np.flatnonzero(~dead & (b != b0))
-        if changed.size:
-            return (f"layer {l}: the bias of unit {changed[0] + 1} changed, but that unit is "
-                    "alive on the input from the revived layers below; keep its bias",
-                    "judges the units on the original network instead of on the revived "
-                    "layers below" if l > 1 else "changes the biases of live units")
-        Z = A @ W.T + b
-        share = np.mean(Z > 0, axis=0)
-        low = np.flatnonzero(dead & (share < 0.5))
-        if low.size:
-            j = low[0]
-            return (f"layer {l}: unit {j + 1} was dead and is active (Z > 0) on "
-                    f"{int(round(share[j] * len(Z)))} of {len(Z)} rows; it must be active on "
-                    "at least half of them", "the new bias is too small")
-        A = np.maximum(Z, 0.0)
-    return None
 
 
 register(Exercise(

@@ -7,7 +7,13 @@ the activations are compared. The mistakes are the shape slips of the matrix for
 import numpy as np
 
 from autograder.registry import Case, Exercise, register
-from autograder.verifiers import random_layer, random_params
+from autograder.verifiers import (
+    random_layer,
+    random_params,
+    staircase_grid,
+    verify_approximate,
+    verify_staircase,
+)
 from nnlib.activations import ACTIVATIONS
 from nnlib.approximation import GRID_POINTS, MAX_HIDDEN, one_hidden_layer, staircase
 from nnlib.network import forward
@@ -220,38 +226,11 @@ def _units(params):
     return np.shape(params[0][0])[0]
 
 
-def _staircase_grid(low, high, n):
-    """The middle half of each of the n pieces, 9 points each, and the midpoints."""
-    h = (high - low) / n
-    mid = low + (np.arange(n) + 0.5) * h
-    return (mid[:, None] + np.linspace(-h / 4, h / 4, 9)).ravel(), mid
-
-
 def _staircase_project(out, case):
     f, low, high, n = case.args
     if _units(out) > 2 * n:
         raise ValueError(f"{_units(out)} hidden units for {n} pieces; at most 2n = {2 * n}")
-    return one_hidden_layer(_staircase_grid(low, high, n)[0], out)
-
-
-def _verify_staircase(values, case):
-    f, low, high, n = case.args
-    _, mid = _staircase_grid(low, high, n)
-    levels = np.asarray(f(mid), float)
-    values = values.reshape(n, 9)
-    off = np.abs(values - levels[:, None])
-    if off.max() <= 1e-6 * (1 + np.max(np.abs(levels))):
-        return None
-    i, j = np.unravel_index(np.argmax(off), off.shape)
-    h = (high - low) / n
-    x = mid[i] + (j - 4) * h / 16
-    message = (f"on piece {i} of {n} ([{low + i * h:.4g}, {low + (i + 1) * h:.4g}]) the "
-               f"network gives {values[i, j]:.6g} at x = {x:.4g}; the staircase's level there "
-               f"is f({mid[i]:.4g}) = {levels[i]:.6g}")
-    if np.ptp(values[i]) > 1e-3 * max(1.0, abs(levels[i])):
-        return message, ("the output still changes inside a piece: the sigmoids are not steep "
-                         "enough (w of about 100 / h makes a step)")
-    return message
+    return one_hidden_layer(staircase_grid(low, high, n)[0], out)
 
 
 def _staircase_left_ends(f, low, high, n):
@@ -294,7 +273,7 @@ register(Exercise(
     tolerance="numerical",
     points=2,
     project=_staircase_project,
-    verify=_verify_staircase,
+    verify=verify_staircase,
     mistakes={
         "each level is f at the left end of its piece; the text asks for the midpoint":
             _staircase_left_ends,
@@ -310,22 +289,6 @@ def _approximate_project(out, case):
     if _units(out) > MAX_HIDDEN:
         raise ValueError(f"{_units(out)} hidden units; at most {MAX_HIDDEN}")
     return one_hidden_layer(np.linspace(low, high, GRID_POINTS), out)
-
-
-def _verify_approximate(values, case):
-    f, low, high, eps = case.args
-    x = np.linspace(low, high, GRID_POINTS)
-    error = np.abs(values - f(x))
-    worst = int(np.argmax(error))
-    if error[worst] <= eps:
-        return None
-    message = (f"max |network(x) - f(x)| is {error[worst]:.4g} at x = {x[worst]:.4g} "
-               f"(network {values[worst]:.6g}, f {float(f(x[worst])):.6g}); it must be at "
-               f"most eps = {eps:.4g} on all of [{low:.4g}, {high:.4g}]")
-    if worst in (0, len(x) - 1) and np.max(error[1:-1]) <= eps:
-        return message, ("only the end of the interval is off: a step placed on the edge "
-                         "gives half its height there")
-    return message, "more (narrower) pieces: measure your error on a grid as fine as the check's"
 
 
 def _approximate_hidden(rng):
@@ -354,7 +317,7 @@ register(Exercise(
     tolerance="numerical",
     points=3,
     project=_approximate_project,
-    verify=_verify_approximate,
+    verify=verify_approximate,
     mistakes={
         "2 pieces: the error was measured at the pieces' midpoints only, where a "
         "staircase is exact": lambda f, low, high, eps: staircase(f, low, high, 2),
