@@ -422,6 +422,17 @@ def test_a_common_mistake_is_named(name, fn, cause):
     assert cause in str(failure.value)
 
 
+def test_a_gate_that_never_refuses_fails_its_public_check():
+    """The text demands ValueError for a gate no single unit computes; the notebook's check
+    shows it, not only the hidden tests."""
+    def mp_gate_never_refuses(name, n):
+        return {"AND": (n, ()), "OR": (1, ()), "NOR": (0, tuple(range(n)))}.get(name, (0, (0,)))
+
+    with pytest.raises(CheckFailed, match="XOR") as failure:
+        check("mp_gate", mp_gate_never_refuses)
+    assert "ValueError" in str(failure.value)
+
+
 def test_the_naive_sigmoid_fails_on_its_warning_not_its_values():
     with pytest.raises(CheckFailed, match="NumPy warned 'overflow"):
         check("sigmoid", sigmoid_naive)

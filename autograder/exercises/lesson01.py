@@ -103,6 +103,7 @@ register(Exercise(
         Case(("OR", 3), note="OR of three inputs"),
         Case(("NOR", 2), note="NOR of two inputs"),
         Case(("NOT", 1), note="NOT"),
+        Case(("XOR", 2), note="XOR: no single unit computes it", raises="ValueError"),
     ],
     hidden=_mp_gate_hidden,
     tolerance="exact",
