@@ -204,12 +204,17 @@ class OptimizerRace:
         if self.trajectories:  # below the panels, where it covers no curve
             self.figure.legend(handles=list(self.lines.values()), loc="lower center",
                                ncols=min(len(self.lines), 6), fontsize=9)
-        with self.frame.hold_trait_notifications():
-            self.frame.max = self.play.max = steps
-            self.play.step = max(1, steps // 100)
+        # The step slider's new range and value, unobserved: fewer steps than the step shown
+        # would clamp its value as its max is set, and `draw` would then send a first
+        # picture, the new paths blitted over the old background. One message per widget.
         self.frame.unobserve(self.draw, names="value")
-        self.frame.value = steps
-        self.frame.observe(self.draw, names="value")
+        try:
+            with self.frame.hold_sync(), self.play.hold_sync():
+                self.frame.max = self.play.max = steps
+                self.frame.value = steps
+                self.play.step = max(1, steps // 100)
+        finally:
+            self.frame.observe(self.draw, names="value")
         self._move(steps)
         self.live.draw()
 

@@ -257,3 +257,67 @@ def test_fast_png_decodes_to_the_same_pixels():
         image = Image.open(BytesIO(plot.fast_png(rgba)))
         assert image.mode == mode and image.size == (5, 7)
         np.testing.assert_array_equal(np.asarray(image), rgba[..., : len(mode)])
+
+
+def _set(name, value):
+    def event(widget):
+        getattr(widget, name).value = value
+    return event
+
+
+def _click(name):
+    def event(widget):
+        getattr(widget, name).click()
+    return event
+
+
+# Every event of every control of the explorers in nnlib.widgets, in order on one explorer.
+# The race's Play widget is left out: in the browser it moves the step slider (jslink), so
+# its events are the step slider's. DecisionBoundaryTrainer's settings are read at the next
+# Train or Reset, so only its buttons draw.
+EXPLORER_EVENTS = {
+    "ActivationExplorer": (widgets.ActivationExplorer, [
+        ("f", _set("name", "tanh")),
+        ("|z| ≤", _set("z_max", 8.0)),
+        ("show f'(z)", _set("derivative", False)),
+    ]),
+    "OptimizerRace": (widgets.OptimizerRace, [
+        ("problem", _set("problem", "quadratic")),
+        ("optimizers, one more", _set("optimizers", ("sgd", "momentum", "rmsprop", "adam"))),
+        ("optimizers, one fewer", _set("optimizers", ("sgd", "adam"))),
+        ("w0 start", _set("w0", -3.0)),
+        ("b0 start", _set("b0", 1.0)),
+        ("steps, lowered below the step shown", _set("steps", 120)),
+        ("steps, raised", _set("steps", 300)),
+        ("η scale", _set("eta_scale", 0.5)),
+        ("step", _set("frame", 40)),
+        ("steps, lowered below a step moved to", _set("steps", 25)),
+        ("problem, back", _set("problem", "surface")),
+    ]),
+    "DecisionBoundaryTrainer": (lambda: widgets.DecisionBoundaryTrainer(rng=0), [
+        ("Train", _click("train")),
+        ("Reset", _click("reset")),
+    ]),
+}
+
+
+@pytest.mark.parametrize("explorer", list(EXPLORER_EVENTS))
+def test_every_control_change_sends_exactly_one_picture(explorer):
+    """One picture per event: a second one (the race used to blit the new paths over the old
+    background first when fewer steps clamped the step slider) flickers a wrong frame."""
+    make, events = EXPLORER_EVENTS[explorer]
+    ex = make()
+    image = ex.live.widget if hasattr(ex, "live") else ex.image
+    sent = []
+    image.observe(lambda change: sent.append(change["new"]), names="value")
+    counts, wrong = {}, []
+    for name, event in events:
+        sent.clear()
+        event(ex)
+        counts[name] = len(sent)
+        if hasattr(ex, "live") and sent:  # the picture is the whole figure as it now is
+            ex.live.draw()
+            if not np.array_equal(_pixels(sent[-1]), _pixels(image.value)):
+                wrong.append(name)
+    assert counts == {name: 1 for name, _ in events}
+    assert wrong == []
