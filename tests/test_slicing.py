@@ -66,6 +66,84 @@ def test_a_call_of_a_function_that_changes_what_the_function_reads_is_kept():
     assert kept(cells) == cells[:4] + cells[5:]
 
 
+# A cell that changes an object a graded function reads, whatever the object (a class, a
+# module, a function) and through whatever name, is kept: the probes of the audit.
+CHANGED = {
+    "class attribute": ["class C:\n    rate = 1", "def f(x):\n    return C.rate * x",
+                        "C.rate = 5"],
+    "module attribute": ["import numpy as np", "def f(x):\n    return np.exp(x)",
+                         "np.exp = lambda x: 0"],
+    "module setter": ["import numpy as np", "def f(x):\n    return np.exp(x)",
+                      "np.seterr(all='raise')"],
+    "function attribute": ["def g(x):\n    return x * g.k", "g.k = 1",
+                           "def f(x):\n    return g(x)", "g.k = 7"],
+    "alias of a list": ["t = [1]", "u = t", "def f(i):\n    return t[i]", "u[0] = 9"],
+    "setattr": ["class C:\n    rate = 1", "def f(x):\n    return C.rate * x",
+                "setattr(C, 'rate', 5)"],
+    "method of a class's attribute": ["class C:\n    items = []",
+                                      "def f(x):\n    return len(C.items) * x",
+                                      "C.items.append(3)"],
+    "alias of a function": ["def g(x):\n    return x * g.k", "g.k = 1",
+                            "def f(x):\n    return g(x)", "h = g", "h.k = 7"],
+    "loop variable": ["W = [[0, 0]]", "def f(i):\n    return W[i][0]",
+                      "for row in W:\n    row[0] = 1"],
+    "element": ["t = [[1]]", "u = t[0]", "def f(i):\n    return t[0][i]", "u[0] = 9"],
+    "call's argument": [SETUP, "t = np.zeros(3)", "u = np.asarray(t)",
+                        "def f(i):\n    return t[i]", "u[0] = 9"],
+    "method's view": [SETUP, "t = np.zeros(3)", "u = t.reshape(-1)",
+                      "def f(i):\n    return t[i]", "u[0] = 9"],
+    "held in a dict": ["t = [1]", "d = {}", "d['k'] = t", "def f(i):\n    return t[i]",
+                       "d['k'][0] = 9"],
+    "appended": ["t = [1]", "held = []", "held.append(t)", "def f(i):\n    return t[i]",
+                 "held[0][0] = 9"],
+    "class body": ["t = []", "class C:\n    items = t", "def f(i):\n    return t[i]",
+                   "C.items.append(3)"],
+    "rebound class": ["class C:\n    items = []", "def f(x):\n    return len(C.items) * x",
+                      "C2 = C", "C2.items.append(3)"],
+    "rebound module": ["import numpy as np", "def f(x):\n    return np.random.rand() * x",
+                       "r = np.random", "r.seed(0)"],
+    "local alias": ["t = [1]", "def h():\n    u = t\n    u[0] = 9",
+                    "def f(i):\n    return t[i]", "h()"],
+    "closure": ["t = [1]", "def outer():\n    u = t\n    def inner():\n        u.append(1)\n"
+                "    inner()", "def f(i):\n    return t[i]", "outer()"],
+    "setter in a function": ["import numpy as np", "def quiet():\n    np.seterr(all='ignore')",
+                             "def f(x):\n    return np.exp(x)", "quiet()"],
+}
+
+
+@pytest.mark.parametrize("cells", CHANGED.values(), ids=CHANGED)
+def test_a_cell_that_changes_an_object_the_function_reads_is_kept(cells):
+    assert kept(cells) == cells
+
+
+def test_calls_of_functions_classes_and_a_module_change_nothing():
+    cells = [SETUP, "def g(x):\n    return 2 * x",
+             "class C:\n    def __init__(self, a):\n        self.a = a",
+             "def f(x):\n    return g(np.exp(x)) + C(x).a",
+             "import matplotlib.pyplot as plt\nx = np.linspace(0, 1)\nplt.plot(np.exp(x))",
+             "y = np.exp(x)", "print(g(3))", "c = C(2)\nc.a = 3"]
+    assert kept(cells) == cells[:4]
+
+
+@pytest.mark.parametrize("demo", [
+    "def h(t):\n    t.append(3)\n    return t\nprint(h([2]))",  # its own t
+    "table = {'f': f}\nfor name, fn in table.items():\n    print(name, fn(1))",
+    "x = np.pi * 2\nxs = [x]\nxs.append(1)",  # a module's attribute, not the module
+    "r = np.random\nr.normal()",  # not a setter
+    "z = np.setdiff1d([1, 2], [2])",
+])
+def test_a_demonstration_that_changes_nothing_the_function_reads_is_skipped(demo):
+    cells = [SETUP, "t = [1, 2]", "def f(i):\n    return np.exp(t[i])", demo]
+    assert kept(cells) == cells[:3]
+
+
+def test_a_copy_a_test_and_an_index_link_nothing():
+    cells = ["t = [1, 2]", "d = {1: [5]}", "def f(i):\n    return t[i]",
+             "u = t.copy()",  # kept: a method of t, which might change it
+             "u[0] = 9", "n = 2 if t else 3\nm = [n]\nm[0] = 1", "v = d[t[0]]\nv.append(1)"]
+    assert kept(cells) == [cells[0], cells[2], cells[3]]
+
+
 @pytest.mark.parametrize("opaque", [
     "%timeit np.zeros(3)", "x = 1\n!ls", "exec('y = 1')", "globals()['y'] = 1",
     "vars()['y'] = 2", "from numpy import *", "import sys\nsys.modules['__main__'].y = 1",
