@@ -101,6 +101,10 @@ _c.collect = _flood
 SLEEP = "import time\ntime.sleep(4)"
 CRASH = "import os\nos._exit(1)"
 FLOOD_LINE = "print('x' * 900_000)"
+# one message of 350 MB: ZeroMQ drops it unread (kernel.MAX_MESSAGE); read, it took the
+# grader's worker to about 1.1 GB, past RSS_CAP
+BIG_MESSAGE = ("from IPython.display import publish_display_data\n"
+               "publish_display_data({'text/plain': 'x' * (350 * 2**20)})")
 
 
 def _symlinks_inside(course):
@@ -174,6 +178,7 @@ def kinds(course):
                    None, 0,
                    "timeout;crashed"),
         "output-flood": (HEAVISIDE, [(S, rebinding(FLOOD_LINE))] * 24, None, None, 3, "graded"),
+        "one-big-message": (HEAVISIDE, [(S, rebinding(BIG_MESSAGE))], None, None, 3, "timeout"),
     }
 
 
@@ -419,6 +424,8 @@ def test_costs_are_capped(robust):
     notebook = autograded / "output-flood" / PAIR / f"{PAIR}.ipynb"
     assert notebook.stat().st_size < run.NOTEBOOK_OUTPUT_CAP + 2**20
     assert "output were not kept" in notebook.read_text()
+    # one huge message is dropped unread: the cell that sent it is stopped as a flood
+    assert "printed without end" in " ".join(rows["one-big-message"]["notes"])
 
 
 def test_late_submissions_lose_nothing(robust):
@@ -431,7 +438,7 @@ def test_late_submissions_lose_nothing(robust):
             assert second[student]["status"] == row["status"], student
     assert (second["late-honest"]["score"], second["v3-honest"]["score"]) == (3, 1)
     assert second["ghost"]["status"] == "missing"
-    assert "(18 with nothing handed in this time keep an earlier result)" in (
+    assert "(19 with nothing handed in this time keep an earlier result)" in (
         robust["second"]["lines"][1])
     home = Path(robust["home"])
     for name in ("export-1.csv", "export-2.csv"):

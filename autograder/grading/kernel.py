@@ -7,7 +7,8 @@ segfault, the CPU limit) is noticed by polling its process; when the memory cgro
 out-of-memory killer killed it, or killed any process the cell started, the cell's
 status is `oom` and the sandbox is stopped. Output beyond `OUTPUT_CAP` bytes in one cell
 stops the kernel as soon as it arrives: a cell that prints without end would otherwise
-fill the kernel's memory with output buffers before its time is up.
+fill the kernel's memory with output buffers before its time is up. One message over
+MAX_MESSAGE is never read: ZeroMQ drops the connection, and the cell is stopped as a flood.
 
 The kernel talks to the grader over Unix sockets (ZeroMQ ipc transport), which works
 without any network. With bubblewrap they live on a tiny tmpfs inside the sandbox
@@ -62,11 +63,19 @@ class KernelStartError(RuntimeError):
     """The kernel did not come up."""
 
 
+# The largest message the grader takes from a kernel. ZeroMQ reads a message's size first
+# and drops the connection to a sender that exceeds it, so one huge message (a 400 MB
+# display, say) never enters the grader's memory; OUTPUT_CAP and collect's MAX_BYTES then
+# judge what does arrive. Well above either, since both count characters of JSON.
+MAX_MESSAGE = 64 * 2**20
+
+
 @functools.cache
 def _context() -> zmq.Context:
     """This process's ZeroMQ context for kernel clients."""
     context = zmq.Context()
     context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
+    context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
     return context
 
 
@@ -121,6 +130,7 @@ class Kernel:
         self.sandbox, self.workdir, self.readonly, self.mime = sandbox, workdir, readonly, mime
         self.proc = self.cap = self.client = self.sockets = None
         self.ooms = self.refused = 0
+        self.monitors = []
 
     def inside(self, path) -> str:
         """Where the kernel sees `path`, a file in one of the `readonly` folders."""
@@ -150,7 +160,20 @@ class Kernel:
         self.client = BlockingKernelClient(context=_context())
         self.client.load_connection_info(info)
         self.client.start_channels()
+        # ZeroMQ says so when it drops a kernel's connection for a message over MAX_MESSAGE
+        self.monitors = [channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                         for channel in (self.client.iopub_channel, self.client.shell_channel)]
         self._wait_ready(time.monotonic() + START_TIMEOUT)
+
+    def _dropped(self) -> bool:
+        """Has ZeroMQ dropped a connection to the kernel since the last call? (The events
+        are read, so each drop is reported once.)"""
+        dropped = False
+        for monitor in self.monitors:
+            while monitor.poll(0):
+                monitor.recv_multipart()
+                dropped = True
+        return dropped
 
     def _wait_ready(self, deadline: float) -> None:
         """Return once the kernel has answered a kernel_info request on the shell channel
@@ -180,6 +203,11 @@ class Kernel:
 
     def stop(self) -> None:
         if self.client is not None:
+            for channel, monitor in zip((self.client.iopub_channel, self.client.shell_channel),
+                                        self.monitors):
+                channel.socket.disable_monitor()
+                monitor.close(linger=0)
+            self.monitors = []
             self.client.stop_channels()
             self.client = None
         if self.proc is not None:
@@ -227,6 +255,12 @@ class Kernel:
                 if outputs.run.status == CellStatus.OOM:
                     self.stop()
                 break
+            if self._dropped():
+                time.sleep(0.1)  # a kernel that dies drops its connections too
+                if self.proc.poll() is None:  # else the next round says how it died
+                    outputs.run.status = CellStatus.FLOOD
+                    self.stop()
+                    break
             now = time.monotonic()
             if now > counted + 0.25:
                 outputs.run.processes = max(outputs.run.processes, self.processes())
