@@ -472,6 +472,41 @@ def test_batchnorm_backward_wrong_variants_fail(wrong, cause):
         assert cause in fails("batchnorm_backward", wrong)
 
 
+def _batchnorm_by_differences(dY, Z, gamma, eps=1e-5):
+    """dZ by central differences of the forward pass, one element at a time: accurate,
+    and no backward pass at all."""
+    dY, Z, gamma = (np.array(a, dtype=float) for a in (dY, Z, gamma))
+
+    def loss(Z_):
+        return float(np.sum(dY * gamma * (Z_ - Z_.mean(axis=0)) / np.sqrt(Z_.var(axis=0) + eps)))
+
+    dZ = np.zeros_like(Z)
+    for i in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            h = 1e-5 * np.sqrt(Z[:, j].var() + eps)
+            up, down = Z.copy(), Z.copy()
+            up[i, j] += h
+            down[i, j] -= h
+            dZ[i, j] = (loss(up) - loss(down)) / (2 * h)
+    Z_hat = (Z - Z.mean(axis=0)) / np.sqrt(Z.var(axis=0) + eps)
+    return dZ, np.sum(dY * Z_hat, axis=0), dY.sum(axis=0)
+
+
+def _dropout_by_elements(dA_tilde, r, p, inverted=False):
+    out = np.zeros(np.shape(dA_tilde))
+    for index in np.ndindex(out.shape):
+        out[index] = dA_tilde[index] * r[index] / (p if inverted else 1.0)
+    return out
+
+
+@pytest.mark.parametrize("name, loop", [("batchnorm_backward", _batchnorm_by_differences),
+                                        ("dropout_backward", _dropout_by_elements)])
+def test_a_backward_pass_computed_element_by_element_fails(name, loop):
+    """The texts ask for array operations; a loop over the samples, such as finite
+    differences of the forward pass, is told so."""
+    assert "loop" in fails(name, loop)
+
+
 def test_batchnorm_backward_unbiased_variance_fails():
     """The variance's gradient with m − 1 while the forward pass divides by m."""
     def unbiased(dY, Z, gamma, eps=1e-5):

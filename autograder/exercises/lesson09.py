@@ -257,6 +257,9 @@ register(Exercise(
     points=2,
     project=array,
     verify=gradient_verify(dropout_backward, _dropout_columns),
+    vectorized=lambda rows: Case((np.linspace(-1.0, 1.0, 4 * rows).reshape(rows, 4),
+                                  np.resize([1.0, 0.0, 1.0], (rows, 4)), 0.8),
+                                 {"inverted": True}, note=f"a batch of {rows} samples"),
     mistakes={
         "the mask is forgotten: a dropped unit passes no gradient, dA = dÃ ⊙ r (/ p)":
             lambda dA_tilde, r, p, inverted=False: floats(dA_tilde) / (p if inverted else 1.0),
@@ -463,6 +466,9 @@ register(Exercise(
     points=4,
     project=arrays,
     verify=gradient_verify(batchnorm_backward, _bn_columns),
+    vectorized=lambda rows: Case((np.cos(np.arange(3.0 * rows)).reshape(rows, 3),
+                                  np.sin(np.arange(3.0 * rows)).reshape(rows, 3),
+                                  np.array([1.5, 0.5, -1.0])), note=f"a batch of {rows} samples"),
     uses=("batchnorm_forward",),
     mistakes={
         "dZ misses the paths through the batch mean and variance: μ and σ² depend on every "
