@@ -260,3 +260,10 @@ def test_lesson_registries_hold_declarations_and_every_verifier_lives_in_verifie
     elsewhere = {ex.name: ex.verify.__module__ for ex in verified
                  if ex.verify.__module__ != "autograder.verifiers"}
     assert elsewhere == {}
+
+
+def test_every_exercise_is_graded_in_one_lesson():
+    """A function is graded once (sigmoid in 03, sigmoid_prime in 04); later lessons import
+    nnlib's."""
+    twice = {ex.name: ex.lessons for ex in registry.all_exercises() if len(ex.lessons) != 1}
+    assert twice == {}
