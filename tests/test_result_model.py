@@ -267,3 +267,21 @@ def test_every_exercise_is_graded_in_one_lesson():
     nnlib's."""
     twice = {ex.name: ex.lessons for ex in registry.all_exercises() if len(ex.lessons) != 1}
     assert twice == {}
+
+
+def test_status_text_lists_statuses_in_their_order_or_graded():
+    from autograder.grading.status import status_text
+    assert status_text(set()) == "graded"
+    assert status_text({Status.REFUSED, Status.TIMEOUT, "crashed"}) == "timeout;crashed;refused"
+    assert status_text(["memory", "memory"]) == "memory"
+
+
+def test_a_failure_says_the_usual_sentence_unless_it_has_a_note():
+    from autograder.grading.status import CellStatus, Failure
+    assert Failure(Status.MISSING).message("step") == (
+        "✗ step: no function `step` was defined (or the cell defining it failed).")
+    assert Failure(Status.TIMEOUT, "ran past 30 s").message("step") == "✗ step: ran past 30 s."
+    # the two vocabularies stay apart: a cell's "timeout" is not the grader's
+    assert CellStatus.TIMEOUT == Status.TIMEOUT == "timeout"
+    assert not isinstance(CellStatus.TIMEOUT, Status)
+    assert {s.value for s in Status} & {"ok", "hung", "flood", "garbled", "oom", "dead"} == set()
