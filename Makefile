@@ -92,7 +92,8 @@ bench: $(VENV)/.test
 	$(BIN)/python benchmarks/vectorization.py
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/digits.py
-	$(BIN)/python benchmarks/grading.py
+	$(BIN)/python benchmarks/grading.py --lesson 06-backprop 10-training
+	$(BIN)/python benchmarks/where_time_goes.py
 	$(BIN)/python benchmarks/course.py
 	$(BIN)/python benchmarks/sweep.py
 	$(BIN)/python benchmarks/widgets.py
