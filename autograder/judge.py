@@ -1084,8 +1084,9 @@ class Report:
         lines.append(f"  case {first + 1}{' (' + case.note + ')' if case.note else ''}: "
                      f"{call or self.name + _placeholders(case, self.params)}")
         if not call:
-            lines.append(f"  (show_case({self.name!r}, {first + 1}) defines these arguments in "
-                         "your notebook and prints the call)")
+            lines.append(f"  (from autograder import show_case; show_case({self.name!r}, "
+                         f"{first + 1}) defines these arguments in your notebook and prints "
+                         "the call)")
         lines.append(f"  {v.message}")
         if v.cause:
             lines.append(f"  likely cause: {v.cause}")

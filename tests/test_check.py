@@ -1,5 +1,7 @@
 """check(): verdicts and messages on right and wrong implementations of `step`."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -315,6 +317,20 @@ def test_a_long_case_offers_show_case_and_show_case_defines_it(capsys):
     assert np.array_equal(namespace["dA"], case.args[0])
     with pytest.raises(ValueError, match="public cases 1 to"):
         show_case("dense_backward", 99, {})
+
+
+def test_the_show_case_hint_runs_as_printed_in_a_fresh_namespace(capsys):
+    """The notebooks import only check and latest: the hint imports show_case itself."""
+    def dense_backward(dA, cache, W, activation="sigmoid"):
+        return None
+
+    msg = str(pytest.raises(CheckFailed, check, "dense_backward", dense_backward).value)
+    hint = re.search(r"\((.*show_case\('dense_backward', 1\))", msg)
+    assert hint, msg
+    namespace = {}
+    exec(hint.group(1), namespace)  # noqa: S102 - what a student pastes into a cell
+    assert {"dA", "cache", "W"} <= set(namespace)
+    assert capsys.readouterr().out.rstrip().endswith("dense_backward(dA, cache, W)")
 
 
 def test_a_value_where_the_reference_is_infinite_fails_with_a_message_and_no_warning():
