@@ -983,6 +983,17 @@ def _factor_of_arguments(exp, act, tol, arrays) -> str:
     return ""
 
 
+_NNLIB_NAME = re.compile(r"\bnnlib(?:\.[A-Za-z_]\w*)+")
+
+
+def _called_reference(ex: Exercise, outcome: Outcome) -> str:
+    """The nnlib function a refused call reached, as its outcome names it: the watch's
+    "called nnlib's nnlib.x.f" in the notebook, the stub's "nnlib.x.f is not available" while
+    grading; the exercise's own reference when the message names none."""
+    found = _NNLIB_NAME.search(outcome.error_message or "")
+    return found.group() if found else ex.reference
+
+
 def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
     """Judge one outcome against the reference on the same case."""
     if outcome.error == "NotImplementedError":
@@ -997,8 +1008,9 @@ def judge_case(ex: Exercise, case: Case, outcome: Outcome) -> Verdict:
                                           f"{got}; raise {refused} with a message that says "
                                           "what is wrong")
     if outcome.error == REFERENCE:
-        return Verdict(False, "reference", f"calls nnlib's reference ({ex.reference}) instead "
-                       "of computing the answer; that scores zero")
+        return Verdict(False, "reference", f"calls nnlib's reference "
+                       f"({_called_reference(ex, outcome)}) instead of computing the answer; "
+                       "that scores zero")
     if outcome.error in (FORBIDDEN, UNWATCHED, TAMPERED):
         return Verdict(False, "library", outcome.error_message)
     if outcome.error == INPUT_CHANGED:

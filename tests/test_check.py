@@ -1,13 +1,20 @@
 """check(): verdicts and messages on right and wrong implementations of `step`."""
 
 import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import nnlib
 from autograder import CheckFailed, check, registry
 from autograder.cases import SEED_ENV, cases_for
+from autograder.course import find_root
 from autograder.judge import Case, compare, judge, run_case
+
+ROOT = find_root(Path(__file__).parent)
 
 
 def step_where(z):
@@ -331,6 +338,53 @@ def test_the_show_case_hint_runs_as_printed_in_a_fresh_namespace(capsys):
     exec(hint.group(1), namespace)  # noqa: S102 - what a student pastes into a cell
     assert {"dA", "cache", "W"} <= set(namespace)
     assert capsys.readouterr().out.rstrip().endswith("dense_backward(dA, cache, W)")
+
+
+# error (lesson 03) through nnlib's forward pass, which calls nnlib's sigmoid: graded in
+# lesson 03, so refused there, and the message must name it, not error's reference
+ERROR_THROUGH_FORWARD = """
+import numpy as np
+import nnlib.network
+
+
+def error(w, b, X, Y):
+    out, _ = nnlib.network.forward(np.asarray(X, float)[:, None],
+                                   [(np.array([[w]]), np.array([b]))], "sigmoid")
+    r = out[:, 0] - Y
+    return 0.5 * float(r @ r)
+"""
+
+
+def test_a_refused_call_names_the_function_it_called_in_check(monkeypatch):
+    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.chdir(ROOT / "solutions" / "03-error-surface")
+    namespace = {}
+    exec(ERROR_THROUGH_FORWARD, namespace)  # noqa: S102
+    msg = str(pytest.raises(CheckFailed, check, "error", namespace["error"]).value)
+    assert "calls nnlib's reference (nnlib.activations.sigmoid)" in msg, msg
+    assert "nnlib.surface.error" not in msg
+
+
+def test_a_refused_call_names_the_function_it_called_in_grading(tmp_path):
+    """In a grading kernel the lesson's graded functions are stubs that raise: the outcome
+    of the same function, judged in the grader, names the same function."""
+    from autograder.given import load
+    from autograder.grading.sandbox import stub_reference
+
+    stub = stub_reference(Path(nnlib.__file__).parent,
+                          [ex.reference for ex in registry.all_exercises("03-error-surface")],
+                          tmp_path)
+    namespace = {}
+    exec(ERROR_THROUGH_FORWARD.replace("import nnlib.network\n", ""), namespace)  # noqa: S102
+    namespace["nnlib"] = SimpleNamespace(network=SimpleNamespace(
+        forward=load(stub, {"forward": "nnlib.network.forward"})["forward"]))
+    exercise = registry.get("error")
+    cases = cases_for(exercise, False)
+    outcomes = [run_case(namespace["error"], c) for c in cases]
+    assert outcomes[0].error == "ReferenceUnavailable", outcomes[0]
+    msg = judge(exercise, cases, outcomes, False).message(cases)
+    assert "calls nnlib's reference (nnlib.activations.sigmoid)" in msg, msg
+    assert "nnlib.surface.error" not in msg
 
 
 def test_a_value_where_the_reference_is_infinite_fails_with_a_message_and_no_warning():
