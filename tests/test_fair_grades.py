@@ -130,3 +130,31 @@ def test_a_function_that_calls_nnlibs_answer_gains_nothing_from_the_second_run(m
          "    return nnlib.network.backward(*args, **kwargs)", namespace)
     with pytest.raises(CheckFailed, match="calls nnlib's reference"):
         check("backward", namespace["backward"])
+
+
+# ---- a dependent that calls the other graded function, as its text invites ----------------
+
+# lesson: [(exercise, the graded function it calls, its definition calling it)]
+CALLING = {
+    "02-perceptron": [("perceptron_step", "perceptron_predict", """
+def perceptron_step(x, y, w, b, lr=1.0):
+    x = np.asarray(x, dtype=float)
+    error = y - int(perceptron_predict(x, w, b))
+    return w + lr * error * x, b + lr * error
+""")],
+}
+
+
+@pytest.mark.parametrize("lesson", sorted(CALLING))
+def test_a_bug_costs_one_exercise_when_the_dependent_calls_the_other(lesson, monkeypatch):
+    monkeypatch.setenv(SEED_ENV, "20261130")
+    monkeypatch.chdir(ROOT / "solutions" / lesson)
+    names = {ex.name for ex in registry.all_exercises(lesson)}
+    for dependent, dep, source in CALLING[lesson]:
+        for bug in (None, dep):
+            namespace = definitions(lesson)
+            namespace["_off"] = off
+            exec(source, namespace)  # noqa: S102
+            if bug:
+                with_bug(namespace, bug)
+            assert passing(namespace, lesson) == names - {bug}, (dependent, bug)

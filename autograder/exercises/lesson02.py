@@ -125,6 +125,7 @@ register(Exercise(
 
 register(Exercise(
     name="perceptron_step",
+    uses=("perceptron_predict",),
     lessons=(LESSON,),
     signature="(x, y, w, b, lr=1.0)",
     reference="nnlib.neurons.perceptron_step",
