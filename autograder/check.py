@@ -72,14 +72,19 @@ def _graded_code(lessons: tuple[str, ...]) -> frozenset:
     return frozenset(found)
 
 
+def _lessons(exercise: registry.Exercise) -> tuple[str, ...]:
+    """The lessons whose grading `check()` mirrors: the one being worked on, when a lesson's
+    notebook runs in its own folder, named after it; elsewhere every lesson of the exercise."""
+    here = Path.cwd().name
+    return (here,) if here in exercise.lessons else tuple(exercise.lessons)
+
+
 def graded_code(exercise: registry.Exercise) -> frozenset:
     """The code of nnlib's graded functions of the lesson being worked on and of their
     private helpers: what grading that lesson stubs or removes from the kernel. Calling one
     from a graded function fails `check()` as it fails grading (`judge.run_case` watches for
-    them). A lesson's notebook runs in its own folder, named after it; elsewhere every lesson
-    of the exercise counts."""
-    here = Path.cwd().name
-    return _graded_code((here,) if here in exercise.lessons else tuple(exercise.lessons))
+    them)."""
+    return _graded_code(_lessons(exercise))
 
 
 def check(name: str, fn, hidden: bool = False) -> None:
@@ -147,10 +152,14 @@ def _describe(value) -> str:
 
 
 def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:
-    """Whether `fn` passes with correct versions of the graded functions it calls."""
-    import nnlib
-
-    functions = given.load(Path(nnlib.__file__).parent, given.references(exercise))
+    """Whether `fn` passes with correct versions of the graded functions it calls, loaded
+    from the copy of nnlib grading loads them from (`given.sources`): the exercise's own
+    reference and the lesson's other graded functions it does not use are stubs there."""
+    uses = given.references(exercise)
+    lesson = [ex.reference for name in _lessons(exercise)
+              for ex in registry.all_exercises(name)]
+    folder = given.copy_of_nnlib(given.sources(uses, given.withheld(exercise, lesson)))
+    functions = given.load(folder, uses)
     with given.bound(_namespace(fn), functions):
         outcomes = [run_case(fn, c, references) for c in cases]
     return judge(exercise, cases, outcomes, hidden).passed

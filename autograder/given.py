@@ -9,15 +9,26 @@ says which of the functions it calls to fix first.
 
 The correct versions come from a copy of nnlib imported under its own module objects
 (`load`), never from the nnlib the student's code sees: there, calling a graded reference
-still fails (it is watched in the notebook and absent while grading), so a function that
-calls nnlib's answer directly gains nothing from this second run.
+still fails (it is watched in the notebook and stubbed while grading). The copy is made
+for the exercise being judged (`sources`, the same for `check()` and grading): in it the
+exercise's own reference and every other graded function of its lesson that it does not
+use are stubs that raise, as in a grading kernel, and the private helpers only those use
+are gone (`autograder.grading.sandbox.stubbed_sources`). So nothing the correct versions
+hold, their modules' namespaces included, reaches nnlib's answer to the exercise: a
+function that calls it, directly or through them, gains nothing from this second run.
 """
 
 from __future__ import annotations
 
+import ast
+import atexit
 import contextlib
+import functools
+import hashlib
 import importlib
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from autograder import registry
@@ -40,6 +51,68 @@ def uses(exercise: registry.Exercise) -> list[str]:
 def references(exercise: registry.Exercise) -> dict[str, str]:
     """{name: dotted path of nnlib's version} of what `exercise` uses."""
     return {name: registry.get(name).reference for name in uses(exercise)}
+
+
+def withheld(exercise: registry.Exercise, lesson_references) -> tuple[str, ...]:
+    """The graded references stubbed in the copy of nnlib that `exercise`'s correct versions
+    come from: those of its lesson (`lesson_references`, what a grading kernel's nnlib has
+    stubbed) and its own, but not the ones it uses."""
+    used = set(references(exercise).values())
+    return tuple(sorted({*lesson_references, exercise.reference} - used))
+
+
+@functools.lru_cache(maxsize=64)
+def _sources(wanted: tuple[str, ...], stubbed: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    import nnlib
+    from autograder.grading.sandbox import stubbed_sources
+
+    folder = Path(nnlib.__file__).parent
+    changed = stubbed_sources(folder, list(stubbed))
+    texts, todo = {}, ["__init__", *(path.split(".")[1] for path in wanted)]
+    while todo:
+        name = todo.pop()
+        if name in texts or not (folder / f"{name}.py").is_file():
+            continue
+        original = (folder / f"{name}.py").read_text()
+        texts[name] = changed.get(f"{name}.py", original)
+        for node in ast.walk(ast.parse(original)):
+            if isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module if not node.level else ".".join(
+                    ["nnlib", *([node.module] if node.module else [])])
+                found = [base, *(f"{base}.{a.name}" for a in node.names)]
+            else:
+                continue
+            todo += [m.split(".")[1] for m in found if m.startswith("nnlib.")]
+    return tuple((f"{name}.py", text) for name, text in sorted(texts.items()))
+
+
+def sources(uses: dict[str, str], stubbed) -> tuple[tuple[str, str], ...]:
+    """((file name, text), ...) of the copy of nnlib that the correct versions `uses` ({name:
+    dotted path}) are loaded from: nnlib's __init__, their modules and every nnlib module
+    those import, at any depth (the rest of nnlib stays out), with the graded functions
+    `stubbed` (`withheld`) raising and the private helpers only they use removed. Cached:
+    a grading worker or a notebook makes each copy once."""
+    return _sources(tuple(sorted(set(uses.values()))), tuple(sorted(stubbed)))
+
+
+@functools.cache
+def _copies_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="nncourse-given-"))
+    atexit.register(shutil.rmtree, root, True)
+    return root
+
+
+@functools.lru_cache(maxsize=64)
+def copy_of_nnlib(files: tuple[tuple[str, str], ...]) -> Path:
+    """The folder `nnlib` of a copy made of `files` (`sources`), written once per process
+    into a temporary folder removed at exit: what `check()` loads correct versions from."""
+    folder = _copies_root() / hashlib.sha256(repr(files).encode()).hexdigest()[:16] / "nnlib"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files:
+        (folder / name).write_text(text)
+    return folder
 
 
 def _ours(module: str) -> bool:

@@ -12,13 +12,15 @@ without declaring it fails here.
 import ast
 import os
 import sys
+import types
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
-from autograder import registry
+import nnlib
+from autograder import given, registry
 from autograder.cases import SEED_ENV
 from autograder.check import CheckFailed, check
 from autograder.course import find_root, source_notebook
@@ -130,6 +132,114 @@ def test_a_function_that_calls_nnlibs_answer_gains_nothing_from_the_second_run(m
          "    return nnlib.network.backward(*args, **kwargs)", namespace)
     with pytest.raises(CheckFailed, match="calls nnlib's reference"):
         check("backward", namespace["backward"])
+
+
+# ---- the correct versions give away no answer --------------------------------------------
+
+WITH_USES = [(lesson, ex.name) for lesson in LESSONS for ex in registry.all_exercises(lesson)
+             if ex.uses]
+
+
+def _reachable(start) -> list:
+    """Every object reachable from `start` through what a function holds (globals, closure,
+    defaults, __wrapped__), nnlib's modules and classes, and containers."""
+    seen, todo, found = set(), list(start), []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        found.append(obj)
+        if isinstance(obj, types.FunctionType):
+            todo += [obj.__globals__, *(c.cell_contents for c in obj.__closure__ or ()),
+                     *(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values(),
+                     *([obj.__wrapped__] if hasattr(obj, "__wrapped__") else [])]
+        elif isinstance(obj, types.ModuleType):
+            if obj.__name__.split(".")[0] == "nnlib":
+                todo.append(vars(obj))
+        elif isinstance(obj, type):
+            if obj.__module__.split(".")[0] == "nnlib":
+                todo += list(vars(obj).values())
+        elif isinstance(obj, dict):
+            todo += list(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            todo += list(obj)
+        elif isinstance(obj, (staticmethod, classmethod, property)):
+            todo += [getattr(obj, a, None) for a in ("__func__", "fget", "fset")]
+    return found
+
+
+@pytest.mark.parametrize(("lesson", "name"), WITH_USES)
+def test_the_correct_versions_reach_no_answer_to_the_exercise(lesson, name, monkeypatch):
+    """From the correct versions an exercise is judged with again, nothing reaches nnlib's
+    version of that exercise, nor of the lesson's graded functions it does not use, nor the
+    private helpers only those use: there, they are stubs that raise, or gone."""
+    from autograder.grading.sandbox import graded_helpers
+
+    monkeypatch.chdir(ROOT / "solutions" / lesson)
+    exercise = registry.get(name)
+    withheld = given.withheld(exercise, [ex.reference for ex in registry.all_exercises(lesson)])
+    assert exercise.reference in withheld
+    uses = given.references(exercise)
+    functions = given.load(given.copy_of_nnlib(given.sources(uses, withheld)), uses)
+    removed, _ = graded_helpers(Path(nnlib.__file__).parent, list(withheld))
+    answers = {tuple(ref.rsplit(".", 1)) for ref in withheld}
+    reached = [f for f in _reachable(functions.values()) if isinstance(f, types.FunctionType)
+               and f.__module__.split(".")[0] == "nnlib"]
+    assert reached
+    for f in reached:
+        where = (f.__module__, f.__qualname__.split(".")[0])
+        assert where not in removed, f"{name}'s correct versions reach {where}"
+        if where in answers:
+            assert "ReferenceUnavailable" in f.__code__.co_consts, \
+                f"{name}'s correct versions reach nnlib's {'.'.join(where)}"
+
+
+# `backward` gives wrong answers (zeros) unless it can take nnlib's backward from what the
+# correct version of `dense_backward` holds: its module's namespace, the module as
+# sys.modules or importlib find it by name, the file its loader reads, its closure
+ATTEMPTS = {
+    "globals": "dense_backward.__globals__.get('backward')",
+    "sys.modules": "getattr(sys.modules.get(dense_backward.__module__), 'backward', None)",
+    "importlib": "getattr(importlib.import_module(dense_backward.__module__), 'backward')",
+    "the loader": "_from_loader(dense_backward.__globals__)",
+    "__closure__ and __wrapped__": "getattr(dense_backward, '__wrapped__', None) or next("
+                                   "(c.cell_contents for c in dense_backward.__closure__ or ()"
+                                   " if callable(c.cell_contents)), None)",
+}
+
+STUDENT_BACKWARD = """
+import importlib
+import sys
+
+
+def _from_loader(space):
+    module = type(sys)("copy")
+    loader = space.get("__loader__")
+    exec(loader.get_source(space["__name__"]), vars(module))
+    return vars(module).get("backward")
+
+
+def backward(dY_hat, caches, params, activations):
+    if getattr(dense_backward, "__module__", "").startswith("nnlib"):
+        answer = {attempt}
+        if answer is not None:
+            return answer(dY_hat, caches, params, activations)
+    return [(0 * W, 0 * b) for W, b in params]
+"""
+
+
+@pytest.mark.parametrize("attempt", ATTEMPTS)
+def test_a_function_that_takes_the_answer_from_the_correct_versions_fails(attempt,
+                                                                         monkeypatch):
+    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setenv(SEED_ENV, "20261130")
+    monkeypatch.chdir(ROOT / "solutions" / "06-backprop")
+    namespace = definitions("06-backprop")
+    exec(STUDENT_BACKWARD.format(attempt=ATTEMPTS[attempt]), namespace)  # noqa: S102
+    for hidden in (False, True):
+        with pytest.raises(CheckFailed):
+            check("backward", namespace["backward"], hidden=hidden)
 
 
 # ---- a dependent that calls the other graded function, as its text invites ----------------

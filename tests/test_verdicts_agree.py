@@ -20,6 +20,11 @@ exercise X changed, or not:
   ways, by the second judgement with correct versions of what X calls. "given D, through a
   partial": the same with X a `functools.partial` of the right function, a callable without
   globals, whose names both sides bind in the notebook's namespace.
+- "reaching X's answer", for X that calls earlier graded functions: X gives wrong answers
+  unless the function D it calls is a correct version (one whose globals are an nnlib
+  module's); then it looks for nnlib's X in the modules those globals reach and returns
+  what that gives. It fails both ways: the copy of nnlib the correct versions come from
+  holds a stub for X (`given.sources`).
 
 The notebook way: `check(X, fn, hidden=h)`, in the lesson's folder, with the hidden seed SEED,
 in a kernel (`Shell`) whose user namespace is the submission.
@@ -34,7 +39,9 @@ The grading side's imports (nbgrader, through `run`) are made where they are use
 the subprocess, which imports this module, starts quickly.
 """
 
+import contextlib
 import functools
+import io
 import json
 import os
 import pickle
@@ -87,6 +94,28 @@ def _through_partial(namespace: dict, name: str, dep: str) -> None:
     namespace[name] = functools.partial(namespace[name])
 
 
+# X returns what nnlib's X returns when it can find it from the globals of D, the function
+# it calls, and a wrong answer otherwise: a student hunting for the answer in the correct
+# versions of the second run.
+REACH = """
+def {name}(*args, **kwargs):
+    import types
+    found = getattr({dep}, "__globals__", {{}})
+    if str(found.get("__name__", "")).startswith("nnlib"):
+        spaces = [found] + [vars(m) for m in found.values() if isinstance(m, types.ModuleType)]
+        for space in spaces:
+            if space.get("__name__") == {module!r} and callable(space.get({attr!r})):
+                return space[{attr!r}](*args, **kwargs)
+    return _off(_right_{name}(*args, **kwargs))
+"""
+
+
+def _reaching(namespace: dict, name: str, dep: str) -> None:
+    module, _, attr = registry.get(name).reference.rpartition(".")
+    namespace["_right_" + name] = namespace[name]
+    exec(REACH.format(name=name, dep=dep, module=module, attr=attr), namespace)  # noqa: S102
+
+
 def submissions(lesson: str) -> list[tuple[str, str, object]]:
     """(exercise, label, change): each submission, as what it changes in the namespace of the
     lesson's solution notebook and the exercise it is judged on."""
@@ -103,6 +132,8 @@ def submissions(lesson: str) -> list[tuple[str, str, object]]:
         out += [(name, f"given {dep}", lambda ns, d=dep: with_bug(ns, d)) for dep in deps]
         out += [(name, f"given {dep}, through a partial",
                  lambda ns, n=name, d=dep: _through_partial(ns, n, d)) for dep in deps[:1]]
+        out += [(name, "reaching X's answer", lambda ns, n=name, d=dep: _reaching(ns, n, d))
+                for dep in deps[:1]]
     return out
 
 
@@ -131,10 +162,11 @@ def notebook_verdicts(lesson: str) -> dict:
             check_module.WATCH_REFERENCES = not label.startswith("mistake")
             found[name, label] = []
             for hidden in (False, True):
+                said = io.StringIO()
                 try:
-                    with np.errstate(all="ignore"):  # the checker records warnings itself
-                        check(name, namespace[name], hidden=hidden)
-                    found[name, label].append((True, ""))
+                    with np.errstate(all="ignore"), contextlib.redirect_stdout(said):
+                        check(name, namespace[name], hidden=hidden)  # warnings: recorded
+                    found[name, label].append((True, said.getvalue().strip()))
                 except CheckFailed as failure:
                     found[name, label].append((False, str(failure)))
     return found
@@ -157,33 +189,44 @@ def _use_stubbed_nnlib(stub: Path) -> None:
     assert Path(stubbed.__file__).parent == stub / "nnlib", stubbed.__file__
 
 
+def _collected(lesson: str, name: str, label: str) -> list[str]:
+    """What grading collects of a submission: X."""
+    return [name]
+
+
 def grading_side(lesson: str, stub: str, inputs: str, sources: str, out: str,
                  nonce: str) -> None:
     """In the subprocess: the kernel side of grading for every submission of `lesson`. Writes
-    {"exercise|label": [payload as written, payload with correct versions or None]}."""
+    {"exercise|label": {exercise collected: [payload as written, payload with correct
+    versions or None]}}."""
     import IPython
     import IPython.display
 
     from autograder.grading import collect
 
     _use_stubbed_nnlib(Path(stub))
+    copies = json.loads(Path(sources).read_text())
     published = []
     IPython.get_ipython = lambda: Shell
     IPython.display.publish_display_data = published.append
     payloads, kept = {}, []
     for name, label, change in submissions(lesson):
         Shell.user_ns = submission(lesson, change)
-        collect.collect(name, inputs, nonce)
-        payloads[f"{name}|{label}"] = [published.pop()[MIME], None]
+        payloads[f"{name}|{label}"] = found = {}
+        for collected in _collected(lesson, name, label):
+            collect.collect(collected, inputs, nonce)
+            found[collected] = [published.pop()[MIME], None]
         kept.append((name, label, Shell.user_ns))
-    # every function collected as written; now the correct versions enter the kernel
-    collect.unpack(nonce, json.loads(Path(sources).read_text()))
+    # every function collected as written; now the correct versions enter the kernel, each
+    # exercise's from its own copy of nnlib, as run._collect_given sends them
     for name, label, namespace in kept:
-        ex = registry.get(name)
-        if ex.uses:
-            Shell.user_ns = namespace
-            collect.collect(name, inputs, nonce, given.references(ex))
-            payloads[f"{name}|{label}"][1] = published.pop()[MIME]
+        found = payloads[f"{name}|{label}"]
+        for collected in sorted(found, key=lambda n: len(given.uses(registry.get(n)))):
+            ex = registry.get(collected)
+            if ex.uses:
+                Shell.user_ns = namespace
+                collect.collect(collected, inputs, nonce, given.references(ex), copies[collected])
+                found[collected][1] = published.pop()[MIME]
     assert not published
     Path(out).write_text(json.dumps(payloads))
 
@@ -198,9 +241,11 @@ def start_grading(lesson: str, folder: Path) -> tuple[subprocess.Popen, Path, st
              for ex in exercises}
     inputs, sources, out = folder / "cases.pkl", folder / "sources.json", folder / "out.json"
     inputs.write_bytes(pickle.dumps(cases))
-    # what run._collect_given sends the kernel
-    sources.write_text(json.dumps({p.name: p.read_text() for p in
-                                   sorted(Path(nnlib.__file__).parent.glob("*.py"))}))
+    # what run._collect_given sends the kernel: per exercise, its copy of nnlib
+    references = [ex.reference for ex in exercises]
+    sources.write_text(json.dumps({
+        ex.name: dict(given.sources(given.references(ex), given.withheld(ex, references)))
+        for ex in exercises if ex.uses}))
     stub_reference(Path(nnlib.__file__).parent, [ex.reference for ex in exercises],
                    folder / "stub")
     (folder / "tmp").mkdir()
@@ -220,30 +265,35 @@ def grading_verdicts(lesson: str, out: Path, nonce: str, cases: dict) -> dict:
     """{(exercise, label): [(passed, message) on the public cases alone, on the hidden ones
     alone, on both as grading scores them]}."""
     found = {}
-    for key, (first, second) in json.loads(out.read_text()).items():
+    for key, payloads in json.loads(out.read_text()).items():
         name, label = key.split("|")
-        ex = registry.get(name)
-        counts = tuple(len(cases[name][part]) for part in PARTS)
-        first = decode(first, name, nonce, counts)
-        second = second and decode(second, name, nonce, counts)
-        found[name, label] = [_graded(ex, cases, first, second, part) for part in (0, 1, None)]
+        first, second = {}, {}
+        for collected, (as_written, with_given) in payloads.items():
+            counts = tuple(len(cases[collected][part]) for part in PARTS)
+            first[collected] = decode(as_written, collected, nonce, counts)
+            if with_given:
+                second[collected] = decode(with_given, collected, nonce, counts)
+        exercises = [ex for ex in registry.all_exercises(lesson) if ex.name in first]
+        found[name, label] = [_graded(registry.get(name), exercises, cases, first, second, part)
+                              for part in (0, 1, None)]
     return found
 
 
-def _graded(ex, cases, first, second, part) -> tuple[bool, str]:
-    """Whether `judge_execution` gives `ex` its points, and its message; with `part` (0
-    public, 1 hidden), on the cases and outcomes of that part alone."""
+def _graded(ex, exercises, cases, first, second, part) -> tuple[bool, str]:
+    """Whether `judge_execution` gives `ex` its points, and its message, judging `exercises`
+    (`ex` and those it calls that were collected) as grading does; with `part` (0 public, 1
+    hidden), on the cases and outcomes of that part alone."""
     from autograder.grading.run import Execution, judge_execution
 
     if part is not None:
-        cases = {ex.name: {key: (c if i == part else []) for i, (key, c) in
-                           enumerate(cases[ex.name].items())}}
-        first = tuple(o if i == part else [] for i, o in enumerate(first))
-        second = second and tuple(o if i == part else [] for i, o in enumerate(second))
-    execution = Execution("student", outcomes={ex.name: first},
-                          given={ex.name: second} if second else {})
+        keep = lambda parts: tuple(o if i == part else [] for i, o in enumerate(parts))  # noqa: E731
+        cases = {n: dict(zip(PARTS, keep(tuple(cases[n][key] for key in PARTS)), strict=True))
+                 for n in first}
+        first = {n: keep(o) for n, o in first.items()}
+        second = {n: keep(o) for n, o in second.items()}
+    execution = Execution("student", outcomes=dict(first), given=dict(second))
     with np.errstate(all="ignore"):
-        entry = judge_execution(execution, [ex], cases)[ex.name]
+        entry = judge_execution(execution, exercises, cases)[ex.name]
     assert entry.status == "graded", entry
     return entry.score == ex.points, entry.message
 

@@ -336,6 +336,8 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
     uses = {ex.name: given.references(ex) for ex in exercises if ex.uses}
+    withheld = {ex.name: given.withheld(ex, [e.reference for e in exercises])
+                for ex in exercises if ex.uses}
     budget = float(submission_timeout or 0)
     students = _students(submissions, out, db_url)
     prints, tasks, kept = {}, [], 0
@@ -353,7 +355,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
                 feedback.read_student(student_dir(out, student)) is None:
             tasks.append(Task(student, lesson, str(notebook) if notebook else None,
                               str(release_path), str(inputs), counts, sandbox, budget, notes,
-                              uses))
+                              uses, withheld))
     log(f"{lesson}: {len(students)} student(s)"
         + (f" ({kept} with nothing handed in this time keep an earlier result)" if kept else "")
         + f", {len(students) - len(tasks)} already graded, {len(tasks)} to grade")

@@ -8,8 +8,9 @@ display message of type MIME, in JSON: arrays travel as `np.save` bytes without 
 
 Once every exercise has been collected as written, the exercises that call earlier graded
 functions (`Exercise.uses`) are collected once more with correct versions of those bound in
-their namespace (`autograder.given`): the grader sends nnlib's sources (`unpack`) only then,
-so nothing the student's code ran before could use them.
+their namespace (`autograder.given`): the grader sends nnlib's sources only then, so nothing
+the student's code ran before could use them, and for each exercise a copy of its own in
+which that exercise's reference is a stub (`autograder.given.sources`).
 
 Grader side: `decode` rebuilds the outcomes from that JSON and rejects anything that is
 not exactly what `encode` writes. Judging happens afterwards, in the grader's process.
@@ -29,6 +30,7 @@ import json
 import math
 import pickle
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -234,23 +236,26 @@ def _decode_message(text, name, nonce, counts):
     return tuple(parts)
 
 
-def _given_folder(nonce: str) -> Path:
-    return Path(tempfile.gettempdir(), f"nncourse-given-{nonce}", "nnlib")
+def _given_folder(nonce: str, name: str) -> Path:
+    return Path(tempfile.gettempdir(), f"nncourse-given-{nonce}", name, "nnlib")
 
 
-def unpack(nonce: str, sources: dict[str, str]) -> None:
-    """Kernel side, once every exercise has been collected: write nnlib's sources
-    ({file name: text}) where `collect(..., uses=...)` loads the correct versions from."""
-    folder = _given_folder(nonce)
+def unpack(nonce: str, name: str, sources: dict[str, str]) -> Path:
+    """Kernel side: write the copy of nnlib's sources ({file name: text}) made for exercise
+    `name` where `collect(name, ..., uses=...)` loads its correct versions from."""
+    folder = _given_folder(nonce, name)
     folder.mkdir(parents=True, exist_ok=True)
-    for name, text in sources.items():
-        (folder / Path(name).name).write_text(text)
+    for file, text in sources.items():
+        (folder / Path(file).name).write_text(text)
+    return folder
 
 
-def collect(name: str, inputs: str, nonce: str, uses: dict[str, str] | None = None) -> None:
+def collect(name: str, inputs: str, nonce: str, uses: dict[str, str] | None = None,
+            sources: dict[str, str] | None = None) -> None:
     """Kernel side: run the user's `name` on the grader's cases and publish the outcomes;
     with `uses` ({name: dotted path in nnlib}), with those names bound to the correct
-    versions that `unpack` brought."""
+    versions loaded from `sources`, the copy of nnlib made for this exercise
+    (`autograder.given.sources`), whose files are gone again before the function runs."""
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
@@ -260,7 +265,13 @@ def collect(name: str, inputs: str, nonce: str, uses: dict[str, str] | None = No
     fn = namespace.get(name)
     message = {"nonce": nonce, "name": name, "defined": callable(fn)}
     if callable(fn):
-        functions = load(_given_folder(nonce), uses) if uses else {}
+        functions = {}
+        if uses:
+            folder = unpack(nonce, name, sources or {})
+            try:
+                functions = load(folder, uses)
+            finally:
+                shutil.rmtree(folder.parent, ignore_errors=True)
         with bound(getattr(fn, "__globals__", namespace), functions):
             for key in ("public", "hidden"):
                 message[key] = encode([run_case(fn, c) for c in cases[key]])
@@ -268,7 +279,6 @@ def collect(name: str, inputs: str, nonce: str, uses: dict[str, str] | None = No
     if len(text) > MAX_BYTES:
         text = json.dumps({"nonce": nonce, "name": name, "too_large": True})
     publish_display_data({MIME: text})
-
 
 
 class _NoOutputs(dict):

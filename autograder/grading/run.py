@@ -22,10 +22,8 @@ cell and NOTEBOOK_OUTPUT_CAP in all and made safe for formgrader (`formgrader_sa
 
 from __future__ import annotations
 
-import ast
 import copy
 import errno
-import functools
 import json
 import os
 import re
@@ -39,7 +37,6 @@ from pathlib import Path
 
 import nbformat
 
-import nnlib
 from autograder import given
 from autograder.grading import slicing
 from autograder.grading.collect import (
@@ -104,6 +101,9 @@ class Task:
     tampered: list[str] = field(default_factory=list)  # what the grader refused to follow
     # {exercise: {name it calls: nnlib's version}}: collected again with those bound
     given: dict[str, dict[str, str]] = field(default_factory=dict)
+    # {exercise: nnlib's graded functions stubbed in the copy its correct versions come
+    # from (`given.withheld`)}: an exercise not here has no second run
+    withheld: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -433,49 +433,25 @@ def _collect_given(task: Task, execution: Execution, runner: _Runner, answers: _
                    kernel: Kernel, nonce: str) -> None:
     """Collect each exercise that calls earlier graded functions once more, with correct
     versions of them: nnlib's sources enter the kernel only now, after every function was
-    collected as written. What goes wrong here changes no grade: the first outcomes stand."""
+    collected as written, and each exercise's own copy of them (`given.sources`), in which
+    its own reference and the lesson's other graded functions it does not call are stubs.
+    An exercise goes after those it calls, so no copy the kernel held before an exercise's
+    second run had its reference. What goes wrong here changes no grade: the first
+    outcomes stand."""
     todo = {name: uses for name, uses in task.given.items()
             if execution.outcomes.get(name) != Failure(Status.MISSING)}
-    if not todo:
-        return
-    wanted = {path.split(".")[1] for uses in todo.values() for path in uses.values()}
-    sources = dict(_nnlib_sources(frozenset(wanted)))
-    loaded, _ = runner.run(f"__import__('autograder.grading.collect', fromlist=['unpack'])"
-                           f".unpack({nonce!r}, {sources!r})", "grading: loading correct versions")
-    if not loaded.ok:
-        return
-    for name, uses in todo.items():
+    # what an exercise calls comes with all that calls in turn: fewer names, earlier
+    for name in sorted(todo, key=lambda name: len(todo[name])):
+        uses, stubbed = todo[name], task.withheld.get(name)
+        if stubbed is None:
+            continue
+        sources = dict(given.sources(uses, stubbed))
         code = (f"__import__('autograder.grading.collect', fromlist=['collect']).collect("
-                f"{name!r}, {kernel.inside(task.inputs)!r}, {nonce!r}, {uses!r})")
+                f"{name!r}, {kernel.inside(task.inputs)!r}, {nonce!r}, {uses!r}, {sources!r})")
         got = answers.read(*runner.run(code, f"grading {name} with correct {', '.join(uses)}"),
                            name, nonce, task.counts[name])
         if isinstance(got, tuple):
             execution.given[name] = got
-
-
-@functools.lru_cache(maxsize=64)
-def _nnlib_sources(modules: frozenset[str]) -> tuple[tuple[str, str], ...]:
-    """((file name, text), ...) of nnlib's __init__, the `modules` (names in the package)
-    and every nnlib module they import, at any depth: what importing them from a copy of
-    the package reads. The rest of nnlib stays out of the cell that brings them."""
-    folder = Path(nnlib.__file__).parent
-    texts, todo = {}, ["__init__", *modules]
-    while todo:
-        name = todo.pop()
-        if name in texts or not (folder / f"{name}.py").is_file():
-            continue
-        texts[name] = (folder / f"{name}.py").read_text()
-        for node in ast.walk(ast.parse(texts[name])):
-            if isinstance(node, ast.Import):
-                found = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module if not node.level else ".".join(
-                    ["nnlib", *([node.module] if node.module else [])])
-                found = [base, *(f"{base}.{a.name}" for a in node.names)]
-            else:
-                continue
-            todo += [m.split(".")[1] for m in found if m.startswith("nnlib.")]
-    return tuple((f"{name}.py", text) for name, text in sorted(texts.items()))
 
 
 def _copy_font_cache(workdir: Path) -> None:

@@ -316,13 +316,24 @@ def stub_reference(nnlib_dir: Path, references: list[str], dest: Path) -> Path:
     and not graded works as before. Returns the new package."""
     target = dest / "nnlib"
     shutil.copytree(nnlib_dir, target, ignore=shutil.ignore_patterns("__pycache__"))
-    package = _Package(target, "nnlib")
+    for relative, text in stubbed_sources(nnlib_dir, references).items():
+        (target / relative).write_text(text)
+    return target
+
+
+def stubbed_sources(nnlib_dir: Path, references: list[str]) -> dict[str, str]:
+    """{path relative to `nnlib_dir`: new text} of the modules of nnlib that change when the
+    graded functions in `references` are stubbed and their private helpers removed, as
+    `stub_reference` does; the other modules stay as they are."""
+    nnlib_dir = Path(nnlib_dir)
+    package = _Package(nnlib_dir, "nnlib")
     removed, _ = graded_helpers(nnlib_dir, references)
     by_module: dict[str, set[str]] = {}
     for ref in references:
         module, _, attr = ref.rpartition(".")
         if module in package.modules:
             by_module.setdefault(module, set()).add(attr)
+    out = {}
     for module in sorted(set(by_module) | {m for m, _ in removed}):
         src, names = package.modules[module], by_module.get(module, set())
         gone = {n for m, n in removed if m == module}
@@ -342,8 +353,8 @@ def stub_reference(nnlib_dir: Path, references: list[str], dest: Path) -> Path:
                 continue
             body.append(node)
         src.tree.body = body
-        package.paths[module].write_text(ast.unparse(src.tree) + "\n")
-    return target
+        out[str(package.paths[module].relative_to(nnlib_dir))] = ast.unparse(src.tree) + "\n"
+    return out
 
 
 # ---- the part of `autograder` a grading kernel has -----------------------------------------
