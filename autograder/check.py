@@ -105,7 +105,7 @@ def check(name: str, fn, hidden: bool = False) -> None:
     report = judge(exercise, cases, [run_case(fn, c, references) for c in cases], hidden)
     if not report.passed and exercise.uses and _passes_given(exercise, fn, cases, references,
                                                              hidden):
-        print(given.note(exercise, _failing(exercise, fn, hidden)))
+        print(given.note(exercise, _failing(exercise, fn, references, hidden)))
         return
     message = report.message(cases)
     if not report.passed:
@@ -165,18 +165,22 @@ def _passes_given(exercise, fn, cases, references, hidden: bool) -> bool:
     return judge(exercise, cases, outcomes, hidden).passed
 
 
-def _failing(exercise, fn, hidden: bool) -> list[str]:
+def _failing(exercise, fn, references, hidden: bool) -> list[str]:
     """The functions `exercise` calls, as the student wrote them, that fail their own checks
-    even with correct versions of what they call in turn: the ones to fix."""
+    even with correct versions of what they call in turn: the ones to fix. They are judged
+    as grading judges them: under the same watch on nnlib's graded functions (`references`),
+    and only those graded in the lesson (grading judges no other)."""
     namespace = _namespace(fn)
+    graded = {ex.name for lesson in _lessons(exercise) for ex in registry.all_exercises(lesson)}
     failing = []
     for name in given.uses(exercise):
         own, dep = namespace.get(name), registry.get(name)
-        if not callable(own):
+        if name not in graded or not callable(own):
             continue
         cases = cases_for(dep, hidden)
-        if not judge(dep, cases, [run_case(own, c) for c in cases], hidden).passed and not (
-                dep.uses and _passes_given(dep, own, cases, frozenset(), hidden)):
+        if not judge(dep, cases, [run_case(own, c, references) for c in cases],
+                     hidden).passed and not (
+                dep.uses and _passes_given(dep, own, cases, references, hidden)):
             failing.append(name)
     return failing
 

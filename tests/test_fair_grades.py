@@ -242,6 +242,21 @@ def test_a_function_that_takes_the_answer_from_the_correct_versions_fails(attemp
             check("backward", namespace["backward"], hidden=hidden)
 
 
+def test_a_function_that_calls_nnlib_is_named_to_fix_first(monkeypatch, capsys):
+    """The functions an exercise calls are judged for its message as grading judges them:
+    a sigmoid that calls nnlib's fails its check, so error's message names it."""
+    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.chdir(ROOT / "solutions" / "03-error-surface")
+    namespace = definitions("03-error-surface")
+    exec("import nnlib.activations\n"  # noqa: S102
+         "def sigmoid(z):\n"
+         "    return nnlib.activations.sigmoid(z)", namespace)
+    check("error", namespace["error"])
+    said = capsys.readouterr().out
+    assert said.startswith("✓ error: right when given correct versions of `sigmoid`")
+    assert said.rstrip().endswith("your `sigmoid` fails its own check: fix it first."), said
+
+
 # ---- a dependent that calls the other graded function, as its text invites ----------------
 
 # lesson: [(exercise, the graded function it calls, its definition calling it)]

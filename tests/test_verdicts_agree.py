@@ -19,12 +19,19 @@ exercise X changed, or not:
   X calls (a notebook definition) has every answer off and X itself is right; it passes both
   ways, by the second judgement with correct versions of what X calls. "given D, through a
   partial": the same with X a `functools.partial` of the right function, a callable without
-  globals, whose names both sides bind in the notebook's namespace.
+  globals, whose names both sides bind in the notebook's namespace. "given D, which calls
+  nnlib": D calls nnlib's reference for D and X itself is right; it passes both ways, and
+  both name D as the function to fix first (D is judged under the reference watch in
+  `check()` as in grading's kernel).
 - "reaching X's answer", for X that calls earlier graded functions: X gives wrong answers
   unless the function D it calls is a correct version (one whose globals are an nnlib
   module's); then it looks for nnlib's X in the modules those globals reach and returns
   what that gives. It fails both ways: the copy of nnlib the correct versions come from
   holds a stub for X (`given.sources`).
+
+For the "given" submissions, grading also collects the functions X calls that the lesson
+grades, so that the part of its message that says which of them to fix first ("your D
+fails its own check: fix it first") can be compared with the notebook's.
 
 The notebook way: `check(X, fn, hidden=h)`, in the lesson's folder, with the hidden seed SEED,
 in a kernel (`Shell`) whose user namespace is the submission.
@@ -94,6 +101,10 @@ def _through_partial(namespace: dict, name: str, dep: str) -> None:
     namespace[name] = functools.partial(namespace[name])
 
 
+def _calls_nnlib(namespace: dict, name: str, dep: str) -> None:
+    _calls_reference(namespace, dep)
+
+
 # X returns what nnlib's X returns when it can find it from the globals of D, the function
 # it calls, and a wrong answer otherwise: a student hunting for the answer in the correct
 # versions of the second run.
@@ -132,6 +143,8 @@ def submissions(lesson: str) -> list[tuple[str, str, object]]:
         out += [(name, f"given {dep}", lambda ns, d=dep: with_bug(ns, d)) for dep in deps]
         out += [(name, f"given {dep}, through a partial",
                  lambda ns, n=name, d=dep: _through_partial(ns, n, d)) for dep in deps[:1]]
+        out += [(name, f"given {dep}, which calls nnlib",
+                 lambda ns, n=name, d=dep: _calls_nnlib(ns, n, d)) for dep in deps[:1]]
         out += [(name, "reaching X's answer", lambda ns, n=name, d=dep: _reaching(ns, n, d))
                 for dep in deps[:1]]
     return out
@@ -190,8 +203,11 @@ def _use_stubbed_nnlib(stub: Path) -> None:
 
 
 def _collected(lesson: str, name: str, label: str) -> list[str]:
-    """What grading collects of a submission: X."""
-    return [name]
+    """What grading collects of a submission: X, and for the "given" ones the functions X
+    calls that the lesson grades, which say whether X's message names them to fix."""
+    graded = {ex.name for ex in registry.all_exercises(lesson)}
+    calls = [d for d in given.uses(registry.get(name)) if d in graded]
+    return [*calls, name] if label.startswith("given") else [name]
 
 
 def grading_side(lesson: str, stub: str, inputs: str, sources: str, out: str,
@@ -328,6 +344,23 @@ def disagreements(notebook: dict, grading: dict) -> list[str]:
     return found
 
 
+def _fix_first(message: str) -> str:
+    """What a message passing with correct versions says to fix first ('' for none)."""
+    return message.partition("so it earns its points")[2].strip(" .;")
+
+
+def fix_first_disagreements(notebook: dict, grading: dict) -> list[str]:
+    """The passing submissions whose message names other functions to fix first in the
+    notebook than in grading, public and hidden."""
+    found = []
+    for key, checks in notebook.items():
+        for part, mine, theirs in zip(PARTS, checks, grading[key], strict=False):
+            if mine[0] and theirs[0] and _fix_first(mine[1]) != _fix_first(theirs[1]):
+                found.append(f"{key[0]} ({key[1]}), {part}: the notebook says "
+                             f"{mine[1]!r}, grading says {theirs[1]!r}")
+    return found
+
+
 def unexpected(notebook: dict, grading: dict) -> list[str]:
     """The submissions whose notebook verdict is not what they are built to get, and the
     mistakes refused on either side for calling nnlib rather than judged on their answers."""
@@ -359,6 +392,7 @@ def test_the_notebook_and_grading_give_the_same_verdicts(lesson, tmp_path):
     names = {ex.name for ex in registry.all_exercises(lesson)}
     assert {name for name, label in notebook if label == "solution"} == names
     assert disagreements(notebook, grading) == []
+    assert fix_first_disagreements(notebook, grading) == []
     assert unexpected(notebook, grading) == []
 
 
