@@ -3,10 +3,13 @@ uses it after each lesson's Restart and Run All; benchmarks/widgets.py for frame
 
 On the release, then with every exercise solved (the answers run in the same kernel, as a
 student's would: widgets must pick them up without re-running their cells), every control
-of every widget gets events (slider steps, dropdown and toggle changes, button clicks, Play),
-at least MIN_EVENTS per lesson, half of them in each state, each of which must change the
-picture: no stale frame (nothing redrawn, or the same pixels), no blank frame (the picture
-area emptied on the way), no error.
+of every widget gets events (slider steps, dropdown and toggle changes, an option of a
+multiple selection toggled, button clicks, Play), at least MIN_EVENTS per lesson, half of them
+in each state, each of which must change the picture: no stale frame (nothing redrawn, or the
+same pixels), no blank frame (the picture area emptied on the way), no error. Once per lesson,
+a burst of BURST events on one slider (else button) is fired without waiting for pictures,
+as quick clicks and drags do: once the kernel has caught up the picture must have changed,
+never gone blank, and for a slider be the one a single event to its final value draws.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ MIN_EVENTS = 20          # per lesson: half on the release, half solved
 REDRAW_TIMEOUT = 20.0    # seconds an event may take to change the picture
 SETTLED = 0.2            # seconds without a new picture after which a redraw is complete
 PLAY_SECONDS = 3.0       # how long an animation is watched
+BURST = 8                # events in a row without waiting for their pictures
+CAUGHT_UP = 0.5          # seconds of an idle kernel and no new picture after a burst
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -80,16 +85,28 @@ RUN_IN_KERNEL = """async (code) => {
     return error;
 }"""
 
+# In a cell: the form elements that no Control (nor Play) of the driver operates.
+UNDRIVEN = """cell => [...cell.querySelectorAll(
+        '.jp-Cell-outputWrapper :is(select, input, button, textarea)')]
+    .filter(e => !e.closest('.widget-slider, .widget-dropdown, .widget-select-multiple, ' +
+        '.widget-toggle-buttons, .widget-checkbox, .widget-play, .widget-button, ' +
+        '.widget-toggle-button'))
+    .map(e => [e.tagName.toLowerCase(), ...e.classList].join('.'))"""
+
+KERNEL_IDLE = """() => window.jupyterapp.shell.currentWidget.sessionContext.session
+    ?.kernel?.status === 'idle'"""
+
 ERRORS = ('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], '
           '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
 
 
 @dataclass
 class Control:
-    kind: str          # slider, dropdown, toggles, toggle, checkbox, button
+    kind: str          # slider, dropdown, select-multiple, toggles, toggle, checkbox, button
     locator: object
     name: str
     direction: int = 1
+    turn: int = 0      # select-multiple: the option its next event toggles
 
 
 @dataclass
@@ -99,6 +116,7 @@ class Report:
     problems: list[str] = field(default_factory=list)
     fps: dict[str, float] = field(default_factory=dict)        # "state: cell k play" -> fps
     latency: list[float] = field(default_factory=list)         # seconds event -> picture
+    kinds: dict[str, int] = field(default_factory=dict)        # control kind -> events
 
 
 def controls_of(cell) -> list[Control]:
@@ -108,6 +126,10 @@ def controls_of(cell) -> list[Control]:
         found.append(Control("slider", s, f"slider {label!r}"))
     for i, d in enumerate(cell.locator(".widget-dropdown select").all()):
         found.append(Control("dropdown", d, f"dropdown {i + 1}"))
+    for i, m in enumerate(cell.locator(".widget-select-multiple").all()):
+        label = m.locator(".widget-label").first.inner_text() or f"selection {i + 1}"
+        found.append(Control("select-multiple", m.locator("select"),
+                             f"multiple selection {label!r}"))
     for i, t in enumerate(cell.locator(".widget-toggle-buttons").all()):
         found.append(Control("toggles", t, f"toggle buttons {i + 1}"))
     for c in cell.locator(".widget-checkbox").all():
@@ -123,7 +145,8 @@ def controls_of(cell) -> list[Control]:
 
 def fire(page, control: Control) -> None:
     """One event on the control: a step of a slider (back at its ends), the next option of
-    a dropdown or toggle group, a click."""
+    a dropdown or toggle group, one option of a multiple selection toggled in turn (never
+    leaving none selected: then the next option is added instead), a click."""
     if control.kind == "slider":
         readout = control.locator.locator(".widget-readout")
         before = readout.inner_text() if readout.count() else None
@@ -137,6 +160,13 @@ def fire(page, control: Control) -> None:
         n = control.locator.locator("option").count()
         current = control.locator.evaluate("s => s.selectedIndex")
         control.locator.select_option(index=(current + 1) % n)
+    elif control.kind == "select-multiple":
+        n = control.locator.locator("option").count()
+        chosen = set(control.locator.evaluate("s => [...s.selectedOptions].map(o => o.index)"))
+        k = control.turn % n
+        control.turn += 1
+        chosen ^= {k}
+        control.locator.select_option(index=sorted(chosen or {k, (k + 1) % n}))
     elif control.kind == "toggles":
         buttons = control.locator.locator("button").all()
         current = next((i for i, b in enumerate(buttons)
@@ -162,6 +192,22 @@ def settle(page, index: int) -> int:
         elif time.monotonic() - since >= SETTLED:
             break
     return last
+
+
+def caught_up(page, index: int, since: int, timeout: float = BURST * REDRAW_TIMEOUT) -> None:
+    """After events fired in a row: wait for a new picture (more than `since`), then until
+    the kernel has been idle with no new picture for CAUGHT_UP seconds."""
+    page.wait_for_function("([i, n]) => window.__pictures[i].updates > n", arg=[index, since],
+                           timeout=REDRAW_TIMEOUT * SECOND)
+    last, quiet_since = updates(page, index)["updates"], time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = updates(page, index)["updates"]
+        if now != last or not page.evaluate(KERNEL_IDLE):
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since >= CAUGHT_UP:
+            return
 
 
 def picture(cell) -> list[bytes]:
@@ -204,6 +250,7 @@ def drive(page, cells: dict[int, tuple], state: str, report: Report) -> None:
                 report.problems.append(f"{where}: could not operate it ({error.message[:80]})")
                 continue
             done += 1
+            report.kinds[control.kind] = report.kinds.get(control.kind, 0) + 1
             try:
                 page.wait_for_function("([i, n]) => window.__pictures[i].updates > n",
                                        arg=[index, before["updates"]],
@@ -248,6 +295,69 @@ def play(page, cells: dict[int, tuple], state: str, report: Report) -> None:
                                        f"{PLAY_SECONDS:g} s")
 
 
+def burst(page, cells: dict[int, tuple], state: str, report: Report) -> None:
+    """BURST events in a row on the lesson's first slider (else button), without waiting for
+    pictures, as quick clicks and drags do. Once the kernel has caught up the picture must
+    have changed and never gone blank, and a slider's must be the one that one event to
+    its final value draws (the slider stepped back and forward again)."""
+    choice = next(((i, c) for kind in ("slider", "button") for i, (_, controls) in cells.items()
+                   for c in controls if c.kind == kind), None)
+    if choice is None:
+        return
+    index, control = choice
+    cell = cells[index][0]
+    where = f"{state}, cell {index + 1}, a burst of {BURST} events on {control.name}"
+    settle(page, index)
+    before, shot = updates(page, index), picture(cell)
+    try:
+        if control.kind == "slider":
+            handle = control.locator.locator(".noUi-handle").first
+            low, high, now = (float(handle.get_attribute(f"aria-value{a}") or 0)
+                              for a in ("min", "max", "now"))
+            keys = ("ArrowRight", "ArrowLeft") if high - now >= now - low else (
+                "ArrowLeft", "ArrowRight")
+            handle.focus()
+            for _ in range(BURST):
+                page.keyboard.press(keys[0])
+        else:
+            for _ in range(BURST):
+                control.locator.click()
+        caught_up(page, index, before["updates"])
+    except PlaywrightTimeout as error:
+        report.problems.append(f"{where}: nothing redrawn ({error.message[:80]})")
+        return
+    report.events["burst"] = report.events.get("burst", 0) + BURST
+    after, final = updates(page, index), picture(cell)
+    if after["blanks"] > before["blanks"]:
+        report.problems.append(f"{where}: the picture went blank while redrawing")
+    if blank(final):
+        report.problems.append(f"{where}: blank picture after the burst")
+        return
+    if final == shot:
+        report.problems.append(f"{where}: stale, the picture did not change")
+        return
+    if control.kind != "slider":
+        return
+    readout = control.locator.locator(".widget-readout")
+    value = readout.inner_text() if readout.count() else None
+    for key in (keys[1], keys[0]):  # one step back, then one event to the burst's value
+        count = updates(page, index)["updates"]
+        control.locator.locator(".noUi-handle").first.focus()
+        page.keyboard.press(key)
+        try:
+            caught_up(page, index, count, timeout=REDRAW_TIMEOUT)
+        except PlaywrightTimeout:
+            report.problems.append(f"{where}: stale, a step after it redrew nothing")
+            return
+    again = readout.inner_text() if readout.count() else None
+    if again != value:
+        report.problems.append(f"{where}: a step back and forth left the slider at {again}, "
+                               f"not at the burst's {value}")
+    elif picture(cell) != final:
+        report.problems.append(f"{where}: stale, its last picture ({value}) is not the one a "
+                               "single event to that value draws")
+
+
 def widget_cells(page) -> dict[int, tuple]:
     cells = {}
     all_cells = page.locator(".jp-Notebook .jp-CodeCell")
@@ -266,6 +376,9 @@ def exercise_widgets(page, lesson: str) -> Report:
     if not cells:
         report.problems.append("Run All shows no widget")
         return report
+    for index, (cell, _) in cells.items():
+        for element in cell.evaluate(UNDRIVEN):
+            report.problems.append(f"cell {index + 1}: the driver cannot operate {element}")
     for state in ("release", "solved"):
         if state == "solved":
             solved = answers(lesson)
@@ -277,6 +390,8 @@ def exercise_widgets(page, lesson: str) -> Report:
                         report.problems.append(f"solving {grade_id}: {error}")
         drive(page, cells, state, report)
         play(page, cells, state, report)
+        if state == "release":
+            burst(page, cells, state, report)
         if report.events.get(state, 0) < MIN_EVENTS // 2:
             report.problems.append(f"{state}: only {report.events.get(state, 0)} events")
     errors = page.locator(ERRORS)
@@ -287,7 +402,8 @@ def exercise_widgets(page, lesson: str) -> Report:
 
 
 def summary(report: Report) -> str:
-    lines = [f"{report.lesson}: events {report.events}"]
+    lines = [f"{report.lesson}: events {report.events}",
+             "  by control: " + ", ".join(f"{kind} {n}" for kind, n in report.kinds.items())]
     if report.latency:
         lat = sorted(report.latency)
         lines.append(f"  event -> picture: median {lat[len(lat) // 2]:.2f} s, "
