@@ -83,7 +83,8 @@ def _grade(args) -> int:
     lesson, = resolve_lessons(root, [args.lesson])
     grade(root, lesson, Path(args.submissions), Path(args.out) if args.out else None,
           jobs=args.jobs, limits=Limits(timeout=args.timeout, memory_mb=args.memory_mb),
-          scheduler=args.scheduler, submission_timeout=args.submission_timeout)
+          scheduler=args.scheduler, submission_timeout=args.submission_timeout,
+          unsandboxed=args.unsandboxed)
     return 0
 
 
@@ -179,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     gr.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
                     help="address-space limit of a kernel")
     gr.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler to send work to")
+    gr.add_argument("--unsandboxed", action="store_true",
+                    help="grade even without bubblewrap, where students' code runs as you "
+                         "and can read the course (only for submissions you trust)")
     gr.set_defaults(run=_grade)
     rp = sub.add_parser("report", help="a lesson's class report (scores, exercises, the "
                         "mistakes the class made) or the course's, as HTML and CSV")

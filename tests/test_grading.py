@@ -27,7 +27,7 @@ import pytest
 from course_copy import copy_course
 
 from autograder import registry
-from autograder.course import find_root, nbgrader
+from autograder.course import CourseError, find_root, nbgrader
 from autograder.grading import batch, collect, run
 from autograder.grading.run import restore
 from autograder.grading.sandbox import Limits, stub_reference
@@ -478,6 +478,22 @@ def test_a_zip_of_submissions_grades_like_the_folder(welcome, course, tmp_path):
                     str(tmp_path / "evil-out"))
     assert proc.returncode == 2 and "points outside the archive" in proc.stderr
     assert not (tmp_path / "escaped.ipynb").exists()
+
+
+def test_without_bubblewrap_grading_refuses_unless_told(welcome, course, tmp_path):
+    """Without a sandbox students' code would run as the grader (as root, in CI): grading
+    stops before any kernel starts, unless the instructor says the submissions are
+    trusted."""
+    subs, out, _ = welcome
+    with pytest.raises(CourseError, match="no sandbox for students' code.*--unsandboxed"):
+        batch.grade(course, "00-welcome", subs, tmp_path / "refused", limits=Limits(timeout=10),
+                    use_bwrap=False, log=lambda _: None)
+    assert not (tmp_path / "refused" / "grades.csv").exists()
+    lines = []
+    batch.grade(course, "00-welcome", subs, tmp_path / "trusted", limits=Limits(timeout=10),
+                use_bwrap=False, unsandboxed=True, log=lines.append)
+    assert lines[0].startswith("isolation: resource limits only")
+    assert (tmp_path / "trusted" / "grades.csv").read_text() == (out / "grades.csv").read_text()
 
 
 def test_dask_gives_the_same_grades(welcome, course, tmp_path):

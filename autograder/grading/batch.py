@@ -291,11 +291,14 @@ def _placeholder(student: str, lesson: str, exercises, max_score: float, manual:
 
 def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, jobs: int = 1,
           limits: Limits | None = None, scheduler: str | None = None, use_bwrap: bool = True,
-          log=print, submission_timeout: float | None = None) -> list[StudentResult]:
+          log=print, submission_timeout: float | None = None,
+          unsandboxed: bool = False) -> list[StudentResult]:
     """Grade every submission of `lesson`; return the results, the rows of grades.csv.
 
     `submission_timeout` is each submission's wall-clock budget in seconds, replays after
-    a restart included (default: `run.default_budget`)."""
+    a restart included (default: `run.default_budget`). Without bubblewrap, students' code
+    would run as the grader, able to read `solutions/` and the seed (as root, to change
+    anything): that is refused unless `unsandboxed` says it is meant."""
     limits = limits or Limits()
     exercises = registry.all_exercises(lesson)
     if not exercises:
@@ -332,6 +335,14 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
                    work / "stub")
     sandbox = make_sandbox(root, [submissions, out, seed_file(root)], work / "stub",
                            Path(nnlib.__file__).parent, limits, use_bwrap, withheld)
+    if sandbox.mode != "bubblewrap" and not unsandboxed:
+        shutil.rmtree(work, ignore_errors=True)
+        why = "; ".join(sandbox.notes) or "bwrap is not installed"
+        raise CourseError(
+            f"no sandbox for students' code ({why}): it would run as "
+            f"{'root' if os.geteuid() == 0 else 'you'}, able to read solutions/ and the "
+            "hidden-test seed. Install bubblewrap (Debian: apt-get install bubblewrap) or, to "
+            "grade trusted submissions anyway, pass --unsandboxed")
     log(sandbox.describe())
 
     counts = {name: (len(c["public"]), len(c["hidden"])) for name, c in cases.items()}
