@@ -215,6 +215,28 @@ try:
 except OSError:
     pass
 """
+# Knowing the grader's layout, overwrite a classmate's notebook and result, the class's
+# grades and gradebook, then everything of those kinds the kernel can find, after trying to
+# remount the root read-write and to unmount its inputs.
+VANDAL = f"""
+import os, sys
+mark = "VAND" + "ALISED"
+targets = ["@ROOT@/../adversarial/01-correct/{PAIR}/{PAIR}.ipynb",
+           "@ROOT@/../adversarial-out/students/01-correct/results.json",
+           "@ROOT@/../adversarial-out/grades.csv", "@ROOT@/grading/gradebook.db"]
+os.system("mount -o remount,rw / 2>/dev/null; umount -l /grading/in 2>/dev/null")
+skip = {{"/proc", "/sys", "/dev", "/usr", sys.prefix, sys.base_prefix}}
+for top, dirs, files in os.walk("/"):
+    dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip]
+    targets += [os.path.join(top, f) for f in files
+                if f.endswith((".ipynb", "results.json", ".csv", ".db"))]
+for path in targets:
+    try:
+        with open(path, "w") as f:
+            f.write(mark)
+    except OSError:
+        pass
+"""
 MONKEY = """
 import builtins, numpy, autograder, autograder.check, autograder.judge
 numpy.allclose = numpy.array_equal = lambda *a, **k: True
@@ -310,6 +332,7 @@ KINDS = {
     "21-one-bug": (H_DOUBLE, [("ramp-solution", RAMP_WITH_HEAVISIDE)], None, 1, "graded"),
     # a cell no graded function depends on is not run: its endless loop costs nothing
     "22-unused-loop": (H_RIGHT, [(S, "while True:\n    pass")], None, 3, "graded"),
+    "23-vandal": (H_RIGHT, [(S, rebinding(VANDAL))], None, 3, "graded"),
 }
 
 
@@ -332,6 +355,15 @@ def test_every_hostile_submission_gets_its_score_and_status(adversarial):
                                         if got.get(k) != expected[k]}, indent=1)
     with open(out / "grades.csv") as f:
         assert sorted(row["student_id"] for row in csv.DictReader(f)) == sorted(expected)
+
+
+def test_a_vandal_reaches_no_classmate_and_no_file_of_the_grader(adversarial, graded):
+    """23-vandal wrote its mark into every notebook, result, CSV and database it could
+    open: none of the class's files, the grader's results or the gradebook has it."""
+    _, out, _ = adversarial
+    marked = [path for path in graded.rglob("*") if path.is_file()
+              and "23-vandal" not in path.parts and b"VANDALISED" in path.read_bytes()]
+    assert marked == []
 
 
 def test_the_untouched_exercise_is_still_graded(adversarial):
