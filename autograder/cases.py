@@ -6,7 +6,7 @@ root) ROOT/grading/hidden-seed, created with a fresh seed the first time. Withou
 them (an instructor running a solution notebook) every run draws fresh cases.
 
 Both `check()` in a notebook and the grader draw their cases here, so the grader never
-imports the notebook-facing `autograder.check`.
+imports the notebook-facing `autograder.checker`.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def verdict(fn):
     import contextlib
     import io
 
-    from autograder.check import CheckFailed, check
+    from autograder.checker import CheckFailed, check
 
     try:
         with contextlib.redirect_stdout(io.StringIO()):

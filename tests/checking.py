@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 
-from autograder.check import CheckFailed, check
+from autograder.checker import CheckFailed, check
 
 # The lesson tests build many wrong answers from nnlib's references (a stand-in for a
 # student's own code): judge what they return, not that they call the reference.
 # tests/test_integrity.py turns the watch back on where it tests it.
-sys.modules["autograder.check"].WATCH_REFERENCES = False
+sys.modules["autograder.checker"].WATCH_REFERENCES = False
 
 
 def messages(name, fn) -> list[str | None]:

@@ -356,7 +356,7 @@ def error(w, b, X, Y):
 
 
 def test_a_refused_call_names_the_function_it_called_in_check(monkeypatch):
-    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setattr(sys.modules["autograder.checker"], "WATCH_REFERENCES", True)
     monkeypatch.chdir(ROOT / "solutions" / "03-error-surface")
     namespace = {}
     exec(ERROR_THROUGH_FORWARD, namespace)  # noqa: S102

@@ -22,7 +22,7 @@ import pytest
 import nnlib
 from autograder import given, registry
 from autograder.cases import SEED_ENV
-from autograder.check import CheckFailed, check
+from autograder.checker import CheckFailed, check
 from autograder.course import find_root, source_notebook
 
 ROOT = find_root(Path(__file__).parent)
@@ -122,7 +122,7 @@ def test_the_dependent_is_told_which_function_to_fix(monkeypatch, capsys):
 def test_a_function_that_calls_nnlibs_answer_gains_nothing_from_the_second_run(monkeypatch):
     """The correct versions are bound to the names the notebook uses; nnlib's own answer is
     still refused, with or without them."""
-    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setattr(sys.modules["autograder.checker"], "WATCH_REFERENCES", True)
     monkeypatch.chdir(ROOT / "solutions" / "06-backprop")
     namespace = definitions("06-backprop")
     namespace["_off"] = off
@@ -232,7 +232,7 @@ def backward(dY_hat, caches, params, activations):
 @pytest.mark.parametrize("attempt", ATTEMPTS)
 def test_a_function_that_takes_the_answer_from_the_correct_versions_fails(attempt,
                                                                          monkeypatch):
-    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setattr(sys.modules["autograder.checker"], "WATCH_REFERENCES", True)
     monkeypatch.setenv(SEED_ENV, "20261130")
     monkeypatch.chdir(ROOT / "solutions" / "06-backprop")
     namespace = definitions("06-backprop")
@@ -245,7 +245,7 @@ def test_a_function_that_takes_the_answer_from_the_correct_versions_fails(attemp
 def test_a_function_that_calls_nnlib_is_named_to_fix_first(monkeypatch, capsys):
     """The functions an exercise calls are judged for its message as grading judges them:
     a sigmoid that calls nnlib's fails its check, so error's message names it."""
-    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setattr(sys.modules["autograder.checker"], "WATCH_REFERENCES", True)
     monkeypatch.chdir(ROOT / "solutions" / "03-error-surface")
     namespace = definitions("03-error-surface")
     exec("import nnlib.activations\n"  # noqa: S102

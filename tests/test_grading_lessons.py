@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from test_grading import shared_folder
 
-from autograder.check import CheckFailed, check
+from autograder.checker import CheckFailed, check
 from autograder.course import find_root, release_notebook, source_notebook
 from autograder.grading import batch
 from autograder.grading.sandbox import Limits

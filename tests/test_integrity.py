@@ -166,7 +166,7 @@ def test_honest_models_pass_the_hidden_cases_of_several_seeds(monkeypatch, seed)
 def watch_references(monkeypatch):
     import sys
 
-    monkeypatch.setattr(sys.modules["autograder.check"], "WATCH_REFERENCES", True)
+    monkeypatch.setattr(sys.modules["autograder.checker"], "WATCH_REFERENCES", True)
 
 
 def _ints(y):

@@ -2,7 +2,7 @@
 
 Each graded function meets wrong variants (the mistakes students make) that must fail and
 a correct variant written differently from nnlib that must pass, through
-`autograder.check.check` on the public and the hidden cases. `minibatches` is judged by
+`autograder.checker.check` on the public and the hidden cases. `minibatches` is judged by
 `autograder.verifiers.verify_minibatches`; its probability of failing a right answer is
 bounded and checked.
 """

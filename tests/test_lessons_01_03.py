@@ -7,7 +7,7 @@ import pytest
 
 from autograder import registry
 from autograder.cases import SEED_ENV, cases_for
-from autograder.check import CheckFailed, check
+from autograder.checker import CheckFailed, check
 from autograder.exercises.lesson03 import AMPLIFICATION, amplification
 from nnlib.gates import truth_table
 from nnlib.surface import gradient_descent

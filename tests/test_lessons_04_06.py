@@ -2,7 +2,7 @@
 
 Each graded function meets at least two wrong variants (the mistakes students make) that
 must fail, and one correct variant written differently from nnlib that must pass, through
-`autograder.check.check` on the public and the hidden cases.
+`autograder.checker.check` on the public and the hidden cases.
 """
 
 import math

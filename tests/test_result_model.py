@@ -9,6 +9,8 @@ import ast
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -148,9 +150,13 @@ def imports(source: str) -> set[str]:
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-            # `from autograder import registry` imports the module autograder.registry
+            # `from autograder import registry` imports the module autograder.registry;
+            # `from autograder import check` loads autograder.checker (autograder.__getattr__)
             found |= {f"{node.module}.{a.name}" for a in node.names
                       if _module_file(f"{node.module}.{a.name}")}
+            if node.module == "autograder" and {a.name for a in node.names} & set(
+                    autograder._CHECKER):
+                found.add("autograder.checker")
     return {n for n in found if _module_file(n)}
 
 
@@ -169,12 +175,29 @@ def reaches(start: str) -> dict[str, str]:
 
 
 def test_the_import_scan_finds_every_way_to_import_check():
-    for source in ("import autograder.check", "from autograder.check import cases_for",
-                   "from autograder import check", "def f():\n    import autograder.check"):
-        assert "autograder.check" in imports(source), source
-    assert "autograder.check" not in imports("from autograder import cases, latest")
+    for source in ("import autograder.checker", "from autograder.checker import check",
+                   "from autograder import check", "from autograder import show_case",
+                   "def f():\n    import autograder.checker"):
+        assert "autograder.checker" in imports(source), source
+    assert "autograder.checker" not in imports("from autograder import cases, latest")
     assert reaches("autograder.selftest").keys() >= {"autograder.contract", "autograder.cases",
                                                      "autograder.registry"}
+
+
+def test_the_grading_package_never_loads_the_checker():
+    """Not even through the package's __init__, which the scan above leaves out: importing
+    every grading module, the report and the seed's module loads no autograder.checker."""
+    modules = [f"autograder.grading.{p.stem}" for p in sorted((PACKAGE / "grading").glob("*.py"))
+               if p.stem != "__init__"] + ["autograder.report", "autograder.report_data",
+                                            "autograder.cases", "autograder.notebook"]
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n    importlib.import_module(name)\n"
+            "print(sorted(m for m in sys.modules if m.startswith('autograder.check')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    from autograder import check
+    assert check.__name__ == "check" and callable(check)
 
 
 def test_the_grading_package_never_imports_check():
@@ -182,10 +205,10 @@ def test_the_grading_package_never_imports_check():
         name = f"autograder.grading.{path.stem}" if path.stem != "__init__" else \
             "autograder.grading"
         found = reaches(name)
-        assert "autograder.check" not in found, (name, found.get("autograder.check"))
+        assert "autograder.checker" not in found, (name, found.get("autograder.checker"))
     for name in ("autograder.report_data", "autograder.report", "autograder.cases",
                  "autograder.notebook"):
-        assert "autograder.check" not in reaches(name), name
+        assert "autograder.checker" not in reaches(name), name
 
 
 def test_the_seed_comes_from_the_environment_then_the_file(tmp_path, monkeypatch):

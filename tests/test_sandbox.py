@@ -322,7 +322,7 @@ def test_only_the_collection_runtime_of_autograder_is_there(kernel):
 import importlib, os, sys
 result = {}
 for name in ("autograder.exercises", "autograder.exercises.lesson06", "autograder.judge",
-             "autograder.check", "autograder.course", "autograder.results",
+             "autograder.checker", "autograder.course", "autograder.results",
              "autograder.verifiers"):
     try:
         importlib.import_module(name)
@@ -340,7 +340,7 @@ result["files"] = sorted(os.path.join(d, f)[len("/grading/lib/"):]
                          for d, _, fs in os.walk("/grading/lib/autograder") for f in fs)
 """)
     for name in ("autograder.exercises", "autograder.exercises.lesson06", "autograder.judge",
-                 "autograder.check", "autograder.course", "autograder.results",
+                 "autograder.checker", "autograder.course", "autograder.results",
                  "autograder.verifiers"):
         assert got[name] == "ModuleNotFoundError", name
     assert got["registry"] == ["Case", "annotations", "dataclass", "field"]

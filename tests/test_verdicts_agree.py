@@ -65,7 +65,7 @@ from test_fair_grades import ROOT, definitions, off, with_bug
 import nnlib
 from autograder import given, registry
 from autograder.cases import SEED_ENV, cases_for
-from autograder.check import CheckFailed, check
+from autograder.checker import CheckFailed, check
 from autograder.grading.collect import MIME, decode
 
 SEED = 20250412
@@ -75,7 +75,7 @@ PARTS = ("public", "hidden")
 KERNEL_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "MPLBACKEND": "Agg", "NNCOURSE_COLLECT": "1", "NBGRADER_EXECUTION": "autograde",
               "PYTHONDONTWRITEBYTECODE": "1"}
-check_module = sys.modules["autograder.check"]
+check_module = sys.modules["autograder.checker"]
 
 
 def _calls_reference(namespace: dict, name: str) -> None:
