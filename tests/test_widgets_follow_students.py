@@ -266,17 +266,7 @@ def test_the_widgets_call_the_newest_definitions(lesson, followed):
     assert not problems, f"{lesson}, {len(rows)} events:\n  " + "\n  ".join(problems)
 
 
-# Known: widgets whose drawing code names `ax` or `fig`, which later cells rebind.
-TITLES_ELSEWHERE = {
-    "02-perceptron": "cell 24's place_perceptron sets ax's title; cell 32 rebinds ax",
-    "09-regularization": "cells 69 and 71 set ax's title, cell 89 fig's suptitle; later "
-                         "cells rebind ax and fig",
-}
-
-
-@pytest.mark.parametrize("lesson", [
-    pytest.param(lesson, marks=pytest.mark.xfail(reason=TITLES_ELSEWHERE[lesson], strict=True))
-    if lesson in TITLES_ELSEWHERE else lesson for lesson in sorted(WIDGET_EXERCISES)])
+@pytest.mark.parametrize("lesson", sorted(WIDGET_EXERCISES))
 def test_an_event_changes_no_figure_but_its_widgets(lesson, followed):
     """A widget's drawing code that names a global a later cell rebinds (`ax`, `fig`) draws
     part of its picture (a title) on another figure after Run All: that part goes stale."""
