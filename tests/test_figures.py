@@ -79,6 +79,19 @@ def test_a_3d_axes_needs_a_z_label():
     assert problems(fig) == []
 
 
+def test_a_3d_z_label_must_stay_upright():
+    """matplotlib turns a z-label of more than four characters with the axis, which reads
+    upside down from some views (lesson 03's error surface did)."""
+    fig = Figure()
+    ax = labelled(fig.add_subplot(projection="3d"))
+    ax.set_zlabel("L(w, b)")
+    assert problems(fig) == ["axes 1 ('a title'): the z-label turns with the axis and can "
+                             "read upside down; fix it upright with "
+                             "ax.zaxis.set_rotate_label(False)"]
+    ax.zaxis.set_rotate_label(False)
+    assert problems(fig) == []
+
+
 def test_a_colorbar_needs_a_label():
     fig = Figure()
     ax = labelled(fig.add_subplot())

@@ -129,7 +129,7 @@ def _legend_missing(ax) -> str | None:
 
 def figure_problems(fig: Figure, renderer=None) -> list[str]:
     """What in `fig` breaks the figure rules: a title (suptitle or every axes'), x and y
-    (and z in 3-D) labels on every axis that shows tick labels, a label on every colorbar,
+    (and z in 3-D, upright) labels on every axis that shows tick labels, a label on every colorbar,
     a legend where two or more curves have labels, and (given the renderer of a drawing)
     no legend over a plotted line."""
     problems = []
@@ -153,6 +153,9 @@ def figure_problems(fig: Figure, renderer=None) -> list[str]:
             shown = axis.get_visible() and (axes3d or _has_ticklabels(axis))
             if shown and not _labelled(ax, which):
                 problems.append(f"{name}: no {which}-label")
+        if axes3d and ax.get_zlabel() and ax.zaxis.get_rotate_label(ax.get_zlabel()):
+            problems.append(f"{name}: the z-label turns with the axis and can read upside "
+                            "down; fix it upright with ax.zaxis.set_rotate_label(False)")
         for problem in (_legend_missing(ax), _legend_problem(ax, renderer)):
             problems += [f"{name}: {problem}"] if problem else []
     return problems
