@@ -49,7 +49,7 @@ from autograder.grading.export import csv_cell
 from autograder.grading.result import ExerciseResult, StudentResult
 from autograder.grading.run import Task, execute, judge_execution, read_submission
 from autograder.grading.sandbox import Limits, make_sandbox, stub_reference
-from autograder.grading.status import status_text
+from autograder.grading.status import Status, status_text
 from autograder.notebook import by_hand, grade_id, graded_cells, test_cells
 from autograder.release import register
 
@@ -282,7 +282,7 @@ def _students(submissions: Path, out: Path, db_url: str) -> dict[str, str | None
 
 
 def _placeholder(student: str, lesson: str, exercises, max_score: float, manual: float,
-                 status: str, note: str, fingerprint: str | None = None) -> StudentResult:
+                 status: Status, note: str, fingerprint: str | None = None) -> StudentResult:
     return StudentResult(student, lesson, 0, max_score, manual, status,
                          {ex.name: ExerciseResult(0, ex.points, status,
                                                   f"✗ {ex.name}: not graded ({note}).")
@@ -382,7 +382,7 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
                 result = _write(out, autograded, lesson, cells, execution, result)
             except Exception as exc:  # noqa: BLE001 - one student's row, never the run
                 result = _placeholder(execution.student, lesson, exercises, max_score, manual,
-                                      "refused", f"the grader failed on this submission "
+                                      Status.REFUSED, f"the grader failed on this submission "
                                       f"({type(exc).__name__})", prints[execution.student])
                 feedback.write_student(student_dir(out, execution.student), result)
             log(f"  {printable(execution.student)}: {result.score:g}/{max_score:g} "
@@ -392,14 +392,15 @@ def grade(root: Path, lesson: str, submissions: Path, out: Path | None = None, j
             "left are graded the next time this command runs")
         for student in sorted(pending):
             feedback.write_student(student_dir(out, student), _placeholder(
-                student, lesson, exercises, max_score, manual, "crashed",
+                student, lesson, exercises, max_score, manual, Status.CRASHED,
                 f"grading was interrupted ({type(exc).__name__}); the next run grades it"))
 
     results = []
     for student in students:
         result = feedback.read_student(student_dir(out, student))
         if result is None:
-            result = _placeholder(student, lesson, exercises, max_score, manual, "crashed",
+            result = _placeholder(student, lesson, exercises, max_score, manual,
+                                  Status.CRASHED,
                                   "its results could not be written; the next run grades it")
         results.append(result)
     graded_now = {t.student for t in tasks}
