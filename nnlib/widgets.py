@@ -206,13 +206,19 @@ class OptimizerRace:
                                ncols=min(len(self.lines), 6), fontsize=9)
         # The step slider's new range and value, unobserved: fewer steps than the step shown
         # would clamp its value as its max is set, and `draw` would then send a first
-        # picture, the new paths blitted over the old background. One message per widget.
+        # picture, the new paths blitted over the old background. Each change is its own
+        # message, in an order in which the browser's slider never clamps the value either
+        # (sent together, the browser could show a clamped value the kernel does not have,
+        # and the next step to the kernel's value would draw nothing).
         self.frame.unobserve(self.draw, names="value")
         try:
-            with self.frame.hold_sync(), self.play.hold_sync():
+            if steps < self.frame.max:
+                self.frame.value = steps
+                self.frame.max = self.play.max = steps
+            else:
                 self.frame.max = self.play.max = steps
                 self.frame.value = steps
-                self.play.step = max(1, steps // 100)
+            self.play.step = max(1, steps // 100)
         finally:
             self.frame.observe(self.draw, names="value")
         self._move(steps)
